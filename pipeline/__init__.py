@@ -1,0 +1,1 @@
+"""contacts: the contact store of an SMS and e-mail platform, fed by files."""

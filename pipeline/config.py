@@ -1,0 +1,389 @@
+"""The three YAML config files, as pydantic models, and `load_config(home)`.
+
+Every model forbids unknown keys so a typo is an error, never silently ignored.
+YAML is read with a safe loader that also refuses aliases (no alias bombs) and
+files larger than a config file has any reason to be.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Any, Literal, Union
+
+import phonenumbers
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from .errors import ConfigError
+
+DEFAULT_FIELDS: tuple[str, ...] = (
+    "first_name", "last_name", "phone", "email", "birth_date", "gender", "city",
+    "address", "zip_code", "country", "company", "job_title", "external_id",
+)
+#: Column targets that are not fields.
+SPECIAL_TARGETS: tuple[str, ...] = ("groups", "optout", "ignore")
+MAX_CUSTOM_FIELDS = 20
+MAX_CONFIG_BYTES = 1_000_000
+FIELD_NAME = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
+
+
+class Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True, use_attribute_docstrings=True)
+
+
+# --------------------------------------------------------------------------- pipeline.yaml
+
+
+class Schedule(Model):
+    """One scheduled job of the daemon."""
+
+    name: str = Field(min_length=1)
+    """A name for logs and for the schedule's bookkeeping; unique."""
+    cron: str
+    """Five cron fields (minute hour day month weekday), or six with seconds first."""
+    job: Literal["collect", "export"]
+    """`collect` copies new or changed files matching `from` into the inbox; `export` writes a file to outbox/exports/."""
+    from_: str | None = Field(default=None, alias="from")
+    """collect: a glob of files to copy into the inbox."""
+    what: Literal["contacts", "optouts", "recipients"] | None = None
+    """export: which list to write."""
+    groups: list[str] = []
+    """export of recipients: the groups whose contacts to list."""
+    channel: Literal["sms", "email"] | None = None
+    """export of recipients: only this channel (both when absent)."""
+    format: Literal["csv", "xlsx"] = "csv"
+    """export: the file format."""
+
+    @field_validator("cron")
+    @classmethod
+    def _cron_fields(cls, v: str) -> str:
+        if len(v.split()) not in (5, 6):
+            raise ValueError("expected 5 cron fields (minute hour day month weekday), or 6 with seconds first")
+        return v
+
+    @model_validator(mode="after")
+    def _job_needs(self) -> "Schedule":
+        if self.job == "collect" and not self.from_:
+            raise ValueError("a collect job needs `from`, a glob of files to copy")
+        if self.job == "export" and not self.what:
+            raise ValueError("an export job needs `what`: contacts, optouts or recipients")
+        return self
+
+
+class PipelineConfig(Model):
+    """config/pipeline.yaml: folders, database, default region, matching, schedules."""
+
+    database: str = "data/contacts.duckdb"
+    """The DuckDB file, relative to the home folder."""
+    inbox: str = "inbox"
+    """Where contact files are dropped."""
+    outbox: str = "outbox"
+    """Where each processed file leaves its folder."""
+    rejects: str = "rejects"
+    """Where whole files that could not be processed go."""
+    log_file: str = "logs/contacts.log"
+    """The daemon's log file, relative to the home folder."""
+    default_region: str = "IL"
+    """ISO 3166 country for numbers written without a country code."""
+    match_on: list[Literal["external_id", "phone", "email"]] = ["external_id", "phone", "email"]
+    """How a row finds an existing contact; the first key that matches wins."""
+    empty_cells: Literal["keep", "clear"] = "keep"
+    """What an empty cell does to an existing value."""
+    invalid_values: Literal["reject_row", "drop_value"] = "reject_row"
+    """A bad value rejects its row, or is left out and reported."""
+    unknown_columns: Literal["ignore", "hold"] = "ignore"
+    """A column no rule maps is ignored (and listed), or the file is held in rejects/."""
+    date_order: Literal["dmy", "mdy", "ymd"] = "dmy"
+    """How to read an ambiguous date such as 03/04/2026."""
+    settle_seconds: float = Field(default=2, ge=0)
+    """A dropped file must stay unchanged this long before it is read."""
+    rescan_seconds: float = Field(default=30, gt=0)
+    """How often the daemon rescans the inbox for events the OS dropped."""
+    max_file_mb: float = Field(default=500, gt=0)
+    """Files larger than this are refused whole."""
+    max_rows: int = Field(default=5_000_000, gt=0)
+    """Files with more data rows than this are refused whole."""
+    max_columns: int = Field(default=1000, gt=0)
+    """Files with more columns than this are refused whole."""
+    busy_wait_seconds: float = Field(default=600, ge=0)
+    """How long a command waits for the database held by another process."""
+    schedules: list[Schedule] = []
+    """The daemon's scheduled jobs."""
+
+    @field_validator("default_region")
+    @classmethod
+    def _known_region(cls, v: str) -> str:
+        v = v.upper()
+        if v not in phonenumbers.SUPPORTED_REGIONS:
+            raise ValueError("expected an ISO 3166 country code that has phone numbers, such as IL or US")
+        return v
+
+    @field_validator("match_on")
+    @classmethod
+    def _match_keys(cls, v: list[str]) -> list[str]:
+        if not v or len(set(v)) != len(v):
+            raise ValueError("expected one or more of external_id, phone, email, each once")
+        return v
+
+    @field_validator("schedules")
+    @classmethod
+    def _unique_names(cls, v: list[Schedule]) -> list[Schedule]:
+        names = [s.name for s in v]
+        if len(set(names)) != len(names):
+            raise ValueError("schedule names must be unique")
+        return v
+
+
+# --------------------------------------------------------------------------- fields.yaml
+
+
+class CustomField(Model):
+    """A field beyond the default ones."""
+
+    name: str
+    """Lower-case letters, digits and underscores; not a default field's name."""
+    type: Literal["text", "number", "date", "boolean", "choice"] = "text"
+    """How its values are checked and stored."""
+    choices: list[str] = []
+    """choice: the allowed values (matched ignoring case)."""
+    aliases: list[str] = []
+    """Header names that map to this field."""
+    label: str | None = None
+    """The header the template and exports use; the name when absent."""
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, v: str) -> str:
+        if not FIELD_NAME.match(v):
+            raise ValueError("expected lower-case letters, digits and underscores, starting with a letter")
+        if v in DEFAULT_FIELDS or v in SPECIAL_TARGETS or v in ("id", "created_at", "updated_at"):
+            raise ValueError(f"`{v}` is a built-in name")
+        return v
+
+    @model_validator(mode="after")
+    def _choices(self) -> "CustomField":
+        if self.type == "choice" and not self.choices:
+            raise ValueError("a choice field needs `choices`")
+        if self.type != "choice" and self.choices:
+            raise ValueError("only a choice field takes `choices`")
+        return self
+
+
+class FileRule(Model):
+    """A column map for files whose name matches `files`."""
+
+    files: str
+    """A glob on the file's name, such as `crm_*`."""
+    columns: dict[str, str] = {}
+    """Header -> field name, `groups`, `optout` or `ignore`."""
+
+
+class FieldsConfig(Model):
+    """config/fields.yaml: custom fields, header aliases, per-file column maps."""
+
+    custom_fields: list[CustomField] = Field(default=[], max_length=MAX_CUSTOM_FIELDS)
+    """At most 20 fields beyond the default ones."""
+    aliases: dict[str, list[str]] = {}
+    """Extra header names for any field (or `groups`, `optout`)."""
+    ignore: list[str] = []
+    """Headers never imported (globs, ignoring case)."""
+    rules: list[FileRule] = []
+    """Per-file column maps; the first rule whose `files` matches applies."""
+
+    @property
+    def field_names(self) -> tuple[str, ...]:
+        return DEFAULT_FIELDS + tuple(f.name for f in self.custom_fields)
+
+    @model_validator(mode="after")
+    def _known_targets(self) -> "FieldsConfig":
+        names = [f.name for f in self.custom_fields]
+        if len(set(names)) != len(names):
+            raise ValueError("custom field names must be unique")
+        known = set(self.field_names) | {"groups", "optout"}
+        for target in self.aliases:
+            if target not in known:
+                raise ValueError(f"aliases: `{target}` is not a field (expected one of {', '.join(sorted(known))})")
+        for i, rule in enumerate(self.rules):
+            for header, target in rule.columns.items():
+                if target not in known and target != "ignore":
+                    raise ValueError(f"rules.{i}.columns: `{header}` maps to `{target}`, which is not a field, groups, optout or ignore")
+        return self
+
+
+# --------------------------------------------------------------------------- groups.yaml
+
+
+class Condition(Model):
+    """One test of a dynamic group: a field and exactly one operator, or `all`/`any` of conditions."""
+
+    all: list["Condition"] | None = None
+    any: list["Condition"] | None = None
+    field: str | None = None
+    equals: str | int | float | bool | None = None
+    in_: list[str | int | float] | None = Field(default=None, alias="in")
+    contains: str | None = None
+    starts_with: str | None = None
+    before: str | None = None
+    after: str | None = None
+    is_empty: bool | None = None
+
+    @model_validator(mode="after")
+    def _shape(self) -> "Condition":
+        ops = [k for k in ("equals", "in_", "contains", "starts_with", "before", "after", "is_empty")
+               if getattr(self, k) is not None]
+        groups = [k for k in ("all", "any") if getattr(self, k) is not None]
+        if groups:
+            if self.field is not None or ops or len(groups) > 1:
+                raise ValueError("a condition is either `all`, `any`, or a field test, not a mix")
+        elif self.field is None or len(ops) != 1:
+            raise ValueError("a field test needs `field` and exactly one of equals, in, contains, starts_with, before, after, is_empty")
+        return self
+
+
+class AssignRule(Model):
+    """Which groups the rows of matching files join."""
+
+    files: str
+    """A glob on the file's name."""
+    groups: list[str] = []
+    """Group names, created when missing; empty: the contacts stay floating."""
+    mode: Literal["add", "mirror"] = "add"
+    """add: rows join the groups; mirror: the groups' members become exactly this file's contacts."""
+    category: str | None = None
+    """Category given to groups this rule creates."""
+
+
+class DynamicGroup(Model):
+    """A group whose members are computed from fields, never stored."""
+
+    name: str = Field(min_length=1)
+    category: str | None = None
+    where: Condition
+
+
+class GroupsConfig(Model):
+    """config/groups.yaml: which files' rows join which groups; dynamic groups."""
+
+    assign: list[AssignRule] = []
+    """The first rule whose `files` glob matches applies."""
+    dynamic: list[DynamicGroup] = []
+    """Groups computed from fields."""
+
+
+# --------------------------------------------------------------------------- loading
+
+
+class _NoAliasLoader(yaml.SafeLoader):
+    """A safe loader that refuses anchors and aliases: config never needs them."""
+
+    def compose_node(self, parent: Any, index: Any) -> Any:  # type: ignore[override]
+        if self.check_event(yaml.AliasEvent):
+            event = self.peek_event()
+            raise yaml.YAMLError(f"aliases are not allowed (line {event.start_mark.line + 1})")
+        return super().compose_node(parent, index)
+
+
+def read_yaml(path: Path) -> Any:
+    """Read one YAML file safely; an error names the file."""
+    if path.stat().st_size > MAX_CONFIG_BYTES:
+        raise ConfigError(f"{path.name}: the file is larger than a config file can be ({MAX_CONFIG_BYTES} bytes).")
+    try:
+        return yaml.load(path.read_text(encoding="utf-8-sig"), Loader=_NoAliasLoader)  # noqa: S506 - safe subclass
+    except (yaml.YAMLError, UnicodeDecodeError) as e:
+        raise ConfigError(f"config/{path.name}: not valid YAML: {' '.join(str(e).split())}.") from None
+
+
+def _explain(name: str, err: ValidationError) -> str:
+    first = err.errors()[0]
+    loc = ".".join(str(p) for p in first["loc"] if p not in ("function-after[_shape(), Condition]",))
+    msg = first["msg"].removeprefix("Value error, ")
+    if first["type"] == "extra_forbidden":
+        msg = "unknown key (a typo?)"
+    where = f" key `{loc}`" if loc else ""
+    return f"config/{name}:{where}: {msg}."
+
+
+def parse_model(model: type[Model], name: str, data: Any) -> Any:
+    """Validate loaded YAML against a model; an error is one sentence naming file and key."""
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"config/{name}: expected a mapping of keys at the top level.")
+    try:
+        return model.model_validate(data)
+    except ValidationError as e:
+        raise ConfigError(_explain(name, e)) from None
+
+
+@dataclass(frozen=True)
+class Config:
+    """All of a home's settings, with its folders resolved."""
+
+    home: Path
+    pipeline: PipelineConfig
+    fields: FieldsConfig
+    groups: GroupsConfig
+
+    def path(self, rel: str) -> Path:
+        p = Path(rel)
+        return p if p.is_absolute() else self.home / p
+
+    @property
+    def database(self) -> Path:
+        return self.path(self.pipeline.database)
+
+    @property
+    def inbox(self) -> Path:
+        return self.path(self.pipeline.inbox)
+
+    @property
+    def optouts_inbox(self) -> Path:
+        return self.inbox / "optouts"
+
+    @property
+    def outbox(self) -> Path:
+        return self.path(self.pipeline.outbox)
+
+    @property
+    def rejects(self) -> Path:
+        return self.path(self.pipeline.rejects)
+
+    @property
+    def log_file(self) -> Path:
+        return self.path(self.pipeline.log_file)
+
+
+def resolve_home(home: str | os.PathLike[str] | None) -> Path:
+    """--home, else $CONTACTS_HOME, else the current directory."""
+    return Path(home or os.environ.get("CONTACTS_HOME") or ".").resolve()
+
+
+def load_config(home: str | os.PathLike[str] | None = None) -> Config:
+    """Load and validate config/*.yaml under the home; absent files mean defaults."""
+    root = resolve_home(home)
+    parts: dict[str, Any] = {}
+    for key, model in (("pipeline", PipelineConfig), ("fields", FieldsConfig), ("groups", GroupsConfig)):
+        path = root / "config" / f"{key}.yaml"
+        data = read_yaml(path) if path.is_file() else None
+        parts[key] = parse_model(model, path.name, data)
+    _cross_check(parts["fields"], parts["groups"])
+    return Config(home=root, **parts)
+
+
+def _cross_check(fields: FieldsConfig, groups: GroupsConfig) -> None:
+    known = set(fields.field_names)
+
+    def walk(c: Condition, where: str) -> None:
+        for sub in (c.all or []) + (c.any or []):
+            walk(sub, where)
+        if c.field is not None and c.field not in known:
+            raise ConfigError(f"config/groups.yaml: key `{where}`: `{c.field}` is not a field.")
+
+    names = [d.name for d in groups.dynamic]
+    if len(set(n.casefold() for n in names)) != len(names):
+        raise ConfigError("config/groups.yaml: key `dynamic`: dynamic group names must be unique.")
+    for i, d in enumerate(groups.dynamic):
+        walk(d.where, f"dynamic.{i}.where")
