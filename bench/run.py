@@ -1,0 +1,169 @@
+"""`make bench`: generate realistic contact files, import them into fresh homes, print and record figures.
+
+Each case runs the import in a child process so its peak memory is its own, and
+times the fastest available reader on the same file for the ratio the targets
+are stated in.  Results go to bench/results.json.
+
+Usage: python -m bench.run [--sizes 100000,1000000] [--formats xlsx,csv]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+OUT = HERE / "out"
+HEAD = ["External ID", "First name", "Last name", "Mobile", "Email", "City", "Birth date", "Company", "Tier", "Segment"]
+CITIES = ["Tel Aviv", "Haifa", "Jerusalem", "Eilat", "Beer Sheva", "Netanya", "Ashdod", "Holon"]
+NAMES = ["Dana", "Avi", "Noa", "Yossi", "Maya", "Eitan", "Tamar", "Omer", "Shira", "Lior", "דנה", "אבי", "José"]
+LAST = ["Levi", "Cohen", "Mizrahi", "Peretz", "Biton", "Friedman", "Katz", "כהן", "Müller"]
+
+
+def phone_cell(rng: random.Random, n: int, as_number: bool):
+    """A mobile number in one of the shapes real exports hold; ~2% are broken."""
+    local = 500000000 + (n * 7919) % 99999999
+    r = rng.random()
+    if r < 0.02:
+        return "12-" + str(n % 1000)
+    if as_number and r < 0.35:
+        return 972000000000 + local            # a number cell, country code, no plus
+    if as_number and r < 0.5:
+        return local                           # a number cell that lost its leading zero
+    if r < 0.65:
+        return f"0{local // 10**7}-{local % 10**7:07d}"
+    if r < 0.8:
+        return f"+972 {local // 10**7}-{(local // 10**4) % 1000:03d}-{local % 10**4:04d}"
+    return f"0{local}"
+
+
+def email_cell(rng: random.Random, n: int) -> str:
+    r = rng.random()
+    if r < 0.02:
+        return f"broken{n}@"
+    if r < 0.1:
+        return ""
+    return f"{'User' if r < 0.3 else 'user'}.{n}@{'Example.com' if r < 0.5 else 'mail.example.org'}"
+
+
+def rows(size: int, as_number: bool, seed: int = 7):
+    rng = random.Random(seed)
+    for i in range(size):
+        n = i if rng.random() > 0.03 else rng.randrange(max(i, 1))   # ~3% repeat an earlier contact
+        yield [f"C{n:08d}", rng.choice(NAMES), rng.choice(LAST), phone_cell(rng, n, as_number), email_cell(rng, n),
+               rng.choice(CITIES), f"{1 + n % 28:02d}/{1 + n % 12:02d}/{1950 + n % 50}",
+               "Example Ltd" if n % 3 else "", ["gold", "silver", "bronze", ""][n % 4], "VIP" if n % 10 == 0 else ""]
+
+
+def generate(size: int, fmt: str) -> Path:
+    OUT.mkdir(parents=True, exist_ok=True)
+    path = OUT / f"contacts_{size}.{fmt}"
+    if path.exists():
+        return path
+    tmp = path.with_suffix(".tmp")
+    t = time.perf_counter()
+    if fmt == "csv":
+        import csv
+
+        with open(tmp, "w", newline="", encoding="utf-8") as fh:
+            w = csv.writer(fh)
+            w.writerow(HEAD)
+            w.writerows(rows(size, as_number=False))
+    else:
+        from openpyxl import Workbook
+
+        wb = Workbook(write_only=True)
+        ws = wb.create_sheet("Contacts")
+        ws.append(HEAD)
+        for r in rows(size, as_number=True):
+            ws.append(r)
+        wb.save(tmp)
+    os.replace(tmp, path)
+    print(f"  generated {path.name} in {time.perf_counter() - t:.1f} s", file=sys.stderr)
+    return path
+
+
+FIELDS_YAML = """custom_fields:
+  - {name: loyalty_tier, type: choice, choices: [gold, silver, bronze], aliases: [Tier]}
+"""
+
+CHILD = r"""
+import json, resource, sys, time
+from pathlib import Path
+from pipeline.config import load_config
+from pipeline.process import process_file
+t = time.perf_counter()
+s = process_file(Path(sys.argv[2]), load_config(sys.argv[1]), force=True)
+wall = time.perf_counter() - t
+print(json.dumps({"wall": wall, "rows": s.rows, "timings": s.timings, "status": s.status, "reason": s.reason,
+                  "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+"""
+
+RAW_READ = r"""
+import sys, time
+from pathlib import Path
+t = time.perf_counter()
+p = Path(sys.argv[1])
+if p.suffix == ".csv":
+    import pyarrow.csv as pc
+    n = pc.read_csv(p, read_options=pc.ReadOptions(column_names=None), convert_options=pc.ConvertOptions(
+        column_types={}, strings_can_be_null=False)).num_rows
+else:
+    from python_calamine import CalamineWorkbook
+    wb = CalamineWorkbook.from_path(str(p))
+    n = sum(1 for _ in wb.get_sheet_by_index(0).iter_rows())
+print(time.perf_counter() - t)
+"""
+
+
+def measure(size: int, fmt: str) -> dict:
+    import shutil
+    import tempfile
+
+    path = generate(size, fmt)
+    raw = float(subprocess.run([sys.executable, "-c", RAW_READ, str(path)], check=True, capture_output=True,
+                               text=True).stdout)
+    home = Path(tempfile.mkdtemp(prefix="contacts-bench-"))
+    try:
+        (home / "config").mkdir()
+        (home / "config" / "fields.yaml").write_text(FIELDS_YAML)
+        out = subprocess.run([sys.executable, "-c", CHILD, str(home), str(path)], check=True, capture_output=True,
+                             text=True)
+        result = json.loads(out.stdout.strip().splitlines()[-1])
+    finally:
+        shutil.rmtree(home, ignore_errors=True)
+    total = result["rows"]["total"]
+    result.update({"file": path.name, "size": size, "format": fmt, "raw_read_s": round(raw, 3),
+                   "ratio_to_raw_read": round(result["wall"] / raw, 2),
+                   "rows_per_s": round(total / result["wall"])})
+    result["wall"] = round(result["wall"], 3)
+    return result
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--sizes", default="100000,1000000")
+    ap.add_argument("--formats", default="csv,xlsx")
+    args = ap.parse_args()
+    results = []
+    for size in (int(s) for s in args.sizes.split(",")):
+        for fmt in args.formats.split(","):
+            r = measure(size, fmt)
+            results.append(r)
+            stages = "  ".join(f"{k} {v:.2f}s ({v / r['wall']:.0%})" for k, v in r["timings"].items())
+            print(f"{r['file']:>24}: {r['wall']:.2f} s end to end, {r['rows_per_s']:,} rows/s, "
+                  f"raw read {r['raw_read_s']:.2f} s (x{r['ratio_to_raw_read']}), peak {r['peak_rss_mb']:.0f} MB")
+            print(f"{'':>24}  {stages}")
+            print(f"{'':>24}  rows {r['rows']}")
+    (HERE / "results.json").write_text(json.dumps(results, indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,164 @@
+"""The field catalog and header recognition.
+
+A header is compared in a folded form: case, spaces, punctuation, accents and
+Hebrew points ignored.  Precedence (DESIGN section 4): the first matching file
+rule's `columns`, then `ignore`, then configured aliases, then built-in synonyms.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import unicodedata
+from dataclasses import dataclass
+
+from .config import DEFAULT_FIELDS, CustomField, FieldsConfig
+
+#: Columns the reject workbook adds; a re-dropped workbook never imports them.
+REJECT_COLUMNS = ("Reject reason", "Source row")
+
+#: Built-in header synonyms, English and Hebrew; folded before use.
+SYNONYMS: dict[str, tuple[str, ...]] = {
+    "first_name": ("first name", "firstname", "fname", "first", "given name", "forename", "name", "full name",
+                   "contact name", "שם פרטי", "שם", "שם מלא", "prenom", "vorname", "nombre"),
+    "last_name": ("last name", "lastname", "lname", "surname", "family name", "second name",
+                  "שם משפחה", "משפחה", "nom", "nachname", "apellido"),
+    "phone": ("phone", "phone number", "phone no", "mobile", "mobile phone", "mobile number", "cell",
+              "cell phone", "cellphone", "cellular", "tel", "telephone", "msisdn", "sms", "whatsapp",
+              "טלפון", "נייד", "טלפון נייד", "פלאפון", "סלולרי", "סלולר", "מספר טלפון", "מספר נייד", "טל"),
+    "email": ("email", "e-mail", "email address", "e-mail address", "mail", "e mail", "emailaddress",
+              "דואל", 'דוא"ל', "אימייל", "מייל", "דואר אלקטרוני", "כתובת מייל", "כתובת דואל"),
+    "birth_date": ("birth date", "birthdate", "birthday", "date of birth", "dob", "born",
+                   "תאריך לידה", "יום הולדת", "יום הולדת"),
+    "gender": ("gender", "sex", "מין", "מגדר"),
+    "city": ("city", "town", "locality", "עיר", "ישוב", "יישוב", "עיר מגורים"),
+    "address": ("address", "street", "street address", "address line 1", "address 1", "כתובת", "רחוב"),
+    "zip_code": ("zip", "zip code", "zipcode", "postal code", "postcode", "post code", "מיקוד"),
+    "country": ("country", "nation", "country name", "ארץ", "מדינה"),
+    "company": ("company", "company name", "organization", "organisation", "employer", "business",
+                "חברה", "ארגון", "שם חברה"),
+    "job_title": ("job title", "jobtitle", "title", "position", "role", "occupation", "תפקיד", "משרה"),
+    "external_id": ("external id", "externalid", "id", "customer id", "customer number", "customer no",
+                    "client id", "crm id", "contact id", "ref", "reference", "account number",
+                    "מזהה", "מספר לקוח", "קוד לקוח"),
+    "groups": ("groups", "group", "tags", "tag", "lists", "list", "segment", "segments", "קבוצה", "קבוצות",
+               "תגיות"),
+    "optout": ("opt out", "optout", "opted out", "unsubscribed", "unsubscribe", "do not contact", "dnc",
+               "הסרה", "הוסר", "הסר מרשימה", "לא להתקשר"),
+}
+
+#: The type of each default field.
+DEFAULT_TYPES: dict[str, str] = {name: "text" for name in DEFAULT_FIELDS} | {"birth_date": "date"}
+
+FIELD_LABELS: dict[str, str] = {
+    "first_name": "First name", "last_name": "Last name", "phone": "Phone", "email": "Email",
+    "birth_date": "Birth date", "gender": "Gender", "city": "City", "address": "Address",
+    "zip_code": "Zip code", "country": "Country", "company": "Company", "job_title": "Job title",
+    "external_id": "External ID", "groups": "Groups", "optout": "Opt out",
+}
+
+
+def fold(header: str) -> str:
+    """A header's comparable form: case, accents, points, spaces and punctuation ignored."""
+    decomposed = unicodedata.normalize("NFKD", header.casefold())
+    return "".join(ch for ch in decomposed if ch.isalnum() and not unicodedata.combining(ch))
+
+
+@dataclass(frozen=True)
+class FieldSpec:
+    """One field of the catalog."""
+
+    name: str
+    type: str
+    custom: bool
+    choices: tuple[str, ...] = ()
+    aliases: tuple[str, ...] = ()
+    label: str = ""
+
+
+def catalog(cfg: FieldsConfig) -> list[FieldSpec]:
+    """Every field, default ones first, then custom ones in config order."""
+    specs = [FieldSpec(n, DEFAULT_TYPES[n], False, aliases=tuple(cfg.aliases.get(n, ())),
+                       label=FIELD_LABELS[n]) for n in DEFAULT_FIELDS]
+    specs += [_custom_spec(f, cfg) for f in cfg.custom_fields]
+    return specs
+
+
+def _custom_spec(f: CustomField, cfg: FieldsConfig) -> FieldSpec:
+    label = f.label or f.name.replace("_", " ").capitalize()
+    return FieldSpec(f.name, f.type, True, tuple(f.choices), tuple(f.aliases) + tuple(cfg.aliases.get(f.name, ())),
+                     label)
+
+
+@dataclass(frozen=True)
+class ColumnMap:
+    """How one source column maps: `target` is a field name, `groups`, `optout`, or None (not imported)."""
+
+    index: int
+    header: str
+    target: str | None
+    how: str  # rule | ignored | alias | synonym | unknown | blank | reject_info
+
+    def asdict(self) -> dict[str, object]:
+        return {"header": self.header, "field": self.target, "how": self.how}
+
+
+def file_rule(cfg: FieldsConfig, file_name: str):
+    """The first rule whose `files` glob matches the file's name, or None."""
+    for rule in cfg.rules:
+        if fnmatch.fnmatch(file_name.casefold(), rule.files.casefold()):
+            return rule
+    return None
+
+
+def map_columns(headers: list[str], file_name: str, cfg: FieldsConfig) -> list[ColumnMap]:
+    """Decide each column's target and why, by the precedence of DESIGN section 4."""
+    rule = file_rule(cfg, file_name)
+    rule_map = {fold(h): t for h, t in (rule.columns.items() if rule else ())}
+    aliases: dict[str, str] = {}
+    for spec in catalog(cfg):
+        for a in spec.aliases:
+            aliases.setdefault(fold(a), spec.name)
+    for target in ("groups", "optout"):
+        for a in cfg.aliases.get(target, ()):
+            aliases.setdefault(fold(a), target)
+    synonyms: dict[str, str] = {}
+    for spec in catalog(cfg):
+        synonyms.setdefault(fold(spec.name), spec.name)
+        synonyms.setdefault(fold(spec.label), spec.name)
+    for target, words in SYNONYMS.items():
+        for w in words:
+            synonyms.setdefault(fold(w), target)
+    ignore = [g.casefold() for g in cfg.ignore]
+    reject_cols = {fold(h) for h in REJECT_COLUMNS}
+
+    out: list[ColumnMap] = []
+    for i, header in enumerate(headers):
+        key = fold(header)
+        if key in rule_map:
+            target = rule_map[key]
+            out.append(ColumnMap(i, header, None if target == "ignore" else target,
+                                 "ignored" if target == "ignore" else "rule"))
+        elif not header.strip():
+            out.append(ColumnMap(i, header, None, "blank"))
+        elif key in reject_cols:
+            out.append(ColumnMap(i, header, None, "reject_info"))
+        elif any(fnmatch.fnmatch(header.casefold(), g) for g in ignore):
+            out.append(ColumnMap(i, header, None, "ignored"))
+        elif key in aliases:
+            out.append(ColumnMap(i, header, aliases[key], "alias"))
+        elif key in synonyms:
+            out.append(ColumnMap(i, header, synonyms[key], "synonym"))
+        else:
+            out.append(ColumnMap(i, header, None, "unknown"))
+    return out
+
+
+def rule_yaml(file_name: str, columns: list[ColumnMap]) -> str:
+    """A ready `rules:` entry for fields.yaml that pins this file's mapping."""
+    import yaml
+
+    stem = file_name.rsplit(".", 1)[0]
+    pattern = stem.rstrip("0123456789-_ ") + "*" if stem.rstrip("0123456789-_ ") else stem + "*"
+    cols = {c.header: (c.target or "ignore") for c in columns if c.header.strip() and c.how != "reject_info"}
+    doc = {"rules": [{"files": pattern, "columns": cols}]}
+    return yaml.safe_dump(doc, allow_unicode=True, sort_keys=False, width=1000)

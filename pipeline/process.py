@@ -1,0 +1,364 @@
+"""One file, start to end: read, map, normalize, upsert, write outputs, move the file.
+
+This is the only module that moves a file between the inbox, the outbox and
+rejects/.  The order makes a crash at any instant recoverable: outputs are
+written into a hidden staging folder, the database transaction (which records
+the run and its outbox folder) commits, the staging folder is renamed into
+place, and only then is the source moved in.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import time
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Protocol
+
+from . import store
+from .config import Config
+from .errors import FileHeld, FileRejected, PipelineError
+from .fields import ColumnMap, file_rule, map_columns
+from .prepare import prepare
+from .read import Table, read_table
+from .report import safe_name, unique_path, write_json_atomic, write_text_atomic, write_xlsx
+
+STAGING_PREFIX = ".staging-"
+
+
+class Reporter(Protocol):
+    """Receives progress of long work; the CLI shows it, the daemon logs it."""
+
+    def stage(self, file: str, name: str) -> None: ...
+
+
+class SilentReporter:
+    def stage(self, file: str, name: str) -> None:
+        pass
+
+
+def _iso(t: datetime) -> str:
+    return t.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc).replace(microsecond=0)
+
+
+@dataclass
+class RunSummary:
+    """What one file's import did: `summary.json` is `asdict()`, `summary.txt` is `str()`."""
+
+    file: str
+    sha256: str | None = None
+    status: str = "done"
+    reason: str | None = None
+    started_at: str = ""
+    finished_at: str | None = None
+    rows: dict = field(default_factory=lambda: dict.fromkeys(
+        ("total", "new", "updated", "unchanged", "duplicate", "rejected", "blank"), 0))
+    optouts: dict = field(default_factory=lambda: {"phone_kept_out": 0, "email_kept_out": 0, "added": 0})
+    groups: list = field(default_factory=list)
+    columns: list = field(default_factory=list)
+    rejects_file: str | None = None
+    reject_reasons: dict = field(default_factory=dict)
+    dropped_values: dict = field(default_factory=lambda: {"count": 0, "values": []})
+    earlier_run: dict | None = None
+    source: dict = field(default_factory=dict)
+    outbox: str | None = None
+    dry_run: bool = False
+    timings: dict = field(default_factory=dict)
+
+    def asdict(self) -> dict:
+        return asdict(self)
+
+    def __str__(self) -> str:
+        lines = [f"{self.file}: {self.status}" + (" (dry run, nothing written)" if self.dry_run else "")]
+        if self.reason:
+            lines.append(f"  {self.reason}")
+        if self.status == "done":
+            r = self.rows
+            lines.append(f"  rows {r['total']}: {r['new']} new, {r['updated']} updated, {r['unchanged']} unchanged, "
+                         f"{r['duplicate']} duplicate, {r['rejected']} rejected ({r['blank']} blank rows skipped)")
+            o = self.optouts
+            lines.append(f"  opt-outs: {o['added']} added; kept out: {o['phone_kept_out']} phones, "
+                         f"{o['email_kept_out']} e-mails")
+            for g in self.groups:
+                lines.append(f"  group {g['name']}{' (created)' if g['created'] else ''}: "
+                             f"{g['added']} added, {g['removed']} removed")
+            for code, n in sorted(self.reject_reasons.items()):
+                lines.append(f"  rejected for {code}: {n}")
+            if self.dropped_values["count"]:
+                lines.append(f"  values left out (invalid): {self.dropped_values['count']}")
+            mapped = [f"{c['header']} -> {c['field']}" for c in self.columns if c["field"]]
+            unmapped = [c["header"] for c in self.columns if not c["field"] and c["header"]]
+            lines.append("  columns: " + (", ".join(mapped) or "none mapped"))
+            if unmapped:
+                lines.append("  not imported: " + ", ".join(unmapped))
+            if self.rejects_file:
+                lines.append(f"  fix the rows in {self.rejects_file} and drop it back into the inbox")
+        return "\n".join(lines) + "\n"
+
+
+def sha256_of(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def in_folder(path: Path, folder: Path) -> bool:
+    try:
+        path.resolve().relative_to(folder.resolve())
+    except (ValueError, OSError):
+        return False
+    return True
+
+
+def read_limits(cfg: Config) -> dict:
+    p = cfg.pipeline
+    return {"max_bytes": int(p.max_file_mb * 1_000_000), "max_rows": p.max_rows, "max_columns": p.max_columns}
+
+
+def plan_columns(cfg: Config, table: Table, name: str) -> list[ColumnMap]:
+    """The column map of a read file; holds the file when it has unknown columns and the config says hold."""
+    columns = map_columns(table.headers, name, cfg.fields)
+    if cfg.pipeline.unknown_columns == "hold":
+        unknown = [c.header for c in columns if c.how == "unknown"]
+        if unknown:
+            raise FileHeld(f"The file has columns that no rule maps ({', '.join(unknown[:10])}); "
+                           "add them to config/fields.yaml (rules, aliases or ignore) and drop the file again.")
+    return columns
+
+
+def process_file(path: Path, cfg: Config, *, groups: list[str] | None = None, dry_run: bool = False,
+                 force: bool = False, reporter: Reporter | None = None, con=None) -> RunSummary:
+    """Import one file and leave its outputs; never raises for a bad file (the summary says failed)."""
+    reporter = reporter or SilentReporter()
+    path = Path(path)
+    started = utcnow()
+    summary = RunSummary(file=path.name, started_at=_iso(started), dry_run=dry_run)
+    from_inbox = in_folder(path.parent, cfg.inbox)
+    own = con is None
+    timings: dict[str, float] = {}
+    if con is None:
+        con = store.connect(cfg)
+    try:
+        if from_inbox and path.is_symlink():
+            raise FileRejected("The file is a link to another place; drop the file itself.")
+        if not path.is_file():
+            raise FileRejected("The path is not a regular file.")
+        t0 = time.perf_counter()
+        summary.sha256 = sha256_of(path)
+        if not force and (earlier := store.find_run(con, summary.sha256)):
+            return _duplicate(cfg, con, path, summary, earlier, from_inbox, dry_run)
+        reporter.stage(path.name, "read")
+        table = read_table(path, **read_limits(cfg))
+        timings["read"] = time.perf_counter() - t0
+        summary.source = {"format": table.format, "sheet": table.sheet, "header_row": table.header_row,
+                          "encoding": table.encoding, "delimiter": table.delimiter}
+        return _import(cfg, con, path, table, summary, started, groups or [], dry_run, from_inbox, reporter, timings)
+    except FileRejected as e:
+        return _failed(cfg, con, path, summary, str(e), from_inbox, dry_run)
+    except OSError as e:
+        reason = f"The file cannot be read ({e.strerror or e.__class__.__name__})."
+        return _failed(cfg, con, path, summary, reason, from_inbox, dry_run)
+    finally:
+        if own:
+            con.close()
+
+
+def _import(cfg: Config, con, path: Path, table: Table, summary: RunSummary, started: datetime,
+            groups: list[str], dry_run: bool, from_inbox: bool, reporter: Reporter,
+            timings: dict[str, float]) -> RunSummary:
+    t = time.perf_counter()
+    reporter.stage(path.name, "map")
+    columns = plan_columns(cfg, table, path.name)
+    summary.columns = [c.asdict() for c in columns]
+    rule = _group_rule(cfg, path.name)
+    timings["map"] = time.perf_counter() - t
+
+    t = time.perf_counter()
+    reporter.stage(path.name, "normalize")
+    prepared = prepare(table, columns, cfg, rule_groups=list(rule.groups) if rule else [],
+                       mirror=bool(rule and rule.mode == "mirror"), extra_groups=groups,
+                       group_category=rule.category if rule else None, source=f"file {path.name}")
+    timings["normalize"] = time.perf_counter() - t
+
+    t = time.perf_counter()
+    reporter.stage(path.name, "upsert")
+    now = started.replace(tzinfo=None)
+    con.execute("BEGIN TRANSACTION")
+    try:
+        outcome = store.import_rows(con, cfg, prepared.plan, now)
+        timings["upsert"] = time.perf_counter() - t
+        rejected = dict(prepared.rejects)
+        rejected.update({rn: [(code, _sql_reason_message(code, detail))] for rn, detail_list in outcome.rejected.items()
+                         for code, detail in detail_list})
+        _fill_summary(summary, table, outcome, rejected, prepared)
+        if dry_run:
+            con.execute("ROLLBACK")
+            summary.finished_at = _iso(utcnow())
+            summary.timings = _rounded(timings)
+            return summary
+        t = time.perf_counter()
+        reporter.stage(path.name, "outputs")
+        final = _outbox_folder(cfg, started, path.name)
+        staging = final.parent / (STAGING_PREFIX + final.name)
+        staging.mkdir(parents=True)
+        summary.outbox = final.name
+        if rejected:
+            summary.rejects_file = safe_name(f"{Path(path.name).stem}.rejects.xlsx")
+            _write_rejects(staging / summary.rejects_file, table, rejected)
+        summary.finished_at = _iso(utcnow())
+        timings["outputs"] = time.perf_counter() - t
+        summary.timings = _rounded(timings)
+        _write_summary(staging, summary)
+        store.record_run(con, summary.asdict(), final.name)
+        con.execute("COMMIT")
+    except BaseException:
+        try:
+            con.execute("ROLLBACK")
+        except Exception:
+            pass
+        raise
+    finish_outbox(staging, final, path, from_inbox)
+    return summary
+
+
+def finish_outbox(staging: Path, final: Path, source: Path | None, move: bool) -> None:
+    """After the commit: the staging folder takes its name, then the source joins it."""
+    if staging.exists():
+        os.replace(staging, final)
+    if source is not None and source.exists():
+        target = final / safe_name(source.name)
+        if move:
+            shutil.move(str(source), target)
+        else:
+            shutil.copy2(source, target)
+
+
+def _sql_reason_message(code: str, detail: str) -> str:
+    from .normalize import Reason
+
+    try:
+        return Reason(code).format(detail=detail)
+    except ValueError:
+        return detail
+
+
+def _rounded(timings: dict[str, float]) -> dict[str, float]:
+    return {k: round(v, 3) for k, v in timings.items()}
+
+
+def _group_rule(cfg: Config, name: str):
+    import fnmatch
+
+    for rule in cfg.groups.assign:
+        if fnmatch.fnmatch(name.casefold(), rule.files.casefold()):
+            return rule
+    return None
+
+
+def _fill_summary(summary: RunSummary, table: Table, outcome: store.ImportOutcome,
+                  rejected: dict[int, list[tuple[str, str]]], prepared) -> None:
+    rows = summary.rows
+    rows["total"] = len(table.source_rows)
+    rows["blank"] = table.blank_rows
+    for o in outcome.outcomes.values():
+        rows[o] += 1
+    rows["rejected"] = len(rejected)
+    reasons: dict[str, int] = {}
+    for rs in rejected.values():
+        for code in dict.fromkeys(code for code, _ in rs):
+            reasons[code] = reasons.get(code, 0) + 1
+    summary.reject_reasons = reasons
+    summary.optouts = {"phone_kept_out": outcome.phone_kept_out, "email_kept_out": outcome.email_kept_out,
+                       "added": outcome.optouts_added}
+    summary.groups = outcome.groups
+    summary.dropped_values = {"count": prepared.dropped_count, "values": prepared.dropped}
+    assert sum(rows[k] for k in ("new", "updated", "unchanged", "duplicate", "rejected")) == rows["total"], rows
+
+
+def _write_rejects(path: Path, table: Table, rejected: dict[int, list[tuple[str, str]]]) -> None:
+    headers = list(table.headers) + ["Reject reason", "Source row"]
+    cols = table.columns
+
+    def rows():
+        for i in sorted(rejected):
+            reason = "; ".join(f"{code}: {msg}" for code, msg in rejected[i])
+            yield [col[i] for col in cols] + [reason, str(table.source_rows[i])]
+
+    write_xlsx(path, headers, rows(), sheet="Rejected rows")
+
+
+def _write_summary(folder: Path, summary: RunSummary) -> None:
+    write_json_atomic(folder / "summary.json", summary.asdict())
+    write_text_atomic(folder / "summary.txt", str(summary))
+
+
+def _outbox_folder(cfg: Config, started: datetime, name: str) -> Path:
+    stem = safe_name(Path(name).stem, 80)
+    base = f"{started.strftime('%Y%m%dT%H%M%SZ')}-{stem}"
+    cfg.outbox.mkdir(parents=True, exist_ok=True)
+    final = cfg.outbox / base
+    n = 2
+    while final.exists() or (cfg.outbox / (STAGING_PREFIX + final.name)).exists():
+        final = cfg.outbox / f"{base}-{n}"
+        n += 1
+    return final
+
+
+def _duplicate(cfg: Config, con, path: Path, summary: RunSummary, earlier: dict, from_inbox: bool,
+               dry_run: bool) -> RunSummary:
+    summary.status = "duplicate"
+    when = earlier["finished_at"].strftime("%Y-%m-%dT%H:%M:%SZ") if earlier["finished_at"] else "earlier"
+    summary.reason = (f"The same content was imported on {when} from {earlier['file']} (run {earlier['id']}); "
+                      "use --force to import it again.")
+    summary.earlier_run = {"run": earlier["id"], "file": earlier["file"], "finished_at": when,
+                           "outbox": earlier["outbox"]}
+    summary.finished_at = _iso(utcnow())
+    if dry_run:
+        return summary
+    _leave_outbox(cfg, con, path, summary, move_source=from_inbox)
+    return summary
+
+
+def _leave_outbox(cfg: Config, con, path: Path, summary: RunSummary, move_source: bool) -> None:
+    started = datetime.strptime(summary.started_at, "%Y-%m-%dT%H:%M:%SZ")
+    final = _outbox_folder(cfg, started, path.name)
+    staging = final.parent / (STAGING_PREFIX + final.name)
+    staging.mkdir(parents=True)
+    summary.outbox = final.name
+    _write_summary(staging, summary)
+    if con is not None:
+        store.record_run(con, summary.asdict(), final.name)
+    finish_outbox(staging, final, path if move_source else None, move=True)
+
+
+def _failed(cfg: Config, con, path: Path, summary: RunSummary, reason: str, from_inbox: bool,
+            dry_run: bool) -> RunSummary:
+    summary.status = "failed"
+    summary.reason = reason
+    summary.finished_at = _iso(utcnow())
+    if dry_run:
+        return summary
+    cfg.rejects.mkdir(parents=True, exist_ok=True)
+    target = unique_path(cfg.rejects, safe_name(path.name))
+    try:
+        if from_inbox:
+            shutil.move(str(path), target)
+        elif path.is_file():
+            shutil.copy2(path, target)
+    except OSError:
+        pass
+    write_text_atomic(target.with_name(target.name + ".error.txt"), reason + "\n")
+    try:
+        _leave_outbox(cfg, con, path, summary, move_source=False)
+    except PipelineError:
+        pass
+    return summary

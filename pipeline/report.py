@@ -1,0 +1,140 @@
+"""Everything the pipeline writes for people: summaries, the reject workbook, exports.
+
+Every file appears whole: it is written beside its final place under a hidden
+name, then renamed into place.  No spreadsheet cell is ever a live formula:
+xlsx cells are typed as text, and csv cells that a spreadsheet would run get a
+leading apostrophe.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import re
+import tempfile
+import unicodedata
+from pathlib import Path
+from typing import Iterable, Sequence
+
+from openpyxl import Workbook
+from openpyxl.cell import WriteOnlyCell
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+from openpyxl.styles import Font
+
+EXCEL_MAX_CELL = 32_767
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _aside(path: Path) -> Path:
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name[:40]}.", suffix=".part", dir=path.parent)
+    os.close(fd)
+    return Path(tmp)
+
+
+def write_bytes_atomic(path: Path, data: bytes) -> None:
+    """Write a file aside and rename it into place."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = _aside(path)
+    try:
+        with open(tmp, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def write_text_atomic(path: Path, text: str) -> None:
+    write_bytes_atomic(path, text.encode("utf-8"))
+
+
+def write_json_atomic(path: Path, data: object) -> None:
+    write_text_atomic(path, json.dumps(data, ensure_ascii=False, indent=2, default=str) + "\n")
+
+
+def safe_name(name: str, limit: int = 100) -> str:
+    """A file name that is safe in any folder: no separators, control characters or leading dots."""
+    name = unicodedata.normalize("NFC", name)
+    name = re.sub(r"[\x00-\x1f\x7f/\\:*?\"<>|]+", "_", name).strip(" .")
+    if not name:
+        name = "file"
+    if len(name.encode("utf-8")) > limit:
+        stem, dot, ext = name.rpartition(".")
+        if not dot or len(ext) > 10:
+            stem, ext = name, ""
+        keep = stem.encode("utf-8")[: limit - len(ext.encode("utf-8")) - 1].decode("utf-8", "ignore")
+        name = keep + ("." + ext if ext else "")
+    return name
+
+
+def unique_path(folder: Path, name: str) -> Path:
+    """folder/name, or folder/name-2, -3 ... when taken: nothing is ever overwritten."""
+    path = folder / name
+    stem, suffix = Path(name).stem, Path(name).suffix
+    n = 2
+    while path.exists() or path.is_symlink():
+        path = folder / f"{stem}-{n}{suffix}"
+        n += 1
+    return path
+
+
+def xlsx_text(value: object) -> str:
+    """A value as an xlsx text cell can hold it: illegal control characters dropped, length capped."""
+    text = "" if value is None else str(value)
+    text = ILLEGAL_CHARACTERS_RE.sub("", text)
+    return text[:EXCEL_MAX_CELL]
+
+
+def csv_safe(value: object) -> str:
+    """A csv cell that no spreadsheet runs as a formula."""
+    text = "" if value is None else str(value)
+    return "'" + text if text.startswith(_FORMULA_START) else text
+
+
+def _text_row(ws, values: Iterable[object], bold: bool = False) -> list[WriteOnlyCell]:
+    cells = []
+    for v in values:
+        c = WriteOnlyCell(ws, value=xlsx_text(v))
+        c.data_type = "s"  # a value starting with "=" must stay text, never a formula
+        if bold:
+            c.font = Font(bold=True)
+        cells.append(c)
+    return cells
+
+
+def write_xlsx(path: Path, headers: Sequence[str], rows: Iterable[Sequence[object]], sheet: str = "Sheet1") -> None:
+    """An xlsx of text cells, written aside and renamed into place."""
+    wb = Workbook(write_only=True)
+    ws = wb.create_sheet(sheet[:31] or "Sheet1")
+    ws.append(_text_row(ws, headers, bold=True))
+    for row in rows:
+        ws.append(_text_row(ws, row))
+    buf = io.BytesIO()
+    wb.save(buf)
+    write_bytes_atomic(path, buf.getvalue())
+
+
+def write_csv(path: Path, headers: Sequence[str], rows: Iterable[Sequence[object]]) -> None:
+    """A UTF-8 csv (with BOM, so spreadsheet programs read it right) of formula-safe cells."""
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\r\n")
+    w.writerow([csv_safe(h) for h in headers])
+    for row in rows:
+        w.writerow([csv_safe(v) for v in row])
+    write_bytes_atomic(path, ("\ufeff" + buf.getvalue()).encode("utf-8"))
+
+
+def write_table(path: Path, headers: Sequence[str], rows: Iterable[Sequence[object]]) -> None:
+    """An export, .xlsx or .csv by the file name."""
+    if path.suffix.lower() == ".xlsx":
+        write_xlsx(path, headers, rows)
+    elif path.suffix.lower() in (".csv", ".txt"):
+        write_csv(path, headers, rows)
+    else:
+        from .errors import UsageError
+
+        raise UsageError(f"An export file must end in .xlsx or .csv, not '{path.suffix or path.name}'.")

@@ -1,0 +1,418 @@
+"""The DuckDB store: schema, connection, and the set-based import of one file.
+
+Every statement works on whole sets (a file's rows are one Arrow table); there is
+no statement per row.  Identifiers that reach SQL come from the field catalog,
+which config validation restricts to `[a-z][a-z0-9_]*`, and are always quoted;
+every value a user wrote travels as a parameter or inside an Arrow table.
+
+Opt-out status is never stored on a contact: it is the presence of the detail's
+value in `optouts`, so no write to `contacts` can make an opted-out detail
+reachable again.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Callable, Iterator, Sequence
+
+import duckdb
+import pyarrow as pa
+
+from .config import DEFAULT_FIELDS, Config
+from .errors import DatabaseBusy, PipelineError
+
+SCHEMA_VERSION = "1"
+
+_SCHEMA = [
+    "CREATE TABLE IF NOT EXISTS meta (key VARCHAR PRIMARY KEY, value VARCHAR)",
+    "CREATE TABLE IF NOT EXISTS contacts (id BIGINT NOT NULL, phone VARCHAR, phone_raw VARCHAR, "
+    "email VARCHAR, email_raw VARCHAR, "
+    + ", ".join(f'"{f}" VARCHAR' for f in DEFAULT_FIELDS if f not in ("phone", "email"))
+    + ", created_at TIMESTAMP NOT NULL, updated_at TIMESTAMP NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS groups (id BIGINT NOT NULL, name VARCHAR NOT NULL, category VARCHAR, "
+    "created_at TIMESTAMP NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS memberships (group_id BIGINT NOT NULL, contact_id BIGINT NOT NULL, "
+    "added_at TIMESTAMP NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS optouts (channel VARCHAR NOT NULL, value VARCHAR NOT NULL, since TIMESTAMP NOT NULL, "
+    "source VARCHAR, reason VARCHAR, PRIMARY KEY (channel, value))",
+    "CREATE TABLE IF NOT EXISTS optout_history (at TIMESTAMP NOT NULL, channel VARCHAR NOT NULL, "
+    "value VARCHAR NOT NULL, action VARCHAR NOT NULL, source VARCHAR, reason VARCHAR)",
+    "CREATE TABLE IF NOT EXISTS runs (id BIGINT NOT NULL, file VARCHAR, sha256 VARCHAR, status VARCHAR, "
+    "started_at TIMESTAMP, finished_at TIMESTAMP, outbox VARCHAR, summary VARCHAR)",
+]
+
+
+def q(name: str) -> str:
+    """Quote an identifier from the field catalog (never user text)."""
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _is_lock_error(e: Exception) -> bool:
+    text = str(e).lower()
+    return "lock" in text and ("conflicting" in text or "could not set" in text)
+
+
+def connect(cfg: Config, *, on_wait: Callable[[str], None] | None = None,
+            wait_seconds: float | None = None) -> duckdb.DuckDBPyConnection:
+    """Open the home's database, creating it and its schema; wait while another process holds it."""
+    path = cfg.database
+    path.parent.mkdir(parents=True, exist_ok=True)
+    limit = cfg.pipeline.busy_wait_seconds if wait_seconds is None else wait_seconds
+    deadline = time.monotonic() + limit
+    told = False
+    while True:
+        try:
+            con = duckdb.connect(str(path))
+            break
+        except duckdb.IOException as e:
+            if not _is_lock_error(e):
+                raise PipelineError(f"The database {path.name} cannot be opened: {str(e).splitlines()[0]}") from None
+            if time.monotonic() >= deadline:
+                raise DatabaseBusy(f"The database is still in use by another process after {limit:.0f} s; "
+                                   "try again when the import in progress has finished.") from None
+            if not told and on_wait:
+                on_wait(busy_reason(cfg))
+                told = True
+            time.sleep(0.2)
+    ensure_schema(con, cfg)
+    return con
+
+
+def busy_reason(cfg: Config) -> str:
+    """What the process holding the database says it is doing."""
+    marker = cfg.database.with_suffix(".busy")
+    try:
+        what = marker.read_text(encoding="utf-8").strip()
+    except OSError:
+        what = ""
+    return f"waiting for {what or 'another process'} to finish"
+
+
+def ensure_schema(con: duckdb.DuckDBPyConnection, cfg: Config) -> None:
+    """Create missing tables and a column for each custom field (removed fields keep their data)."""
+    for stmt in _SCHEMA:
+        con.execute(stmt)
+    have = {r[0] for r in con.execute(
+        "SELECT column_name FROM information_schema.columns WHERE table_name = 'contacts'").fetchall()}
+    for f in cfg.fields.custom_fields:
+        if f.name not in have:
+            con.execute(f"ALTER TABLE contacts ADD COLUMN {q(f.name)} VARCHAR")
+    con.execute("INSERT INTO meta VALUES ('schema_version', ?) ON CONFLICT DO NOTHING", [SCHEMA_VERSION])
+
+
+def next_ids(con: duckdb.DuckDBPyConnection, counter: str, n: int, table: str) -> int:
+    """Reserve n ids from a counter that never goes back, so a deleted id is never reused; returns the first."""
+    row = con.execute("SELECT value FROM meta WHERE key = ?", [counter]).fetchone()
+    if row is None:
+        start = (con.execute(f"SELECT coalesce(max(id), 0) FROM {table}").fetchone()[0]) + 1
+    else:
+        start = int(row[0])
+    con.execute("INSERT INTO meta VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                [counter, str(start + n)])
+    return start
+
+
+@contextmanager
+def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
+    """One transaction: committed when the block ends, rolled back on any error."""
+    con.execute("BEGIN TRANSACTION")
+    try:
+        yield
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    con.execute("COMMIT")
+
+
+# --------------------------------------------------------------------------- groups & opt-outs
+
+
+def ensure_groups(con: duckdb.DuckDBPyConnection, names: Sequence[str], now: datetime,
+                  category: str | None = None) -> dict[str, tuple[int, bool]]:
+    """Find groups by name ignoring case, creating missing ones; name -> (id, created)."""
+    out: dict[str, tuple[int, bool]] = {}
+    wanted = list(dict.fromkeys(n for n in names if n))
+    if not wanted:
+        return out
+    existing = {r[0].casefold(): r[1] for r in con.execute(
+        "SELECT name, id FROM groups WHERE lower(name) IN (SELECT lower(unnest(?)))", [wanted]).fetchall()}
+    missing = [n for n in wanted if n.casefold() not in existing]
+    missing = list({n.casefold(): n for n in reversed(missing)}.values())[::-1]
+    if missing:
+        start = next_ids(con, "next_group_id", len(missing), "groups")
+        con.execute("INSERT INTO groups SELECT ? + i - 1, name, ?, ? FROM unnest(?) WITH ORDINALITY AS t(name, i)",
+                    [start, category, now, missing])
+        for i, n in enumerate(missing):
+            existing[n.casefold()] = start + i
+    created = {n.casefold() for n in missing}
+    for n in wanted:
+        out[n] = (existing[n.casefold()], n.casefold() in created)
+    return out
+
+
+def add_optouts(con: duckdb.DuckDBPyConnection, details: pa.Table, now: datetime, source: str,
+                reason: str | None) -> int:
+    """Opt out (channel, value) pairs not yet out, with history; returns how many were added."""
+    con.register("new_optouts", details)
+    try:
+        con.execute("CREATE OR REPLACE TEMP TABLE _added AS SELECT DISTINCT n.channel, n.value FROM new_optouts n "
+                    "WHERE n.value IS NOT NULL AND NOT EXISTS (SELECT 1 FROM optouts o "
+                    "WHERE o.channel = n.channel AND o.value = n.value)")
+    finally:
+        con.unregister("new_optouts")
+    con.execute("INSERT INTO optouts SELECT channel, value, ?, ?, ? FROM _added", [now, source, reason])
+    con.execute("INSERT INTO optout_history SELECT ?, channel, value, 'opt_out', ?, ? FROM _added",
+                [now, source, reason])
+    n = con.execute("SELECT count(*) FROM _added").fetchone()[0]
+    con.execute("DROP TABLE _added")
+    return n
+
+
+# --------------------------------------------------------------------------- import
+
+
+@dataclass
+class ImportOutcome:
+    """What the set-based import decided, row by row and in total."""
+
+    outcomes: dict[int, str]                 # rn -> new | updated | unchanged | duplicate (accepted rows)
+    rejected: dict[int, list[tuple[str, str]]]   # rn -> [(code, detail)]
+    optouts_added: int = 0
+    phone_kept_out: int = 0
+    email_kept_out: int = 0
+    groups: list[dict] = field(default_factory=list)
+
+
+@dataclass
+class ImportPlan:
+    """The prepared rows of one file and what to do with them."""
+
+    rows: pa.Table                 # rn, phone, phone_raw, email, email_raw, <fields>..., grp (list), optout (bool)
+    fields: list[str]              # the fields the file maps (besides phone and email), in catalog order
+    has_phone: bool
+    has_email: bool
+    mirror_groups: list[str]       # groups whose members become exactly this file's contacts
+    group_category: str | None
+    optout_details: pa.Table       # channel, value: details opted out by rows (accepted or rejected)
+    source: str                    # what history names as the source of opt-outs
+
+
+def import_rows(con: duckdb.DuckDBPyConnection, cfg: Config, plan: ImportPlan, now: datetime) -> ImportOutcome:
+    """Match, merge, upsert and group one file's accepted rows.  Call inside a transaction."""
+    p = cfg.pipeline
+    keys = [k for k in p.match_on if k == "phone" and plan.has_phone or k == "email" and plan.has_email
+            or k == "external_id" and "external_id" in plan.fields]
+    con.register("incoming", plan.rows)
+    try:
+        con.execute("CREATE OR REPLACE TEMP TABLE inc AS SELECT * FROM incoming")
+    finally:
+        con.unregister("incoming")
+    if not plan.has_phone:
+        con.execute("ALTER TABLE inc ADD COLUMN phone VARCHAR; ALTER TABLE inc ADD COLUMN phone_raw VARCHAR")
+    if not plan.has_email:
+        con.execute("ALTER TABLE inc ADD COLUMN email VARCHAR; ALTER TABLE inc ADD COLUMN email_raw VARCHAR")
+    if "external_id" not in plan.fields:
+        con.execute("ALTER TABLE inc ADD COLUMN external_id VARCHAR")
+
+    # 1. Each row's matches among existing contacts, one column per key.
+    joins, cols = [], []
+    for k in keys:
+        joins.append(f"LEFT JOIN (SELECT {q(k)} AS k, min(id) AS id, count(*) AS n FROM contacts "
+                     f"WHERE {q(k)} IS NOT NULL AND {q(k)} <> '' GROUP BY 1) m_{k} ON m_{k}.k = i.{q(k)}")
+        cols.append(f"m_{k}.id AS m_{k}, coalesce(m_{k}.n, 0) AS n_{k}")
+    match_expr = f"coalesce({', '.join(f'm_{k}' for k in keys)})" if keys else "NULL::BIGINT"
+    distinct_expr = (f"len(list_distinct(list_filter([{', '.join(f'm_{k}' for k in keys)}], x -> x IS NOT NULL)))"
+                     if keys else "0")
+    ambiguous = " OR ".join(f"n_{k} > 1" for k in keys) or "false"
+    con.execute(f"CREATE OR REPLACE TEMP TABLE keyed AS SELECT i.rn, {', '.join(cols) if cols else 'NULL AS _x'} "
+                f"FROM inc i {' '.join(joins)}")
+    con.execute(f"CREATE OR REPLACE TEMP TABLE matched AS SELECT rn, {match_expr} AS target, "
+                f"({distinct_expr} > 1 OR {ambiguous}) AS conflicted FROM keyed")
+
+    rejected: dict[int, list[tuple[str, str]]] = {}
+    for (rn,) in con.execute("SELECT rn FROM matched WHERE conflicted").fetchall():
+        rejected[rn] = [("conflict", "each of its keys finds a different contact")]
+
+    # 2. Rows of this file that name the same contact form one cluster: shared keys, or the same target.
+    con.execute("CREATE OR REPLACE TEMP TABLE lab AS SELECT i.rn, "
+                "CASE WHEN m.target IS NOT NULL THEN -m.target ELSE i.rn END AS label, "
+                + ", ".join(f"i.{q(k)} AS {q('k_' + k)}" for k in keys) + (", " if keys else "")
+                + "m.target FROM inc i JOIN matched m USING (rn) WHERE NOT m.conflicted")
+    _propagate_labels(con, keys)
+    con.execute("CREATE OR REPLACE TEMP TABLE clash AS SELECT label FROM lab WHERE target IS NOT NULL "
+                "GROUP BY label HAVING count(DISTINCT target) > 1")
+    for (rn,) in con.execute("SELECT rn FROM lab WHERE label IN (SELECT label FROM clash)").fetchall():
+        rejected[rn] = [("conflict", "rows of this file tie them together")]
+    con.execute("DELETE FROM lab WHERE label IN (SELECT label FROM clash)")
+
+    # 3. Merge each cluster: later non-empty values win; '' (clear) only when no row has a value.
+    merge_cols = ["phone", "email"] + plan.fields
+    merges = []
+    for f in merge_cols:
+        merges.append(f"coalesce(arg_max(i.{q(f)}, i.rn) FILTER (WHERE i.{q(f)} <> ''), max(i.{q(f)})) AS {q(f)}")
+    merges.append("arg_max(i.phone_raw, i.rn) FILTER (WHERE i.phone <> '') AS phone_raw")
+    merges.append("arg_max(i.email_raw, i.rn) FILTER (WHERE i.email <> '') AS email_raw")
+    con.execute("CREATE OR REPLACE TEMP TABLE merged AS SELECT l.label, min(l.rn) AS first_rn, "
+                "any_value(l.target) AS target, list_distinct(flatten(list(i.grp))) AS grp, "
+                + ", ".join(merges) + " FROM lab l JOIN inc i USING (rn) GROUP BY l.label")
+
+    # 4. A cluster that would take a detail another contact (or an earlier cluster) holds is rejected.
+    taken_sql = []
+    for d in ("phone", "email"):
+        taken_sql.append(
+            f"SELECT m.label, '{d}' AS d FROM merged m JOIN contacts c ON c.{d} = m.{d} "
+            f"WHERE m.{d} <> '' AND c.id IS DISTINCT FROM m.target")
+        taken_sql.append(
+            f"SELECT label, '{d}' AS d FROM (SELECT label, row_number() OVER (PARTITION BY {d} ORDER BY first_rn) "
+            f"AS k FROM merged WHERE {d} <> '') WHERE k > 1")
+    con.execute("CREATE OR REPLACE TEMP TABLE taken AS " + " UNION ".join(taken_sql))
+    for rn, d in con.execute("SELECT l.rn, string_agg(DISTINCT t.d, ' and ' ORDER BY t.d) FROM lab l "
+                             "JOIN taken t USING (label) GROUP BY l.rn").fetchall():
+        what = {"phone": "Its phone", "email": "Its e-mail"}.get(d, "Its phone and e-mail")
+        rejected[rn] = [("detail_taken", what)]
+    con.execute("DELETE FROM merged WHERE label IN (SELECT label FROM taken)")
+
+    # 5. New values against the stored ones.
+    all_cols = ["phone", "phone_raw", "email", "email_raw"] + [f for f in _field_columns(cfg)]
+    sets = []
+    for c in all_cols:
+        src = c.removesuffix("_raw")
+        if c.endswith("_raw"):
+            present = plan.has_phone if src == "phone" else plan.has_email
+            sets.append(f"CASE WHEN m.{src} <> '' THEN m.{c} WHEN m.{src} = '' THEN NULL ELSE c.{c} END AS {q(c)}"
+                        if present else f"c.{q(c)} AS {q(c)}")
+        elif c in merge_cols:
+            sets.append(f"CASE WHEN m.{q(c)} IS NULL THEN c.{q(c)} WHEN m.{q(c)} = '' THEN NULL "
+                        f"ELSE m.{q(c)} END AS {q(c)}")
+        else:
+            sets.append(f"c.{q(c)} AS {q(c)}")
+    changed = " OR ".join(f"f.{q(c)} IS DISTINCT FROM c.{q(c)}" for c in merge_cols)
+    con.execute(f"CREATE OR REPLACE TEMP TABLE final AS SELECT m.label, m.first_rn, m.target, m.grp, "
+                f"{', '.join(sets)} FROM merged m LEFT JOIN contacts c ON c.id = m.target")
+    # A new contact needs one detail; with empty_cells: clear an update may empty both.
+    con.execute("CREATE OR REPLACE TEMP TABLE nodetail AS SELECT label FROM final "
+                "WHERE phone IS NULL AND email IS NULL")
+    for (rn,) in con.execute("SELECT rn FROM lab WHERE label IN (SELECT label FROM nodetail)").fetchall():
+        rejected[rn] = [("no_contact_detail", "the contact would be left with no phone and no e-mail")]
+    con.execute("DELETE FROM final WHERE label IN (SELECT label FROM nodetail)")
+
+    n_new = con.execute("SELECT count(*) FROM final WHERE target IS NULL").fetchone()[0]
+    start = next_ids(con, "next_contact_id", n_new, "contacts") if n_new else 0
+    con.execute(f"CREATE OR REPLACE TEMP TABLE final2 AS SELECT f.*, "
+                f"coalesce(f.target, ? + row_number() OVER (PARTITION BY f.target IS NULL ORDER BY f.first_rn) - 1) "
+                f"AS cid, CASE WHEN f.target IS NULL THEN 'new' WHEN {changed} THEN 'updated' ELSE 'unchanged' END "
+                f"AS outcome FROM final f LEFT JOIN contacts c ON c.id = f.target", [start])
+
+    col_list = ", ".join(q(c) for c in all_cols)
+    con.execute(f"INSERT INTO contacts (id, {col_list}, created_at, updated_at) "
+                f"SELECT cid, {col_list}, ?, ? FROM final2 WHERE outcome = 'new' ORDER BY cid", [now, now])
+    upd = ", ".join(f"{q(c)} = u.{q(c)}" for c in all_cols)
+    con.execute(f"UPDATE contacts SET {upd}, updated_at = ? FROM (SELECT * FROM final2 WHERE outcome = 'updated') u "
+                f"WHERE contacts.id = u.cid", [now])
+
+    outcomes: dict[int, str] = {}
+    for rn, outcome in con.execute(
+            "SELECT l.rn, CASE WHEN l.rn = f.first_rn THEN f.outcome ELSE 'duplicate' END "
+            "FROM lab l JOIN final2 f USING (label)").fetchall():
+        outcomes[rn] = outcome
+
+    result = ImportOutcome(outcomes=outcomes, rejected=rejected)
+    result.phone_kept_out, result.email_kept_out = con.execute(
+        "SELECT count(*) FILTER (WHERE EXISTS (SELECT 1 FROM optouts o WHERE o.channel = 'sms' AND o.value = f.phone)), "
+        "count(*) FILTER (WHERE EXISTS (SELECT 1 FROM optouts o WHERE o.channel = 'email' AND o.value = f.email)) "
+        "FROM final2 f").fetchone()
+    result.optouts_added = add_optouts(con, plan.optout_details, now, plan.source, "opt-out column in the file")
+    result.groups = _assign_groups(con, plan, now)
+    return result
+
+
+def _field_columns(cfg: Config) -> list[str]:
+    return [f for f in DEFAULT_FIELDS if f not in ("phone", "email")] + [f.name for f in cfg.fields.custom_fields]
+
+
+def _propagate_labels(con: duckdb.DuckDBPyConnection, keys: list[str]) -> None:
+    """Give every row of a cluster the smallest label of the cluster (existing contacts' labels are negative)."""
+    if not keys:
+        return
+    for _ in range(10_000):
+        parts = [f"CASE WHEN {q('k_' + k)} IS NULL OR {q('k_' + k)} = '' THEN label "
+                 f"ELSE min(label) OVER (PARTITION BY {q('k_' + k)}) END" for k in keys]
+        con.execute(f"CREATE OR REPLACE TEMP TABLE lab2 AS SELECT * REPLACE (least(label, {', '.join(parts)}) "
+                    f"AS label) FROM lab")
+        moved = con.execute("SELECT count(*) FROM lab2 JOIN lab USING (rn) WHERE lab2.label <> lab.label").fetchone()[0]
+        con.execute("DROP TABLE lab; ALTER TABLE lab2 RENAME TO lab")
+        if not moved:
+            return
+
+
+def _assign_groups(con: duckdb.DuckDBPyConnection, plan: ImportPlan, now: datetime) -> list[dict]:
+    names = [r[0] for r in con.execute(
+        "SELECT DISTINCT g FROM (SELECT unnest(grp) AS g FROM final2) WHERE g IS NOT NULL AND g <> ''").fetchall()]
+    names = list(dict.fromkeys(names + plan.mirror_groups))
+    ids = ensure_groups(con, names, now, plan.group_category)
+    report = []
+    for name in names:
+        gid, created = ids[name]
+        added = con.execute(
+            "INSERT INTO memberships SELECT DISTINCT ?, f.cid, ? FROM final2 f "
+            "WHERE list_contains(list_transform(f.grp, x -> lower(x)), lower(?)) "
+            "AND NOT EXISTS (SELECT 1 FROM memberships m WHERE m.group_id = ? AND m.contact_id = f.cid)",
+            [gid, now, name, gid]).fetchone()[0]
+        removed = 0
+        if name in plan.mirror_groups:
+            removed = con.execute(
+                "DELETE FROM memberships WHERE group_id = ? AND contact_id NOT IN "
+                "(SELECT cid FROM final2 WHERE list_contains(list_transform(grp, x -> lower(x)), lower(?)))",
+                [gid, name]).fetchone()[0]
+        report.append({"name": name, "created": created, "added": added, "removed": removed})
+    return report
+
+
+# --------------------------------------------------------------------------- runs
+
+
+def find_run(con: duckdb.DuckDBPyConnection, sha256: str) -> dict | None:
+    """The latest completed import of this exact content, if any."""
+    row = con.execute("SELECT id, file, finished_at, outbox FROM runs WHERE sha256 = ? AND status = 'done' "
+                      "ORDER BY id DESC LIMIT 1", [sha256]).fetchone()
+    if row is None:
+        return None
+    return {"id": row[0], "file": row[1], "finished_at": row[2], "outbox": row[3]}
+
+
+def record_run(con: duckdb.DuckDBPyConnection, summary: dict, outbox: str) -> int:
+    """Add a run to the history; returns its id."""
+    rid = next_ids(con, "next_run_id", 1, "runs")
+    con.execute("INSERT INTO runs VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                [rid, summary["file"], summary["sha256"], summary["status"], _ts(summary["started_at"]),
+                 _ts(summary["finished_at"]), outbox, json.dumps(summary, ensure_ascii=False)])
+    return rid
+
+
+def list_runs(con: duckdb.DuckDBPyConnection, limit: int | None = None) -> list[dict]:
+    """Past runs' summaries, newest first."""
+    sql = "SELECT id, outbox, summary FROM runs ORDER BY id DESC"
+    rows = con.execute(sql + (" LIMIT ?" if limit else ""), [limit] if limit else []).fetchall()
+    out = []
+    for rid, outbox, summary in rows:
+        d = json.loads(summary)
+        d["run"] = rid
+        d["outbox"] = outbox
+        out.append(d)
+    return out
+
+
+def _ts(text: str | None) -> datetime | None:
+    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ") if text else None
+
+
+def outbox_of_run(con: duckdb.DuckDBPyConnection, outbox: str) -> bool:
+    """Whether a run that names this outbox folder is committed (crash recovery)."""
+    return con.execute("SELECT count(*) FROM runs WHERE outbox = ?", [outbox]).fetchone()[0] > 0
+
+

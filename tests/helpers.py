@@ -1,0 +1,70 @@
+"""Small builders the tests share: homes with config, and real spreadsheet files."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+from typing import Sequence
+
+import duckdb
+import openpyxl
+
+from pipeline.config import load_config
+from pipeline.process import process_file
+
+
+def make_home(root: Path, pipeline: str = "", fields: str = "", groups: str = "") -> Path:
+    """A home folder with the given config files (empty strings: defaults)."""
+    (root / "config").mkdir(parents=True, exist_ok=True)
+    for name, text in (("pipeline.yaml", pipeline), ("fields.yaml", fields), ("groups.yaml", groups)):
+        if text:
+            (root / "config" / name).write_text(text, encoding="utf-8")
+    for d in ("inbox/optouts", "outbox", "rejects"):
+        (root / d).mkdir(parents=True, exist_ok=True)
+    return root
+
+
+def xlsx(path: Path, rows: Sequence[Sequence[object]], sheet: str = "Contacts") -> Path:
+    """A real xlsx; numbers stay numbers, so the reader sees what Excel would store."""
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = sheet
+    for row in rows:
+        ws.append(list(row))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    wb.save(path)
+    return path
+
+
+def csv_file(path: Path, rows: Sequence[Sequence[object]], delimiter: str = ",", encoding: str = "utf-8") -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "w", newline="", encoding=encoding) as fh:
+        csv.writer(fh, delimiter=delimiter).writerows([["" if v is None else v for v in r] for r in rows])
+    return path
+
+
+def run(home: Path, path: Path, **kw):
+    """Import one file the way the daemon and the CLI do."""
+    return process_file(path, load_config(home), **kw)
+
+
+def query(home: Path, sql: str, params: Sequence[object] = ()) -> list[tuple]:
+    con = duckdb.connect(str(home / "data" / "contacts.duckdb"), read_only=True)
+    try:
+        return con.execute(sql, list(params)).fetchall()
+    finally:
+        con.close()
+
+
+def outbox_folder(home: Path, summary) -> Path:
+    return home / "outbox" / summary.outbox
+
+
+def summary_json(home: Path, summary) -> dict:
+    return json.loads((outbox_folder(home, summary) / "summary.json").read_text(encoding="utf-8"))
+
+
+def read_xlsx(path: Path) -> list[list[object]]:
+    wb = openpyxl.load_workbook(path)
+    return [[c.value for c in row] for row in wb.worksheets[0].iter_rows()]
