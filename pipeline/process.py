@@ -153,7 +153,10 @@ def process_file(path: Path, cfg: Config, *, groups: list[str] | None = None, dr
         if not path.is_file():
             raise FileRejected("The path is not a regular file.")
         t0 = time.perf_counter()
-        summary.sha256 = sha256_of(path)
+        try:
+            summary.sha256 = sha256_of(path)
+        except OSError as e:
+            raise FileRejected(f"The file cannot be read ({e.strerror or e.__class__.__name__}).") from None
         if not force and (earlier := store.find_run(con, summary.sha256)):
             return _duplicate(cfg, con, path, summary, earlier, from_inbox, dry_run)
         reporter.stage(path.name, "read")
@@ -164,9 +167,6 @@ def process_file(path: Path, cfg: Config, *, groups: list[str] | None = None, dr
         return _import(cfg, con, path, table, summary, started, groups or [], dry_run, from_inbox, reporter, timings)
     except FileRejected as e:
         return _failed(cfg, con, path, summary, str(e), from_inbox, dry_run)
-    except OSError as e:
-        reason = f"The file cannot be read ({e.strerror or e.__class__.__name__})."
-        return _failed(cfg, con, path, summary, reason, from_inbox, dry_run)
     finally:
         if own:
             con.close()

@@ -242,8 +242,12 @@ def _column_text(column: tuple | list) -> list[str]:
     return out
 
 
-def _has_letter(value: object) -> bool:
-    return type(value) is str and any(ch.isalpha() for ch in value)
+_NUMBER_LIKE = re.compile(r"[-+(]?[\d\s.,:/()+%-]*\d[\d\s.,:/()+%-]*")
+
+
+def _is_word(value: object) -> bool:
+    """A text cell that is not a number, date or phone written as text."""
+    return type(value) is str and not _NUMBER_LIKE.fullmatch(value.strip())
 
 
 def _is_filled(value: object) -> bool:
@@ -257,12 +261,12 @@ def _find_header(rows: list) -> int | None:
     non-blank rows, the header is the first one filled at least half as wide as
     the widest of them (and in at least two cells) and mostly made of words.
     """
-    seen: list[tuple[int, int, int]] = []  # (index, filled cells, cells with letters)
+    seen: list[tuple[int, int, int]] = []  # (index, filled cells, word cells)
     for index, row in enumerate(rows):
         filled = [v for v in row if _is_filled(v)]
         if not filled:
             continue
-        seen.append((index, len(filled), sum(map(_has_letter, filled))))
+        seen.append((index, len(filled), sum(map(_is_word, filled))))
         if len(seen) >= _HEADER_SCAN_ROWS:
             break
     if not seen:
@@ -524,40 +528,35 @@ def _calamine_failure(exc: BaseException) -> FileRejected:
 def _read_workbook(
     path: Path, sniffed: tuple[str, dict[str, str] | None], max_rows: int, max_columns: int
 ) -> Table:
+    """The first sheet with data, visible sheets before hidden ones."""
     kind, parts = sniffed
     try:
         workbook = _open_workbook(path, kind)
-        metadata = workbook.sheets_metadata
         visible = python_calamine.SheetVisibleEnum.Visible
+        metadata = workbook.sheets_metadata
         names = [m.name for m in metadata if m.visible == visible] + [m.name for m in metadata if m.visible != visible]
         archive = zipfile.ZipFile(path) if kind in ("xlsx", "xlsm") else None
         try:
             for name in names:
-                errors: dict[tuple[int, int], str] = {}
-                if archive is not None:
-                    members = [parts[name]] if parts and name in parts else [
-                        info.filename for info in archive.infolist() if info.filename.endswith(".xml")
-                    ]
-                    for member in members:
-                        if _scan_sheet_xml(archive, member, errors if len(members) == 1 else None) > _MAX_GRID_CELLS:
-                            raise FileRejected(_TOO_MANY_CELLS)
+                errors = _guard_sheet(archive, parts, name) if archive is not None else {}
                 sheet = workbook.get_sheet_by_name(name)
                 if sheet.start is None:
                     continue
                 rows = sheet.to_python()
+                top, left = sheet.start
+                for (row, column), text in errors.items():
+                    i, j = row - top, column - left
+                    if 0 <= i < len(rows) and 0 <= j < len(rows[i]) and rows[i][j] == "":
+                        rows[i][j] = text
                 header_index = _find_header(rows)
                 if header_index is None:
                     continue
                 merged = sheet.merged_cell_ranges if kind in ("xlsx", "xlsm", "xls") else None
-                return _sheet_table(
-                    kind, name, rows, sheet.start, header_index, errors, merged or (), max_rows, max_columns
-                )
+                return _sheet_table(kind, name, rows, sheet.start, header_index, merged or (), max_rows, max_columns)
         finally:
             if archive is not None:
                 archive.close()
-    except FileRejected:
-        raise
-    except (KeyboardInterrupt, SystemExit, MemoryError):
+    except (FileRejected, KeyboardInterrupt, SystemExit, MemoryError):
         raise
     except BaseException as exc:  # calamine's Rust panics arrive as BaseException
         raise _calamine_failure(exc) from None
@@ -566,24 +565,34 @@ def _read_workbook(
     raise FileRejected(_SHEET_EMPTY if len(names) == 1 else _ALL_SHEETS_EMPTY)
 
 
+def _guard_sheet(archive: zipfile.ZipFile, parts: dict[str, str] | None, name: str) -> dict[tuple[int, int], str]:
+    """Refuse a sheet whose cells span too large a box; return its error cells.
+
+    When the package does not say which XML holds the sheet, every XML member
+    is measured (and error cells are not recovered).
+    """
+    errors: dict[tuple[int, int], str] = {}
+    if parts and name in parts:
+        members, found = [parts[name]], errors
+    else:
+        members, found = [i.filename for i in archive.infolist() if i.filename.endswith(".xml")], None
+    for member in members:
+        if _scan_sheet_xml(archive, member, found) > _MAX_GRID_CELLS:
+            raise FileRejected(_TOO_MANY_CELLS)
+    return errors
+
+
 def _sheet_table(
     kind: str,
     name: str,
     rows: list[list],
     start: tuple[int, int],
     header_index: int,
-    errors: dict[tuple[int, int], str],
     merged,
     max_rows: int,
     max_columns: int,
 ) -> Table:
     top, left = start
-    height = len(rows)
-    width = len(rows[0]) if rows else 0
-    for (row, column), text in errors.items():
-        i, j = row - top, column - left
-        if 0 <= i < height and 0 <= j < width and rows[i][j] == "":
-            rows[i][j] = text
     _fill_merged(rows, top, left, header_index, merged)
 
     header = _column_text(rows[header_index])

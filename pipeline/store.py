@@ -40,7 +40,7 @@ _SCHEMA = [
     "added_at TIMESTAMP NOT NULL)",
     "CREATE TABLE IF NOT EXISTS optouts (channel VARCHAR NOT NULL, value VARCHAR NOT NULL, since TIMESTAMP NOT NULL, "
     "source VARCHAR, reason VARCHAR, PRIMARY KEY (channel, value))",
-    "CREATE TABLE IF NOT EXISTS optout_history (at TIMESTAMP NOT NULL, channel VARCHAR NOT NULL, "
+    "CREATE TABLE IF NOT EXISTS optout_history (\"at\" TIMESTAMP NOT NULL, channel VARCHAR NOT NULL, "
     "value VARCHAR NOT NULL, action VARCHAR NOT NULL, source VARCHAR, reason VARCHAR)",
     "CREATE TABLE IF NOT EXISTS runs (id BIGINT NOT NULL, file VARCHAR, sha256 VARCHAR, status VARCHAR, "
     "started_at TIMESTAMP, finished_at TIMESTAMP, outbox VARCHAR, summary VARCHAR)",
@@ -107,14 +107,20 @@ def ensure_schema(con: duckdb.DuckDBPyConnection, cfg: Config) -> None:
 
 def next_ids(con: duckdb.DuckDBPyConnection, counter: str, n: int, table: str) -> int:
     """Reserve n ids from a counter that never goes back, so a deleted id is never reused; returns the first."""
-    row = con.execute("SELECT value FROM meta WHERE key = ?", [counter]).fetchone()
+    row = first(con, "SELECT value FROM meta WHERE key = ?", [counter])
     if row is None:
-        start = (con.execute(f"SELECT coalesce(max(id), 0) FROM {table}").fetchone()[0]) + 1
+        start = (con.execute(f"SELECT coalesce(max(id), 0) FROM {table}").fetchall()[0][0]) + 1
     else:
         start = int(row[0])
     con.execute("INSERT INTO meta VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
                 [counter, str(start + n)])
     return start
+
+
+def first(con: duckdb.DuckDBPyConnection, sql: str, params: Sequence[object] = ()) -> tuple | None:
+    """The first row of a query, or None; the result is read to its end, as DuckDB wants before the next statement."""
+    rows = con.execute(sql, list(params)).fetchall()
+    return rows[0] if rows else None
 
 
 @contextmanager
@@ -168,7 +174,7 @@ def add_optouts(con: duckdb.DuckDBPyConnection, details: pa.Table, now: datetime
     con.execute("INSERT INTO optouts SELECT channel, value, ?, ?, ? FROM _added", [now, source, reason])
     con.execute("INSERT INTO optout_history SELECT ?, channel, value, 'opt_out', ?, ? FROM _added",
                 [now, source, reason])
-    n = con.execute("SELECT count(*) FROM _added").fetchone()[0]
+    n = con.execute("SELECT count(*) FROM _added").fetchall()[0][0]
     con.execute("DROP TABLE _added")
     return n
 
@@ -226,8 +232,8 @@ def import_rows(con: duckdb.DuckDBPyConnection, cfg: Config, plan: ImportPlan, n
                      f"WHERE {q(k)} IS NOT NULL AND {q(k)} <> '' GROUP BY 1) m_{k} ON m_{k}.k = i.{q(k)}")
         cols.append(f"m_{k}.id AS m_{k}, coalesce(m_{k}.n, 0) AS n_{k}")
     match_expr = f"coalesce({', '.join(f'm_{k}' for k in keys)})" if keys else "NULL::BIGINT"
-    distinct_expr = (f"len(list_distinct(list_filter([{', '.join(f'm_{k}' for k in keys)}], x -> x IS NOT NULL)))"
-                     if keys else "0")
+    # list_distinct drops NULLs: the number of different contacts the row's keys found
+    distinct_expr = f"len(list_distinct([{', '.join(f'm_{k}' for k in keys)}]))" if keys else "0"
     ambiguous = " OR ".join(f"n_{k} > 1" for k in keys) or "false"
     con.execute(f"CREATE OR REPLACE TEMP TABLE keyed AS SELECT i.rn, {', '.join(cols) if cols else 'NULL AS _x'} "
                 f"FROM inc i {' '.join(joins)}")
@@ -301,7 +307,7 @@ def import_rows(con: duckdb.DuckDBPyConnection, cfg: Config, plan: ImportPlan, n
         rejected[rn] = [("no_contact_detail", "the contact would be left with no phone and no e-mail")]
     con.execute("DELETE FROM final WHERE label IN (SELECT label FROM nodetail)")
 
-    n_new = con.execute("SELECT count(*) FROM final WHERE target IS NULL").fetchone()[0]
+    n_new = con.execute("SELECT count(*) FROM final WHERE target IS NULL").fetchall()[0][0]
     start = next_ids(con, "next_contact_id", n_new, "contacts") if n_new else 0
     con.execute(f"CREATE OR REPLACE TEMP TABLE final2 AS SELECT f.*, "
                 f"coalesce(f.target, ? + row_number() OVER (PARTITION BY f.target IS NULL ORDER BY f.first_rn) - 1) "
@@ -325,7 +331,7 @@ def import_rows(con: duckdb.DuckDBPyConnection, cfg: Config, plan: ImportPlan, n
     result.phone_kept_out, result.email_kept_out = con.execute(
         "SELECT count(*) FILTER (WHERE EXISTS (SELECT 1 FROM optouts o WHERE o.channel = 'sms' AND o.value = f.phone)), "
         "count(*) FILTER (WHERE EXISTS (SELECT 1 FROM optouts o WHERE o.channel = 'email' AND o.value = f.email)) "
-        "FROM final2 f").fetchone()
+        "FROM final2 f").fetchall()[0]
     result.optouts_added = add_optouts(con, plan.optout_details, now, plan.source, "opt-out column in the file")
     result.groups = _assign_groups(con, plan, now)
     return result
@@ -344,31 +350,31 @@ def _propagate_labels(con: duckdb.DuckDBPyConnection, keys: list[str]) -> None:
                  f"ELSE min(label) OVER (PARTITION BY {q('k_' + k)}) END" for k in keys]
         con.execute(f"CREATE OR REPLACE TEMP TABLE lab2 AS SELECT * REPLACE (least(label, {', '.join(parts)}) "
                     f"AS label) FROM lab")
-        moved = con.execute("SELECT count(*) FROM lab2 JOIN lab USING (rn) WHERE lab2.label <> lab.label").fetchone()[0]
+        moved = con.execute("SELECT count(*) FROM lab2 JOIN lab USING (rn) WHERE lab2.label <> lab.label").fetchall()[0][0]
         con.execute("DROP TABLE lab; ALTER TABLE lab2 RENAME TO lab")
         if not moved:
             return
 
 
 def _assign_groups(con: duckdb.DuckDBPyConnection, plan: ImportPlan, now: datetime) -> list[dict]:
-    names = [r[0] for r in con.execute(
-        "SELECT DISTINCT g FROM (SELECT unnest(grp) AS g FROM final2) WHERE g IS NOT NULL AND g <> ''").fetchall()]
+    con.execute("CREATE OR REPLACE TEMP TABLE final_groups AS SELECT DISTINCT cid, lower(g) AS g, g AS name "
+                "FROM (SELECT cid, unnest(grp) AS g FROM final2) WHERE g IS NOT NULL AND g <> ''")
+    names = [r[0] for r in con.execute("SELECT min(name) FROM final_groups GROUP BY g ORDER BY min(name)").fetchall()]
     names = list(dict.fromkeys(names + plan.mirror_groups))
     ids = ensure_groups(con, names, now, plan.group_category)
     report = []
     for name in names:
         gid, created = ids[name]
         added = con.execute(
-            "INSERT INTO memberships SELECT DISTINCT ?, f.cid, ? FROM final2 f "
-            "WHERE list_contains(list_transform(f.grp, x -> lower(x)), lower(?)) "
+            "INSERT INTO memberships SELECT DISTINCT ?, f.cid, ? FROM final_groups f WHERE f.g = lower(?) "
             "AND NOT EXISTS (SELECT 1 FROM memberships m WHERE m.group_id = ? AND m.contact_id = f.cid)",
-            [gid, now, name, gid]).fetchone()[0]
+            [gid, now, name, gid]).fetchall()[0][0]
         removed = 0
         if name in plan.mirror_groups:
             removed = con.execute(
                 "DELETE FROM memberships WHERE group_id = ? AND contact_id NOT IN "
-                "(SELECT cid FROM final2 WHERE list_contains(list_transform(grp, x -> lower(x)), lower(?)))",
-                [gid, name]).fetchone()[0]
+                "(SELECT cid FROM final_groups WHERE g = lower(?))",
+                [gid, name]).fetchall()[0][0]
         report.append({"name": name, "created": created, "added": added, "removed": removed})
     return report
 
@@ -378,8 +384,8 @@ def _assign_groups(con: duckdb.DuckDBPyConnection, plan: ImportPlan, now: dateti
 
 def find_run(con: duckdb.DuckDBPyConnection, sha256: str) -> dict | None:
     """The latest completed import of this exact content, if any."""
-    row = con.execute("SELECT id, file, finished_at, outbox FROM runs WHERE sha256 = ? AND status = 'done' "
-                      "ORDER BY id DESC LIMIT 1", [sha256]).fetchone()
+    row = first(con, "SELECT id, file, finished_at, outbox FROM runs WHERE sha256 = ? AND status = 'done' "
+                "ORDER BY id DESC LIMIT 1", [sha256])
     if row is None:
         return None
     return {"id": row[0], "file": row[1], "finished_at": row[2], "outbox": row[3]}
@@ -413,6 +419,6 @@ def _ts(text: str | None) -> datetime | None:
 
 def outbox_of_run(con: duckdb.DuckDBPyConnection, outbox: str) -> bool:
     """Whether a run that names this outbox folder is committed (crash recovery)."""
-    return con.execute("SELECT count(*) FROM runs WHERE outbox = ?", [outbox]).fetchone()[0] > 0
+    return con.execute("SELECT count(*) FROM runs WHERE outbox = ?", [outbox]).fetchall()[0][0] > 0
 
 

@@ -30,8 +30,13 @@ def xlsx(path: Path, rows: Sequence[Sequence[object]], sheet: str = "Contacts") 
     wb = openpyxl.Workbook()
     ws = wb.active
     ws.title = sheet
-    for row in rows:
-        ws.append(list(row))
+    for r, row in enumerate(rows, start=1):
+        for c, value in enumerate(row, start=1):
+            if value is None:
+                continue
+            cell = ws.cell(row=r, column=c, value=value)
+            if isinstance(value, str) and value.startswith("="):
+                cell.data_type = "s"  # text that looks like a formula, as a user typed it
     path.parent.mkdir(parents=True, exist_ok=True)
     wb.save(path)
     return path
