@@ -13,7 +13,6 @@ import argparse
 import json
 import os
 import random
-import resource
 import subprocess
 import sys
 import time
@@ -29,7 +28,7 @@ LAST = ["Levi", "Cohen", "Mizrahi", "Peretz", "Biton", "Friedman", "Katz", "כה
 
 def phone_cell(rng: random.Random, n: int, as_number: bool):
     """A mobile number in one of the shapes real exports hold; ~2% are broken."""
-    local = 500000000 + (n * 7919) % 99999999
+    local = (50, 52, 53, 54)[n % 4] * 10**7 + 2_000_000 + (n * 7919) % 7_999_999
     r = rng.random()
     if r < 0.02:
         return "12-" + str(n % 1000)

@@ -422,3 +422,20 @@ def outbox_of_run(con: duckdb.DuckDBPyConnection, outbox: str) -> bool:
     return con.execute("SELECT count(*) FROM runs WHERE outbox = ?", [outbox]).fetchall()[0][0] > 0
 
 
+
+
+# --------------------------------------------------------------------------- queries of the commands
+
+#: Joins that give a contact `c` the opt-out entries of its phone (`po`) and e-mail (`eo`), when out.
+OPTOUT_JOINS = ("LEFT JOIN optouts po ON po.channel = 'sms' AND po.value = c.phone "
+                "LEFT JOIN optouts eo ON eo.channel = 'email' AND eo.value = c.email")
+#: A contact `c` (with OPTOUT_JOINS) is active: at least one of its details is present and not opted out.
+ACTIVE = "((c.phone IS NOT NULL AND po.value IS NULL) OR (c.email IS NOT NULL AND eo.value IS NULL))"
+#: Each detail's status: `active`, `opted_out` or `none`.
+PHONE_STATUS = ("CASE WHEN c.phone IS NULL THEN 'none' WHEN po.value IS NULL THEN 'active' ELSE 'opted_out' END")
+EMAIL_STATUS = ("CASE WHEN c.email IS NULL THEN 'none' WHEN eo.value IS NULL THEN 'active' ELSE 'opted_out' END")
+
+
+def field_columns(cfg: Config) -> list[str]:
+    """The contacts columns of every field in catalog order: the default fields, then the custom ones."""
+    return list(DEFAULT_FIELDS) + [f.name for f in cfg.fields.custom_fields]

@@ -1,0 +1,486 @@
+"""Contacts one at a time and as lists: list, search, sort, show, add, edit, delete.
+
+A single contact gets the same checks as a row of a file: phones and e-mails
+normalized (a contact needs one valid detail), every field through its type,
+and no detail (or external id) held by two contacts.  Opt-outs are never
+touched here: a detail's status is read from the opt-out list, and deleting a
+contact leaves its details on that list.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Sequence
+
+import duckdb
+import pyarrow as pa
+
+from . import groups as groups_mod
+from . import store
+from .config import Config
+from .errors import Conflict, InvalidValue, NotFound, UsageError
+from .fields import SYNONYMS, FieldSpec, catalog, fold
+from .normalize import INVALID, Reason, email_normal, is_blank, parse_typed, phone_e164
+from .optouts import iso, utcnow
+
+#: Columns every record has besides its fields, in the order lists show them.
+META = ("phone_status", "email_status", "groups", "created_at", "updated_at")
+#: Sortable names besides the fields.
+SORT_EXTRA = ("id", "created_at", "updated_at", "phone_status", "email_status")
+#: Rows a table for a person shows unless --limit says otherwise.
+TABLE_LIMIT = 100
+
+
+@dataclass
+class Page:
+    """One answer of `list_contacts`: the records, and how many matched in all when asked."""
+
+    records: list[dict]
+    total: int | None = None
+
+
+# --------------------------------------------------------------------------- shaping
+
+
+def _typed(spec: FieldSpec, text: str | None) -> Any:
+    """A stored canonical text as JSON shows it: numbers as numbers, booleans as true/false."""
+    if text is None:
+        return None
+    if spec.type == "number":
+        try:
+            number = float(text)
+        except ValueError:
+            return text
+        return int(number) if number.is_integer() and abs(number) < 1e15 else number
+    if spec.type == "boolean":
+        return {"true": True, "false": False}.get(text, text)
+    return text
+
+
+def _select(cfg: Config) -> str:
+    cols = ", ".join(f"c.{store.q(f)}" for f in store.field_columns(cfg))
+    return (f"SELECT c.id, {cols}, {store.PHONE_STATUS} AS phone_status, {store.EMAIL_STATUS} AS email_status, "
+            f"c.created_at, c.updated_at FROM contacts c {store.OPTOUT_JOINS}")
+
+
+def _records(con: duckdb.DuckDBPyConnection, cfg: Config, rows: list[tuple]) -> list[dict]:
+    specs = catalog(cfg.fields)
+    names = [s.name for s in specs]
+    member_of = groups_mod.contact_groups(con, cfg, [r[0] for r in rows])
+    out = []
+    n = len(names)
+    for r in rows:
+        rec: dict[str, Any] = {"id": r[0]}
+        for spec, value in zip(specs, r[1:1 + n]):
+            rec[spec.name] = _typed(spec, value)
+        rec["phone_status"], rec["email_status"] = r[1 + n], r[2 + n]
+        rec["groups"] = member_of[r[0]]
+        rec["created_at"], rec["updated_at"] = iso(r[3 + n]), iso(r[4 + n])
+        out.append(rec)
+    return out
+
+
+def export_headers(cfg: Config) -> list[str]:
+    """The header row of a contacts export.  The id column is `record_id`, never `id`: a header `id` would map
+    to external_id if the export were dropped back into the inbox."""
+    return ["record_id"] + store.field_columns(cfg) + list(META)
+
+
+def export_row(cfg: Config, rec: dict) -> list[Any]:
+    """A record as an export row of text cells (groups joined with `; `, as an import reads them)."""
+    def text(v: Any) -> str:
+        if v is None:
+            return ""
+        if isinstance(v, bool):
+            return "true" if v else "false"
+        return str(v)
+
+    return [str(rec["id"])] + [text(rec[f]) for f in store.field_columns(cfg)] + [
+        rec["phone_status"], rec["email_status"], "; ".join(rec["groups"]), text(rec["created_at"]),
+        text(rec["updated_at"])]
+
+
+# --------------------------------------------------------------------------- search and sort
+
+
+def _digits(text: str) -> str:
+    return "".join(ch for ch in text if ch.isdigit())
+
+
+def search_filter(text: str, cfg: Config) -> tuple[str, list[Any]]:
+    """A predicate over contacts `c` for a search: every word found in a name, the e-mail or a text field,
+    or the whole text read as a phone in any format (`052-345 6789` finds `+972523456789`)."""
+    text = " ".join(text.split())
+    if not text:
+        return "true", []
+    specs = catalog(cfg.fields)
+    text_cols = [s.name for s in specs if s.type in ("text", "choice") and s.name != "phone"]
+    haystack = "lower(concat_ws(chr(31), " + ", ".join(f"c.{store.q(c)}" for c in text_cols) + "))"
+    params: list[Any] = []
+    whole: list[str] = []
+    if not any(ch.isalpha() for ch in text.replace("@", "")) or "@" in text:
+        if (e164 := phone_e164(text, cfg.pipeline.default_region)) is not None and "@" not in text:
+            whole.append("c.phone = ?")
+            params.append(e164)
+        elif (email := email_normal(text)) is not None:
+            whole.append("c.email = ?")
+            params.append(email)
+    words = []
+    for w in text.split(" "):
+        ors = [f"contains({haystack}, ?)"]
+        params.append(w.lower())
+        d = _digits(w)
+        if len(d) >= 3 and len(d) * 2 >= len(w):  # a part of a phone number, as typed
+            ors.append("contains(c.phone, ?)")
+            params.append(d[1:] if d.startswith("0") else d)
+        words.append("(" + " OR ".join(ors) + ")")
+    whole.append("(" + " AND ".join(words) + ")")
+    return "(" + " OR ".join(whole) + ")", params
+
+
+def sort_clause(sort: str | None, cfg: Config) -> str:
+    """ORDER BY of `FIELD[:asc|:desc]`; empty values last, then by id."""
+    if not sort:
+        return "ORDER BY c.id"
+    name, _, direction = sort.partition(":")
+    name, direction = name.strip().lower(), (direction.strip().lower() or "asc")
+    if direction not in ("asc", "desc"):
+        raise UsageError(f"A sort is FIELD, FIELD:asc or FIELD:desc, not '{sort}'.")
+    specs = {s.name: s for s in catalog(cfg.fields)}
+    if name in specs:
+        spec = specs[name]
+        col = f"c.{store.q(name)}"
+        expr = (f"TRY_CAST({col} AS DOUBLE)" if spec.type == "number"
+                else col if spec.type in ("date", "boolean") or name == "phone" else f"lower({col})")
+    elif name in ("id", "created_at", "updated_at"):
+        expr = f"c.{name}"
+    elif name in ("phone_status", "email_status"):
+        expr = store.PHONE_STATUS if name == "phone_status" else store.EMAIL_STATUS
+    else:
+        known = ", ".join(list(specs) + list(SORT_EXTRA))
+        raise UsageError(f"'{name}' is not a field to sort by; expected one of {known}.")
+    return f"ORDER BY {expr} {direction.upper()} NULLS LAST, c.id {direction.upper()}"
+
+
+def list_contacts(con: duckdb.DuckDBPyConnection, cfg: Config, *, search: str | None = None,
+                  sort: str | None = None, groups: Sequence[str] = (), include_all: bool = False,
+                  limit: int | None = None, with_total: bool = False) -> Page:
+    """Contacts matching a search and groups, active ones unless `include_all`, sorted, at most `limit`."""
+    where: list[str] = []
+    params: list[Any] = []
+    if groups:
+        found = [groups_mod.find(con, cfg, g) for g in groups]
+        sql, p = groups_mod.member_filter(con, cfg, found)
+        where.append(sql)
+        params += p
+    if search:
+        sql, p = search_filter(search, cfg)
+        where.append(sql)
+        params += p
+    if not include_all:
+        where.append(store.ACTIVE)
+    cond = (" WHERE " + " AND ".join(where)) if where else ""
+    order = sort_clause(sort, cfg)
+    lim = " LIMIT ?" if limit is not None else ""
+    rows = con.execute(f"{_select(cfg)}{cond} {order}{lim}", params + ([limit] if limit is not None else [])).fetchall()
+    total = None
+    if with_total:
+        total = (len(rows) if limit is None or len(rows) < limit else
+                 con.execute(f"SELECT count(*) FROM contacts c {store.OPTOUT_JOINS}{cond}", params).fetchall()[0][0])
+    return Page(records=_records(con, cfg, rows), total=total)
+
+
+def get(con: duckdb.DuckDBPyConnection, cfg: Config, contact_id: int) -> dict:
+    """One contact's record, whatever its status."""
+    rows = con.execute(f"{_select(cfg)} WHERE c.id = ?", [contact_id]).fetchall()
+    if not rows:
+        raise NotFound(f"No contact has the id {contact_id}.")
+    return _records(con, cfg, rows)[0]
+
+
+# --------------------------------------------------------------------------- add, edit, delete
+
+
+def parse_assignments(pairs: Sequence[str]) -> dict[str, str]:
+    """`FIELD=VALUE` texts as a dict; a later one wins; `FIELD=` clears the field."""
+    out: dict[str, str] = {}
+    for pair in pairs:
+        name, eq, value = pair.partition("=")
+        if not eq or not name.strip():
+            raise UsageError(f"--set takes FIELD=VALUE, not '{pair}'.")
+        out[name.strip().lower()] = value
+    return out
+
+
+def _normalize(cfg: Config, raw: dict[str, str]) -> dict[str, str | None]:
+    """Typed values in canonical form (None clears); the raw phone and e-mail kept too."""
+    specs = {s.name: s for s in catalog(cfg.fields)}
+    out: dict[str, str | None] = {}
+    for name, value in raw.items():
+        spec = specs.get(name)
+        if spec is None:
+            raise UsageError(f"'{name}' is not a field; `contacts fields list` shows them all.")
+        if is_blank(value):
+            out[name] = None
+            if name in ("phone", "email"):
+                out[f"{name}_raw"] = None
+            continue
+        if name == "phone":
+            canon = phone_e164(value, cfg.pipeline.default_region)
+            if canon is None:
+                raise InvalidValue(Reason.INVALID_PHONE.format(value=value.strip()))
+        elif name == "email":
+            canon = email_normal(value)
+            if canon is None:
+                raise InvalidValue(Reason.INVALID_EMAIL.format(value=value.strip()))
+        else:
+            canon = parse_typed(value, spec.type, choices=spec.choices, date_order=cfg.pipeline.date_order)
+            if canon is INVALID or canon is None:
+                raise InvalidValue(Reason.INVALID_VALUE.format(value=value.strip(), field=name, type=spec.type,
+                                                               choices=list(spec.choices)))
+        out[name] = canon
+        if name in ("phone", "email"):
+            out[f"{name}_raw"] = value.strip()
+    return out
+
+
+def _check_unique(con: duckdb.DuckDBPyConnection, values: dict[str, str | None], but: int | None) -> None:
+    for name, what in (("phone", "The phone"), ("email", "The e-mail"), ("external_id", "The external id")):
+        value = values.get(name)
+        if value is None:
+            continue
+        row = store.first(con, f"SELECT id FROM contacts WHERE {store.q(name)} = ? AND id IS DISTINCT FROM ? "
+                          "ORDER BY id LIMIT 1", [value, but])
+        if row is not None:
+            raise Conflict(f"{what} {value} already belongs to contact {row[0]}; "
+                           f"edit that contact (`contacts edit {row[0]}`) instead.")
+
+
+def add(con: duckdb.DuckDBPyConnection, cfg: Config, values: dict[str, str], groups: Sequence[str] = ()) -> dict:
+    """Create one contact from `FIELD -> raw text`; it needs a valid phone or e-mail.  Returns its record."""
+    canon = _normalize(cfg, values)
+    if canon.get("phone") is None and canon.get("email") is None:
+        raise InvalidValue("A contact needs a valid phone or e-mail: give --phone or --email.")
+    now = utcnow()
+    with store.transaction(con):
+        _check_unique(con, canon, None)
+        cid = store.next_ids(con, "next_contact_id", 1, "contacts")
+        cols = [k for k, v in canon.items() if v is not None]
+        con.execute(f"INSERT INTO contacts (id, {''.join(store.q(c) + ', ' for c in cols)}created_at, updated_at) "
+                    f"VALUES (?, {'?, ' * len(cols)}?, ?)", [cid] + [canon[c] for c in cols] + [now, now])
+        if groups:
+            ids = groups_mod.ensure_static(con, cfg, groups)
+            for gid, _ in ids.values():
+                con.execute("INSERT INTO memberships SELECT ?, ?, ? WHERE NOT EXISTS (SELECT 1 FROM memberships "
+                            "WHERE group_id = ? AND contact_id = ?)", [gid, cid, now, gid, cid])
+    return get(con, cfg, cid)
+
+
+def edit(con: duckdb.DuckDBPyConnection, cfg: Config, contact_id: int, values: dict[str, str]) -> tuple[dict, list[str]]:
+    """Change fields of one contact (`FIELD -> raw text`, empty clears).  Returns its record and what changed."""
+    if not values:
+        raise UsageError("Say what to change: --set FIELD=VALUE (or --phone, --email).")
+    canon = _normalize(cfg, values)
+    cols = list(canon)
+    with store.transaction(con):
+        row = store.first(con, f"SELECT {', '.join(store.q(c) for c in cols)} FROM contacts WHERE id = ?",
+                          [contact_id])
+        if row is None:
+            raise NotFound(f"No contact has the id {contact_id}.")
+        current = dict(zip(cols, row))
+        changed = [c for c in cols if not c.endswith("_raw") and canon[c] != current[c]]
+        if changed:
+            kept = store.first(con, "SELECT phone, email FROM contacts WHERE id = ?", [contact_id])
+            phone = canon["phone"] if "phone" in canon else kept[0]
+            email = canon["email"] if "email" in canon else kept[1]
+            if phone is None and email is None:
+                raise InvalidValue("A contact needs a valid phone or e-mail; this change would leave it with neither.")
+            _check_unique(con, {c: canon[c] for c in changed}, contact_id)
+            sets = ", ".join(f"{store.q(c)} = ?" for c in cols)
+            con.execute(f"UPDATE contacts SET {sets}, updated_at = ? WHERE id = ?",
+                        [canon[c] for c in cols] + [utcnow(), contact_id])
+    return get(con, cfg, contact_id), changed
+
+
+def delete(con: duckdb.DuckDBPyConnection, cfg: Config, contact_id: int) -> dict:
+    """Delete one contact and its memberships; its details stay on the opt-out list.  Returns its last record."""
+    with store.transaction(con):
+        rec = get(con, cfg, contact_id)
+        con.execute("DELETE FROM memberships WHERE contact_id = ?", [contact_id])
+        con.execute("DELETE FROM contacts WHERE id = ?", [contact_id])
+    return rec
+
+
+# --------------------------------------------------------------------------- lists of contacts in a file
+
+
+_ID_HEADERS = {fold("id"), fold("record_id"), fold("record id"), fold("contact_id")}
+
+
+@dataclass
+class Refs:
+    """What a list of values names: contacts by id, details, and what could not be read."""
+
+    ids: list[int] = field(default_factory=list)                   # contact ids that exist
+    details: list[tuple[str, str]] = field(default_factory=list)   # (channel, value), valid, distinct
+    invalid: list[str] = field(default_factory=list)               # neither a detail nor an id
+    not_found: list[str] = field(default_factory=list)             # ids and external ids of no contact
+    repeated: int = 0                                               # details named more than once
+
+
+def read_list(path: Path, cfg: Config) -> tuple[list[str], list[str], list[str]]:
+    """A list file's values as (contact ids, external ids, phones and e-mails), by its headers.
+
+    A column headed `id`, `record_id` or `contact_id` holds contact ids, one
+    that maps to external_id holds external ids, and the others (a phone or
+    e-mail column, or the only column, header included when it is a value) hold
+    details.  Raises `FileRejected` when the file cannot be read.
+    """
+    from .optouts import _header_is_value
+    from .process import read_limits
+    from .read import read_table
+
+    table = read_table(Path(path), **read_limits(cfg))
+    ext = {fold(w) for w in SYNONYMS["external_id"]} | {fold("external_id")}
+    detail = {fold(w) for key in ("phone", "email") for w in SYNONYMS[key]}
+    ids: list[str] = []
+    externals: list[str] = []
+    values: list[str] = []
+    kinds = []
+    for j, h in enumerate(table.headers):
+        key = fold(h)
+        kinds.append("id" if key in _ID_HEADERS else "external" if key in ext else
+                     "detail" if key in detail else None)
+    if not any(kinds):
+        kinds = ["detail"] + [None] * (len(kinds) - 1)
+    for j, kind in enumerate(kinds):
+        col = table.columns[j]
+        if kind == "id":
+            ids += col
+        elif kind == "external":
+            externals += col
+        elif kind == "detail":
+            if _header_is_value(table.headers[j], cfg.pipeline.default_region):
+                values.append(table.headers[j])
+            values += col
+    return ids, externals, values
+
+
+def resolve(con: duckdb.DuckDBPyConnection, cfg: Config, *, ids: Sequence[str] = (), external_ids: Sequence[str] = (),
+            values: Sequence[str] = ()) -> Refs:
+    """Look up a list's values: ids and external ids of contacts, and valid phones and e-mails (in order)."""
+    from .optouts import channel_value
+
+    refs = Refs()
+    region = cfg.pipeline.default_region
+    wanted_ids: list[int] = []
+    for raw in ids:
+        if is_blank(raw):
+            continue
+        text = raw.strip().removesuffix(".0")
+        if text.isdigit():
+            wanted_ids.append(int(text))
+        else:
+            refs.invalid.append(raw.strip())
+    seen: set[tuple[str, str]] = set()
+    for raw in values:
+        if is_blank(raw):
+            continue
+        found = channel_value(raw, region)
+        if found is None and raw.strip().isdigit() and len(raw.strip()) <= 12:
+            wanted_ids.append(int(raw.strip()))  # a bare number that is no phone: a contact id
+        elif found is None:
+            refs.invalid.append(raw.strip())
+        elif found in seen:
+            refs.repeated += 1
+        else:
+            seen.add(found)
+            refs.details.append(found)
+    wanted_ids = list(dict.fromkeys(wanted_ids))
+    if wanted_ids:
+        have = {r[0] for r in con.execute("SELECT id FROM contacts WHERE list_contains(?, id)",
+                                          [wanted_ids]).fetchall()}
+        refs.ids = [i for i in wanted_ids if i in have]
+        refs.not_found += [str(i) for i in wanted_ids if i not in have]
+    externals = list(dict.fromkeys(e.strip() for e in external_ids if not is_blank(e)))
+    if externals:
+        found_ext = dict(con.execute("SELECT external_id, min(id) FROM contacts WHERE list_contains(?, external_id) "
+                                     "GROUP BY 1", [externals]).fetchall())
+        refs.ids += [found_ext[e] for e in externals if e in found_ext and found_ext[e] not in refs.ids]
+        refs.not_found += [e for e in externals if e not in found_ext]
+    return refs
+
+
+def contacts_of_details(con: duckdb.DuckDBPyConnection, details: Sequence[tuple[str, str]]) -> tuple[list[int], list[str]]:
+    """The contacts holding these details, and the details no contact holds."""
+    if not details:
+        return [], []
+    con.register("_named", pa.table({"channel": [c for c, _ in details], "value": [v for _, v in details]}))
+    try:
+        rows = con.execute(
+            "SELECT n.value, c.id FROM _named n JOIN contacts c ON c.phone = n.value WHERE n.channel = 'sms' "
+            "UNION ALL SELECT n.value, c.id FROM _named n JOIN contacts c ON c.email = n.value "
+            "WHERE n.channel = 'email'").fetchall()
+    finally:
+        con.unregister("_named")
+    holder = dict(rows)
+    ids = list(dict.fromkeys(i for i in holder.values() if i is not None))
+    return ids, [v for _, v in details if holder.get(v) is None]
+
+
+# --------------------------------------------------------------------------- the field catalog
+
+
+def field_list(con: duckdb.DuckDBPyConnection, cfg: Config) -> list[dict]:
+    """Every field: name, type, kind (default or custom), aliases, choices, label, and how many contacts hold a value."""
+    specs = catalog(cfg.fields)
+    counts = con.execute("SELECT " + ", ".join(f"count({store.q(s.name)})" for s in specs)
+                         + " FROM contacts").fetchall()[0]
+    return [{"name": s.name, "type": "phone" if s.name == "phone" else "email" if s.name == "email" else s.type,
+             "kind": "custom" if s.custom else "default", "aliases": list(s.aliases), "choices": list(s.choices),
+             "label": s.label, "filled": n} for s, n in zip(specs, counts)]
+
+
+def json_schema(cfg: Config) -> dict:
+    """A JSON Schema of one contact record as `list --json` and `show --json` print it."""
+    props: dict[str, Any] = {"id": {"type": "integer", "description": "The contact's id in this store; never reused."}}
+    for s in catalog(cfg.fields):
+        p: dict[str, Any] = {"title": s.label}
+        if s.name == "phone":
+            p.update(type=["string", "null"], pattern=r"^\+[1-9][0-9]{6,14}$",
+                     description="Mobile phone in E.164 form, such as +972523456789.")
+        elif s.name == "email":
+            p.update(type=["string", "null"], format="email", description="E-mail address, lower-cased.")
+        elif s.type == "number":
+            p.update(type=["number", "null"])
+        elif s.type == "boolean":
+            p.update(type=["boolean", "null"])
+        elif s.type == "date":
+            p.update(type=["string", "null"], format="date", description="A date as YYYY-MM-DD.")
+        elif s.type == "choice":
+            p.update(enum=list(s.choices) + [None])
+        else:
+            p.update(type=["string", "null"])
+        if s.custom:
+            p["x-custom"] = True
+        if s.aliases:
+            p["x-aliases"] = list(s.aliases)
+        props[s.name] = p
+    status = {"type": "string", "enum": ["active", "opted_out", "none"],
+              "description": "opted_out while the detail is on the opt-out list; none when the contact has none."}
+    props["phone_status"] = dict(status)
+    props["email_status"] = dict(status)
+    props["groups"] = {"type": "array", "items": {"type": "string"}, "description": "Names of the contact's groups."}
+    for t in ("created_at", "updated_at"):
+        props[t] = {"type": "string", "format": "date-time", "description": "UTC, such as 2026-11-27T02:00:03Z."}
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "title": "Contact",
+        "description": "One contact as `contacts list --json` and `contacts show ID --json` give it.",
+        "type": "object",
+        "properties": props,
+        "required": ["id", *(s.name for s in catalog(cfg.fields)), *META],
+        "anyOf": [{"properties": {"phone": {"type": "string"}}}, {"properties": {"email": {"type": "string"}}}],
+        "additionalProperties": True,
+    }

@@ -1,0 +1,182 @@
+"""The opt-out list and its history.
+
+An opt-out belongs to a detail's value, never to a contact: a phone or an
+e-mail is opted out while (channel, value) is in `optouts` (channel `sms` for
+phones, `email` for e-mails).  Every value is normalized before it is looked up
+or stored, so any spelling of a number finds its entry.  Every change writes an
+`optout_history` row; only `remove` (the `optout remove` command) takes a value
+off the list.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Iterable, Sequence
+
+import duckdb
+import pyarrow as pa
+
+from . import store
+from .errors import InvalidValue, NotFound, UsageError
+from .normalize import detail_channel, email_normal, is_blank, phone_e164
+
+CHANNELS = ("sms", "email")
+#: How many invalid values a result lists by name (all are counted).
+MAX_INVALID_LISTED = 1000
+
+
+def utcnow() -> datetime:
+    """Now in UTC, without a time zone, to the second: how the store keeps times."""
+    return datetime.now(timezone.utc).replace(microsecond=0, tzinfo=None)
+
+
+def iso(t: datetime | None) -> str | None:
+    """A stored time as the JSON outputs show it: `2026-11-27T02:00:03Z`."""
+    return t.strftime("%Y-%m-%dT%H:%M:%SZ") if t else None
+
+
+def channel_value(raw: str, region: str, channel: str | None = None) -> tuple[str, str] | None:
+    """(channel, normalized value) of a typed or listed value, or None when it is not a valid detail.
+
+    Without `channel` an `@` makes it an e-mail, anything else is read as a phone.
+    """
+    if raw is None or is_blank(raw):
+        return None
+    if channel is None:
+        return detail_channel(raw, region)
+    if channel not in CHANNELS:
+        raise UsageError(f"A channel is sms or email, not '{channel}'.")
+    value = phone_e164(raw, region) if channel == "sms" else email_normal(raw)
+    return (channel, value) if value else None
+
+
+def _classify(values: Iterable[str], region: str, channel: str | None) -> tuple[list[tuple[str, str]], list[str]]:
+    """Distinct valid (channel, value) pairs in first-seen order, and the invalid raw values (blank ones skipped)."""
+    valid: dict[tuple[str, str], None] = {}
+    invalid: list[str] = []
+    seen: dict[str, tuple[str, str] | None] = {}
+    for raw in values:
+        if raw is None or is_blank(raw):
+            continue
+        raw = raw if isinstance(raw, str) else str(raw)
+        if raw not in seen:
+            seen[raw] = channel_value(raw, region, channel)
+            if seen[raw] is None:
+                invalid.append(raw.strip())
+        if seen[raw] is not None:
+            valid.setdefault(seen[raw], None)
+    return list(valid), invalid
+
+
+def import_values(con: duckdb.DuckDBPyConnection, values: Sequence[str], *, source: str, reason: str | None,
+                  region: str, channel: str | None = None, now: datetime | None = None,
+                  transaction: bool = True) -> dict:
+    """Opt out every valid phone and e-mail among `values`; report the rest.
+
+    Each distinct value is normalized once; blank values are skipped.  Returns
+    `{"added": n, "already": n, "invalid": n, "invalid_values": [...]}`: values
+    newly opted out, valid values that were out already, and values that are
+    neither a valid phone nor a valid e-mail (listed up to 1000).  Runs in its
+    own transaction unless `transaction=False` (the caller holds one).
+    """
+    now = now or utcnow()
+    pairs, invalid = _classify(values, region, channel)
+    details = pa.table({"channel": pa.array([c for c, _ in pairs], pa.string()),
+                        "value": pa.array([v for _, v in pairs], pa.string())})
+    if transaction:
+        with store.transaction(con):
+            added = store.add_optouts(con, details, now, source, reason)
+    else:
+        added = store.add_optouts(con, details, now, source, reason)
+    return {"added": added, "already": len(pairs) - added, "invalid": len(invalid),
+            "invalid_values": invalid[:MAX_INVALID_LISTED]}
+
+
+def add(con: duckdb.DuckDBPyConnection, values: Sequence[str], *, region: str, channel: str | None = None,
+        source: str = "command line", reason: str | None = None) -> dict:
+    """Opt out values typed by a person; the same result as `import_values`."""
+    return import_values(con, values, source=source, reason=reason, region=region, channel=channel)
+
+
+def remove(con: duckdb.DuckDBPyConnection, raw: str, *, reason: str, region: str, channel: str | None = None,
+           source: str = "command line") -> tuple[str, str]:
+    """Reinstate one opted-out detail (the only way to): delete its entry, record an `opt_in` with the reason."""
+    if not reason or not reason.strip():
+        raise UsageError("Say why the detail may be contacted again: --reason TEXT.")
+    found = channel_value(raw, region, channel)
+    if found is None:
+        raise InvalidValue(f"'{raw.strip()}' is not a valid phone number or e-mail address.")
+    ch, value = found
+    with store.transaction(con):
+        if store.first(con, "SELECT 1 FROM optouts WHERE channel = ? AND value = ?", [ch, value]) is None:
+            raise NotFound(f"{value} is not on the opt-out list.")
+        con.execute("DELETE FROM optouts WHERE channel = ? AND value = ?", [ch, value])
+        con.execute("INSERT INTO optout_history VALUES (?, ?, ?, 'opt_in', ?, ?)",
+                    [utcnow(), ch, value, source, reason.strip()])
+    return found
+
+
+def list_optouts(con: duckdb.DuckDBPyConnection, channel: str | None = None) -> list[dict]:
+    """The opt-out list, newest first: channel, value, since, source, reason."""
+    if channel is not None and channel not in CHANNELS:
+        raise UsageError(f"A channel is sms or email, not '{channel}'.")
+    rows = con.execute("SELECT channel, value, since, source, reason FROM optouts "
+                       "WHERE ?::VARCHAR IS NULL OR channel = ? ORDER BY since DESC, channel, value",
+                       [channel, channel]).fetchall()
+    return [{"channel": c, "value": v, "since": iso(s), "source": src, "reason": r} for c, v, s, src, r in rows]
+
+
+def history(con: duckdb.DuckDBPyConnection, raw: str, *, region: str, channel: str | None = None) -> dict:
+    """Every opt-out and reinstatement of one value, oldest first, and whether it is out now."""
+    found = channel_value(raw, region, channel)
+    if found is None:
+        raise InvalidValue(f"'{raw.strip()}' is not a valid phone number or e-mail address.")
+    ch, value = found
+    rows = con.execute("SELECT \"at\", action, source, reason FROM optout_history WHERE channel = ? AND value = ? "
+                       "ORDER BY \"at\", rowid", [ch, value]).fetchall()
+    out = store.first(con, "SELECT 1 FROM optouts WHERE channel = ? AND value = ?", [ch, value]) is not None
+    return {"channel": ch, "value": value, "opted_out": out,
+            "events": [{"at": iso(a), "action": act, "source": s, "reason": r} for a, act, s, r in rows]}
+
+
+def read_optout_values(path: Path, *, region: str | None = None, max_bytes: int = 500_000_000,
+                       max_rows: int = 5_000_000, max_columns: int = 1000) -> list[str]:
+    """The values of an opt-out list file (xlsx, csv, ...): one phone or e-mail per row.
+
+    Opt-out lists often have no header, so the first row counts as a value
+    when it is itself a phone or an e-mail (checked against `region` when
+    given, else by its shape).  A file of several columns gives the columns
+    whose header names a phone, an e-mail or an opt-out; when none does, its
+    first column.  Raises `FileRejected` when the file cannot be read.
+    """
+    from .fields import SYNONYMS, fold
+    from .read import read_table
+
+    table = read_table(Path(path), max_bytes=max_bytes, max_rows=max_rows, max_columns=max_columns)
+    picked = list(range(len(table.headers)))
+    if len(picked) > 1:
+        detail_headers = {fold(w) for key in ("phone", "email", "optout") for w in SYNONYMS[key]}
+        named = [j for j, h in enumerate(table.headers) if fold(h) in detail_headers]
+        picked = named or [0]
+    values: list[str] = []
+    for j in picked:
+        if _header_is_value(table.headers[j], region):
+            values.append(table.headers[j])
+        values.extend(table.columns[j])
+    return values
+
+
+_PHONE_SHAPE = re.compile(r"\+?[0-9][0-9 .()\-/]{5,}[0-9]")
+
+
+def _header_is_value(header: str, region: str | None) -> bool:
+    """Whether a file's first row is a phone or an e-mail rather than a header."""
+    if not header or is_blank(header):
+        return False
+    if region is not None:
+        return detail_channel(header, region) is not None
+    if "@" in header:
+        return email_normal(header) is not None
+    return bool(_PHONE_SHAPE.fullmatch(header.strip())) and sum(c.isdigit() for c in header) >= 7

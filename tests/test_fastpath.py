@@ -1,0 +1,141 @@
+"""The fast paths answer exactly as the libraries do, or not at all.
+
+Differential tests: every value a fast path vouches for must get the same
+verdict and the same stored form from the library path (`phone_e164`,
+`email_normal`), over the corpora, generated bench-like data and Hypothesis
+inputs.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from pipeline.normalize import email_normal, fast_emails, fast_phones, normalize_emails, normalize_phones, phone_e164
+
+CORPORA = Path(__file__).resolve().parents[2] / "shared" / "corpora"
+REGIONS = ["IL", "GB", "DE", "FR", "IN", "AU", "BR", "IT", "US", "NL"]
+
+
+def corpus_lines() -> list[str]:
+    path = CORPORA / "blns" / "blns.txt"
+    if not path.exists():
+        pytest.skip("the blns corpus is not beside the project")
+    return [line for line in path.read_text(encoding="utf-8").splitlines() if line and not line.startswith("#")]
+
+
+def corpus_emails() -> list[str]:
+    if not (CORPORA / "email-validator").exists():
+        pytest.skip("the e-mail corpora are not beside the project")
+    found: list[str] = []
+
+    def walk(node):
+        if isinstance(node, str) and "@" in node:
+            found.append(node)
+        elif isinstance(node, dict):
+            for v in node.values():
+                walk(v)
+        elif isinstance(node, list):
+            for v in node:
+                walk(v)
+
+    for f in (CORPORA / "email-validator").glob("*.json"):
+        walk(json.loads(f.read_text(encoding="utf-8")))
+    for f in (CORPORA / "isemail").glob("*.xml"):
+        for el in ET.parse(f).iter("address"):
+            if el.text:
+                found.append(el.text)
+    return found
+
+
+def generated_phones(n: int, seed: int = 3) -> list[str]:
+    rng = random.Random(seed)
+    out = []
+    for _ in range(n):
+        nsn = str(rng.randrange(10**6, 10**10)) if rng.random() < 0.5 else f"5{rng.choice('0234')}{rng.randrange(2 * 10**6, 10**7)}"
+        shape = rng.randrange(8)
+        out.append([f"0{nsn}", f"+972{nsn}", f"972{nsn}", nsn, f"0{nsn[:2]}-{nsn[2:]}", f"+972 {nsn[:2]} {nsn[2:]}",
+                    f"00972{nsn}", f" {nsn} "][shape])
+    return out
+
+
+def check_phones(values: list[str], region: str) -> int:
+    fast = fast_phones(values, region)
+    vouched = 0
+    for v, f in zip(values, fast):
+        if f is not None:
+            vouched += 1
+            assert f == phone_e164(v, region), (v, region)
+    return vouched
+
+
+def check_emails(values: list[str]) -> int:
+    fast = fast_emails(values)
+    vouched = 0
+    for v, f in zip(values, fast):
+        if f is not None:
+            vouched += 1
+            assert f == email_normal(v), v
+    return vouched
+
+
+@pytest.mark.parametrize("region", REGIONS)
+def test_phone_fast_path_agrees_on_generated_numbers(region):
+    values = generated_phones(4000)
+    vouched = check_phones(values, region)
+    if region == "IL":
+        assert vouched > 1000, "the fast path must carry the common case"
+
+
+def test_phone_fast_path_agrees_on_bench_shapes():
+    from bench.run import phone_cell
+
+    rng = random.Random(5)
+    values = [str(phone_cell(rng, n, as_number=bool(n % 2))) for n in range(5000)]
+    assert check_phones(values, "IL") > 3000
+
+
+@pytest.mark.parametrize("region", ["IL", "GB", "US"])
+def test_phone_fast_path_agrees_on_naughty_strings(region):
+    check_phones(corpus_lines(), region)
+
+
+def test_email_fast_path_agrees_on_the_corpora():
+    values = corpus_emails() + corpus_lines()
+    assert len(values) > 500
+    check_emails(values)
+
+
+def test_email_fast_path_carries_the_common_case():
+    values = [f"User.{i}@Mail.Example.org" for i in range(2000)] + [f"a+b_{i}@x-y.co.il" for i in range(2000)]
+    assert check_emails(values) == 4000
+
+
+phone_text = st.builds(
+    lambda prefix, digits, seps: prefix + "".join(d + s for d, s in zip(digits, seps)),
+    st.sampled_from(["", "0", "00", "+", "972", "+972", "00972", "44", "+44", " ", "+1"]),
+    st.text(alphabet="0123456789", min_size=1, max_size=15),
+    st.lists(st.sampled_from(["", "", "", " ", "-"]), min_size=15, max_size=15),
+)
+
+
+@settings(max_examples=600, deadline=None)
+@given(st.lists(phone_text | st.text(max_size=20), max_size=20), st.sampled_from(REGIONS))
+def test_phone_column_equals_library_path(values, region):
+    assert normalize_phones(values, region) == [phone_e164(v, region) for v in values]
+
+
+email_text = st.emails() | st.from_regex(r"[ A-Za-z0-9._+-]{1,20}@[A-Za-z0-9.-]{1,20}\.[A-Za-z0-9-]{1,6} ?",
+                                         fullmatch=True)
+
+
+@settings(max_examples=600, deadline=None)
+@given(st.lists(email_text | st.text(max_size=20), max_size=20))
+def test_email_column_equals_library_path(values):
+    assert normalize_emails(values) == [email_normal(v) for v in values]
