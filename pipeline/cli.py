@@ -227,5 +227,27 @@ def runs_cmd(ctx, as_json: bool, limit: int | None) -> None:
     Console().print(t)
 
 
+from .commands import register  # noqa: E402
+
+register(main)
+
+
+@main.command("watch")
+@click.pass_context
+@fail_cleanly
+def watch_cmd(ctx) -> None:
+    """Run the daemon: import every file dropped into inbox/ once it has settled, and run the schedules.
+
+    Files in inbox/optouts/ are opt-out lists.  Logs go to stderr and to the
+    log file (logs/contacts.log); Ctrl-C or SIGTERM finishes the file in hand
+    and stops.
+
+    Example: contacts --home /srv/contacts watch
+    """
+    from .daemon import run
+
+    run(get_config(ctx))
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()

@@ -108,35 +108,40 @@ def _digits(text: str) -> str:
     return "".join(ch for ch in text if ch.isdigit())
 
 
+def _like(word: str) -> str:
+    """An ILIKE pattern that finds `word` anywhere, its own % and _ taken literally."""
+    return "%" + word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+
+
 def search_filter(text: str, cfg: Config) -> tuple[str, list[Any]]:
-    """A predicate over contacts `c` for a search: every word found in a name, the e-mail or a text field,
-    or the whole text read as a phone in any format (`052-345 6789` finds `+972523456789`)."""
+    """A predicate over contacts `c` for a search.
+
+    A whole phone number in any format (`052-345 6789`) finds the contact
+    holding it in E.164, and a whole e-mail address the contact holding it.
+    Any other text finds contacts holding every word of it, ignoring case, in
+    a name, the e-mail or a text field; a word of digits also matches inside
+    phones (`345 6789`).
+    """
     text = " ".join(text.split())
     if not text:
         return "true", []
-    specs = catalog(cfg.fields)
-    text_cols = [s.name for s in specs if s.type in ("text", "choice") and s.name != "phone"]
-    haystack = "lower(concat_ws(chr(31), " + ", ".join(f"c.{store.q(c)}" for c in text_cols) + "))"
+    if "@" not in text and not any(ch.isalpha() for ch in text):
+        if (e164 := phone_e164(text, cfg.pipeline.default_region)) is not None:
+            return "c.phone = ?", [e164]
+    if "@" in text and " " not in text and (email := email_normal(text)) is not None:
+        return "c.email = ?", [email]
+    text_cols = [s.name for s in catalog(cfg.fields) if s.type in ("text", "choice") and s.name != "phone"]
     params: list[Any] = []
-    whole: list[str] = []
-    if not any(ch.isalpha() for ch in text.replace("@", "")) or "@" in text:
-        if (e164 := phone_e164(text, cfg.pipeline.default_region)) is not None and "@" not in text:
-            whole.append("c.phone = ?")
-            params.append(e164)
-        elif (email := email_normal(text)) is not None:
-            whole.append("c.email = ?")
-            params.append(email)
     words = []
     for w in text.split(" "):
-        ors = [f"contains({haystack}, ?)"]
-        params.append(w.lower())
+        ors = [f"c.{store.q(col)} ILIKE ? ESCAPE '\\'" for col in text_cols]
+        params += [_like(w)] * len(text_cols)
         d = _digits(w)
-        if len(d) >= 3 and len(d) * 2 >= len(w):  # a part of a phone number, as typed
+        if len(d) >= 3 and len(d) * 2 >= len(w):  # a piece of a phone number, as typed
             ors.append("contains(c.phone, ?)")
             params.append(d[1:] if d.startswith("0") else d)
         words.append("(" + " OR ".join(ors) + ")")
-    whole.append("(" + " AND ".join(words) + ")")
-    return "(" + " OR ".join(whole) + ")", params
+    return "(" + " AND ".join(words) + ")", params
 
 
 def sort_clause(sort: str | None, cfg: Config) -> str:

@@ -156,8 +156,15 @@ def find(con: duckdb.DuckDBPyConnection, cfg: Config, name: str) -> Group:
     return found
 
 
-def find_static(con: duckdb.DuckDBPyConnection, cfg: Config, name: str, *, doing: str) -> Group:
-    """A static group to change; a dynamic group is refused with a sentence saying why."""
+def find_static(con: duckdb.DuckDBPyConnection, cfg: Config, name: str, *, doing: str,
+                prefer_static: bool = False) -> Group:
+    """A static group to change; a dynamic group is refused with a sentence saying why.
+
+    `prefer_static` finds a static group even when a dynamic group has its name
+    (an import may have made one), so that it can still be renamed or deleted.
+    """
+    if prefer_static and (group := _static(con, name)) is not None:
+        return group
     found = _dynamic(cfg, name)
     if found is not None:
         raise Conflict(f"'{found.name}' is a dynamic group: its members are computed from their fields by "
@@ -223,7 +230,7 @@ def list_groups(con: duckdb.DuckDBPyConnection, cfg: Config) -> list[dict]:
         f"JOIN contacts c ON c.id = m.contact_id {store.OPTOUT_JOINS}) "
         "SELECT g.id, g.name, g.category, g.created_at, count(m.group_id), count(m.group_id) FILTER (WHERE m.active) "
         "FROM groups g LEFT JOIN member m ON m.group_id = g.id "
-        "GROUP BY ALL ORDER BY lower(g.name), g.id").fetchall()
+        "GROUP BY g.id, g.name, g.category, g.created_at ORDER BY lower(g.name), g.id").fetchall()
     out = [_record(Group(name=n, type="static", category=cat, id=i, created_at=t), {"all": a, "active": act})
            for i, n, cat, t, a, act in rows]
     for d in cfg.groups.dynamic:
@@ -293,7 +300,7 @@ def edit(con: duckdb.DuckDBPyConnection, cfg: Config, name: str, *, rename: str 
     if rename is None and category is None:
         raise UsageError("Say what to change: --rename NEW_NAME and/or --category CATEGORY.")
     with store.transaction(con):
-        g = find_static(con, cfg, name, doing="edited here")
+        g = find_static(con, cfg, name, doing="edited here", prefer_static=True)
         new_name = g.name if rename is None else _clean_name(rename)
         if rename is not None:
             _free(con, cfg, new_name, but=g.id)
@@ -305,7 +312,7 @@ def edit(con: duckdb.DuckDBPyConnection, cfg: Config, name: str, *, rename: str 
 def delete(con: duckdb.DuckDBPyConnection, cfg: Config, name: str) -> tuple[Group, int]:
     """Delete a static group; its members stay as contacts.  Returns the group and how many it had."""
     with store.transaction(con):
-        g = find_static(con, cfg, name, doing="deleted")
+        g = find_static(con, cfg, name, doing="deleted", prefer_static=True)
         n = con.execute("DELETE FROM memberships WHERE group_id = ?", [g.id]).fetchall()[0][0]
         con.execute("DELETE FROM groups WHERE id = ?", [g.id])
     return g, n

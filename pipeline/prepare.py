@@ -115,7 +115,8 @@ def prepare(table: Table, columns: list[ColumnMap], cfg: Config, *, rule_groups:
 
     if "groups" in by_target:
         cells = _coalesce_groups(by_target["groups"])
-        grp = [split_groups(c) + extra_groups for c in cells]
+        split = {c: split_groups(c) + extra_groups for c in set(cells)}
+        grp = [split[c] for c in cells]
         mirror_groups: list[str] = []
     else:
         grp = [rule_groups + extra_groups] * n

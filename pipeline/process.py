@@ -48,6 +48,27 @@ def utcnow() -> datetime:
     return datetime.now(timezone.utc).replace(microsecond=0)
 
 
+_pauses: dict[str, int] = {}
+
+
+def pause_point(name: str) -> None:
+    """A named instant of an import where crash tests stop the process; nothing happens unless asked.
+
+    CONTACTS_PAUSE_AT=name (or name:N, the N-th time) makes the process write the name
+    to the file CONTACTS_PAUSE_FLAG and sleep CONTACTS_PAUSE_SECONDS (60) there, so a
+    test can kill it at exactly that point.
+    """
+    spec = os.environ.get("CONTACTS_PAUSE_AT")
+    if not spec or spec.partition(":")[0] != name:
+        return
+    _pauses[name] = _pauses.get(name, 0) + 1
+    if _pauses[name] != int(spec.partition(":")[2] or 1):
+        return
+    if flag := os.environ.get("CONTACTS_PAUSE_FLAG"):
+        write_text_atomic(Path(flag), name + "\n")
+    time.sleep(float(os.environ.get("CONTACTS_PAUSE_SECONDS", "60")))
+
+
 @dataclass
 class RunSummary:
     """What one file's import did: `summary.json` is `asdict()`, `summary.txt` is `str()`."""
@@ -71,6 +92,7 @@ class RunSummary:
     outbox: str | None = None
     dry_run: bool = False
     timings: dict = field(default_factory=dict)
+    optout_list: dict | None = None
 
     def asdict(self) -> dict:
         return asdict(self)
@@ -79,7 +101,10 @@ class RunSummary:
         lines = [f"{self.file}: {self.status}" + (" (dry run, nothing written)" if self.dry_run else "")]
         if self.reason:
             lines.append(f"  {self.reason}")
-        if self.status == "done":
+        if self.status == "done" and self.optout_list is not None:
+            o = self.optout_list
+            lines.append(f"  opt-out list: {o['added']} added, {o['already']} already out, {o['invalid']} invalid")
+        elif self.status == "done":
             r = self.rows
             lines.append(f"  rows {r['total']}: {r['new']} new, {r['updated']} updated, {r['unchanged']} unchanged, "
                          f"{r['duplicate']} duplicate, {r['rejected']} rejected ({r['blank']} blank rows skipped)")
@@ -214,11 +239,13 @@ def _import(cfg: Config, con, path: Path, table: Table, summary: RunSummary, sta
         if rejected:
             summary.rejects_file = safe_name(f"{Path(path.name).stem}.rejects.xlsx")
             _write_rejects(staging / summary.rejects_file, table, rejected)
+        pause_point("outputs")
         summary.finished_at = _iso(utcnow())
         timings["outputs"] = time.perf_counter() - t
         summary.timings = _rounded(timings)
         _write_summary(staging, summary)
         store.record_run(con, summary.asdict(), final.name)
+        pause_point("commit")
         con.execute("COMMIT")
     except BaseException:
         try:
@@ -226,20 +253,27 @@ def _import(cfg: Config, con, path: Path, table: Table, summary: RunSummary, sta
         except Exception:
             pass
         raise
+    pause_point("after_commit")
     finish_outbox(staging, final, path, from_inbox)
     return summary
 
 
 def finish_outbox(staging: Path, final: Path, source: Path | None, move: bool) -> None:
-    """After the commit: the staging folder takes its name, then the source joins it."""
-    if staging.exists():
-        os.replace(staging, final)
-    if source is not None and source.exists():
-        target = final / safe_name(source.name)
+    """After the commit: the source joins the staging folder, then the folder takes its name.
+
+    In this order a crash leaves either a committed staging folder (which `recover`
+    finishes) or the finished folder with its source: never a finished folder whose
+    source still waits in the inbox, to be taken again.
+    """
+    if source is not None and (source.exists() or source.is_symlink()):
+        target = staging / safe_name(source.name)
         if move:
             shutil.move(str(source), target)
         else:
             shutil.copy2(source, target)
+    pause_point("moved")
+    if staging.exists():
+        os.replace(staging, final)
 
 
 def _sql_reason_message(code: str, detail: str) -> str:
@@ -269,8 +303,7 @@ def _fill_summary(summary: RunSummary, table: Table, outcome: store.ImportOutcom
     rows = summary.rows
     rows["total"] = len(table.source_rows)
     rows["blank"] = table.blank_rows
-    for o in outcome.outcomes.values():
-        rows[o] += 1
+    rows.update(outcome.counts)
     rows["rejected"] = len(rejected)
     reasons: dict[str, int] = {}
     for rs in rejected.values():
@@ -329,6 +362,12 @@ def _duplicate(cfg: Config, con, path: Path, summary: RunSummary, earlier: dict,
 
 
 def _leave_outbox(cfg: Config, con, path: Path, summary: RunSummary, move_source: bool) -> None:
+    staging, final = _stage_outbox(cfg, con, path, summary)
+    finish_outbox(staging, final, path if move_source else None, move=True)
+
+
+def _stage_outbox(cfg: Config, con, path: Path, summary: RunSummary) -> tuple[Path, Path]:
+    """The outbox folder of a file that was not imported, under its staging name, with its run committed."""
     started = datetime.strptime(summary.started_at, "%Y-%m-%dT%H:%M:%SZ")
     final = _outbox_folder(cfg, started, path.name)
     staging = final.parent / (STAGING_PREFIX + final.name)
@@ -336,8 +375,9 @@ def _leave_outbox(cfg: Config, con, path: Path, summary: RunSummary, move_source
     summary.outbox = final.name
     _write_summary(staging, summary)
     if con is not None:
-        store.record_run(con, summary.asdict(), final.name)
-    finish_outbox(staging, final, path if move_source else None, move=True)
+        with store.transaction(con):  # the run and its id counter together, or neither
+            store.record_run(con, summary.asdict(), final.name)
+    return staging, final
 
 
 def _failed(cfg: Config, con, path: Path, summary: RunSummary, reason: str, from_inbox: bool,
@@ -347,18 +387,160 @@ def _failed(cfg: Config, con, path: Path, summary: RunSummary, reason: str, from
     summary.finished_at = _iso(utcnow())
     if dry_run:
         return summary
+    # The run is committed before the file leaves the inbox, so a crash in between is finished by `recover`.
+    staged = None
+    try:
+        staged = _stage_outbox(cfg, con, path, summary)
+    except PipelineError:
+        pass
+    pause_point("failed_committed")
+    reject_source(cfg, path, reason, move=from_inbox)
+    if staged:
+        finish_outbox(*staged, None, move=True)
+    return summary
+
+
+def reject_source(cfg: Config, path: Path, reason: str, move: bool) -> Path:
+    """Put a file that cannot be processed into rejects/ (moved, or copied) with <name>.error.txt beside it.
+
+    The reason is written first: a crash between the two leaves no rejected file without one.
+    """
     cfg.rejects.mkdir(parents=True, exist_ok=True)
     target = unique_path(cfg.rejects, safe_name(path.name))
+    write_text_atomic(target.with_name(target.name + ".error.txt"), reason + "\n")
     try:
-        if from_inbox:
+        if move:
             shutil.move(str(path), target)
         elif path.is_file():
             shutil.copy2(path, target)
     except OSError:
         pass
-    write_text_atomic(target.with_name(target.name + ".error.txt"), reason + "\n")
+    return target
+
+
+# --------------------------------------------------------------------------- opt-out lists, giving up, recovery
+
+
+def process_optout_file(path: Path, cfg: Config, *, con=None) -> RunSummary:
+    """Opt out every phone and e-mail of an opt-out list; it leaves an outbox folder like a contact file.
+
+    A list is applied even when the same content came before: applying it again
+    changes nothing that is out already, and puts back what was reinstated since.
+    """
+    from .optouts import import_values, read_optout_values
+
+    path = Path(path)
+    started = utcnow()
+    summary = RunSummary(file=path.name, started_at=_iso(started))
+    from_inbox = in_folder(path.parent, cfg.inbox)
+    own = con is None
+    if con is None:
+        con = store.connect(cfg)
     try:
-        _leave_outbox(cfg, con, path, summary, move_source=False)
-    except PipelineError:
+        if from_inbox and path.is_symlink():
+            raise FileRejected("The file is a link to another place; drop the file itself.")
+        if not path.is_file():
+            raise FileRejected("The path is not a regular file.")
+        try:
+            summary.sha256 = sha256_of(path)
+        except OSError as e:
+            raise FileRejected(f"The file cannot be read ({e.strerror or e.__class__.__name__}).") from None
+        region = cfg.pipeline.default_region
+        values = read_optout_values(path, region=region, **read_limits(cfg))
+        con.execute("BEGIN TRANSACTION")
+        try:
+            counts = import_values(con, values, source=f"file {path.name}", reason="opt-out list", region=region,
+                                   now=started.replace(tzinfo=None), transaction=False)
+            summary.optout_list = counts
+            summary.optouts["added"] = counts["added"]
+            final = _outbox_folder(cfg, started, path.name)
+            staging = final.parent / (STAGING_PREFIX + final.name)
+            staging.mkdir(parents=True)
+            summary.outbox = final.name
+            summary.finished_at = _iso(utcnow())
+            pause_point("outputs")
+            _write_summary(staging, summary)
+            store.record_run(con, summary.asdict(), final.name)
+            pause_point("commit")
+            con.execute("COMMIT")
+        except BaseException:
+            try:
+                con.execute("ROLLBACK")
+            except Exception:
+                pass
+            raise
+        pause_point("after_commit")
+        finish_outbox(staging, final, path, from_inbox)
+        return summary
+    except FileRejected as e:
+        return _failed(cfg, con, path, summary, str(e), from_inbox, False)
+    finally:
+        if own:
+            con.close()
+
+
+def give_up(path: Path, cfg: Config, reason: str, *, con) -> RunSummary:
+    """Treat a file whose import broke off unexpectedly as one that cannot be processed, so it is not retried."""
+    summary = RunSummary(file=path.name, started_at=_iso(utcnow()))
+    try:
+        summary.sha256 = sha256_of(path)
+    except OSError:
         pass
-    return summary
+    return _failed(cfg, con, path, summary, reason, in_folder(path.parent, cfg.inbox), False)
+
+
+def recover(cfg: Config, con) -> list[str]:
+    """Finish or undo what a crash left in the outbox; returns one line per staging folder, for the log.
+
+    Call it holding the database: no other process is then between a commit and
+    its last rename.  A staging folder whose run is committed is finished (its
+    source, if still in the inbox, joins it, or goes to rejects/ for a failed
+    file, and the folder takes its name); any other is removed, so its file,
+    still in the inbox, is imported again.
+    """
+    done: list[str] = []
+    if not cfg.outbox.is_dir():
+        return done
+    for staging in sorted(p for p in cfg.outbox.iterdir() if p.name.startswith(STAGING_PREFIX) and p.is_dir()):
+        name = staging.name[len(STAGING_PREFIX):]
+        summary = _read_summary(staging)
+        shown = summary.get("file") or name
+        if not store.outbox_of_run(con, name):
+            shutil.rmtree(staging, ignore_errors=True)
+            done.append(f"rolled back the unfinished import of {shown}; it is taken again")
+            continue
+        for part in staging.glob(".*.part"):  # a write cut short before the commit; never part of the folder
+            part.unlink(missing_ok=True)
+        source = _waiting_source(cfg, summary)
+        if source is not None:
+            if summary.get("status") == "failed":
+                reject_source(cfg, source, summary.get("reason") or "The file could not be processed.", move=True)
+            else:
+                shutil.move(str(source), staging / safe_name(source.name))
+        os.replace(staging, cfg.outbox / name)
+        done.append(f"finished the import of {shown}, committed before the interruption -> {name}/")
+    return done
+
+
+def _read_summary(folder: Path) -> dict:
+    import json
+
+    try:
+        data = json.loads((folder / "summary.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def _waiting_source(cfg: Config, summary: dict) -> Path | None:
+    """The file a summary describes, if it still waits in the inbox (same name, same content)."""
+    name = summary.get("file")
+    if not isinstance(name, str) or not name or "/" in name or name in (".", ".."):
+        return None
+    for folder in (cfg.inbox, cfg.optouts_inbox):
+        path = folder / name
+        if path.is_symlink() or path.is_file():
+            sha = summary.get("sha256")
+            if sha is None or (path.is_file() and not path.is_symlink() and sha256_of(path) == sha):
+                return path
+    return None

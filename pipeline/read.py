@@ -116,7 +116,7 @@ _ACCENTED_WORD = re.compile(rb"[A-Za-z]*[\xc0-\xff][A-Za-z\xc0-\xff]*")
 _HIGH_LETTER = re.compile(rb"[\xc0-\xff]")
 _HEBREW_LETTER = re.compile(rb"[\xe0-\xfa]")
 _ASCII_LETTER = re.compile(rb"[A-Za-z]")
-_CONTROL_CHARS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_CONTROL_CHARS = re.compile("[\x01-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")  # NULs are judged apart
 
 
 # ---------------------------------------------------------------- public API
@@ -292,7 +292,8 @@ def _find_header(rows: list) -> int | None:
 
     Title lines and blank rows may sit above the header: among the first
     non-blank rows, the header is the first one filled at least half as wide as
-    the widest of them (and in at least two cells) and mostly made of words.
+    the widest of them (and in at least two cells) and mostly made of words;
+    the very first line needs only one word (years as headers: `Museum,2011,2010`).
     """
     seen: list[tuple[int, int, int]] = []  # (index, filled cells, word cells)
     for index, row in enumerate(rows):
@@ -306,8 +307,9 @@ def _find_header(rows: list) -> int | None:
         return None
     widest = max(count for _, count, _ in seen)
     needed = max(2, widest / 2)
-    for index, count, words in seen:
-        if count >= needed and words * 2 >= count:
+    for n, (index, count, words) in enumerate(seen):
+        # The first line gets the benefit of the doubt: `Museum,2011,2010` is a header.
+        if count >= needed and (words * 2 >= count or (n == 0 and words)):
             return index
     return seen[0][0]
 
@@ -705,7 +707,7 @@ def _decode(data: bytes) -> tuple[str, str]:
                     return _checked(data.decode(codec)), codec
                 except UnicodeDecodeError:
                     pass
-        if nuls > len(sample) * 0.05:
+        if nuls > len(sample) * 0.3:  # a few NULs are stripped; a file of them is not text
             raise FileRejected(_NOT_READABLE)
 
     try:
@@ -762,7 +764,8 @@ def _decodes(data: bytes, codec: str) -> bool:
 def _checked(text: str) -> str:
     """The text, unless it is clearly binary or markup rather than rows."""
     sample = text[:65536]
-    if len(_CONTROL_CHARS.findall(sample.replace("\x00", ""))) > len(sample) * 0.05:
+    # Random bytes read as a code page are about a quarter control characters.
+    if len(_CONTROL_CHARS.findall(sample)) > len(sample) * 0.1:
         raise FileRejected(_NOT_READABLE)
     if _MARKUP_START.match(sample.lstrip("\ufeff")):
         raise FileRejected(_WEB_PAGE)

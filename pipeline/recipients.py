@@ -24,12 +24,13 @@ from .errors import UsageError
 COLUMNS = ("contact_id", "channel", "value", "first_name", "last_name")
 #: Why a detail or a named value is not in the list, as the stderr line says it.
 WHY = {
-    "opted_out": "opted out",
-    "repeated": "repeated",
-    "no_phone": "contacts with no phone",
-    "no_email": "contacts with no e-mail",
-    "invalid": "values that are not a phone, an e-mail or a contact id",
-    "not_found": "ids of no contact",
+    "opted_out": ("opted out", "opted out"),
+    "repeated": ("repeated", "repeated"),
+    "no_phone": ("contact with no phone", "contacts with no phone"),
+    "no_email": ("contact with no e-mail", "contacts with no e-mail"),
+    "invalid": ("value that is not a phone, an e-mail or a contact id",
+                "values that are not a phone, an e-mail or a contact id"),
+    "not_found": ("id of no contact", "ids of no contact"),
 }
 
 
@@ -46,7 +47,7 @@ class Recipients:
     def summary(self) -> str:
         """One line: how many are listed, and how many were left out and why."""
         n = self.table.num_rows
-        reasons = [f"{v} {WHY.get(k, k)}" for k, v in self.left_out.items() if v]
+        reasons = [f"{v} {WHY[k][v != 1]}" for k, v in self.left_out.items() if v]
         head = f"{n} recipient{'s' if n != 1 else ''}"
         return f"{head}; left out: " + (", ".join(reasons) if reasons else "none") + "."
 
@@ -68,45 +69,43 @@ def build(con: duckdb.DuckDBPyConnection, cfg: Config, *, groups: Sequence[str] 
     targets = []
     if found:
         where, p = groups_mod.member_filter(con, cfg, found)
-        targets.append(f"SELECT c.id FROM contacts c WHERE {where}")
+        targets.append(where)
         params += p
     if contact_ids:
-        targets.append("SELECT unnest(?::BIGINT[])")
-        params.append(list(contact_ids))
-    target_sql = " UNION ".join(targets) or "SELECT NULL::BIGINT AS id WHERE false"
+        targets.append("list_contains(?, c.id)")
+        params.append(list(dict.fromkeys(contact_ids)))
+    target_sql = " OR ".join(targets) or "false"
+    # Details are unique among contacts, so only a named value can repeat one of the targets'
+    # (values named twice were already counted by the caller).
     parts = []
     for ch, col in (("sms", "phone"), ("email", "email")):
         if channel in (None, ch):
-            parts.append(f"SELECT c.id AS contact_id, '{ch}' AS channel, c.{col} AS value, c.first_name, c.last_name, "
-                         f"0 AS src, c.id AS pos FROM contacts c WHERE c.id IN (SELECT id FROM targets) "
-                         f"AND c.{col} IS NOT NULL")
+            parts.append(f"SELECT id AS contact_id, '{ch}' AS channel, {col} AS value, first_name, last_name, "
+                         f"0 AS src, id AS pos, false AS rep FROM t WHERE {col} IS NOT NULL")
     named = pa.table({"channel": pa.array([c for c, _ in details], pa.string()),
                       "value": pa.array([v for _, v in details], pa.string()),
                       "pos": pa.array(range(len(details)), pa.int64())})
     if channel is not None:
         named = named.filter(pc.equal(named["channel"], channel))
-    parts.append("SELECT coalesce(hp.id, he.id), n.channel, n.value, coalesce(hp.first_name, he.first_name), "
-                 "coalesce(hp.last_name, he.last_name), 1, n.pos FROM _named n "
-                 "LEFT JOIN contacts hp ON n.channel = 'sms' AND hp.phone = n.value "
-                 "LEFT JOIN contacts he ON n.channel = 'email' AND he.email = n.value")
-    missing = []
-    for ch, col in (("sms", "phone"), ("email", "email")):
-        if channel == ch:
-            missing.append(f"count(*) FILTER (WHERE c.{col} IS NULL)")
-    sql = (f"WITH targets AS ({target_sql}), cand AS ({' UNION ALL '.join(parts)}), "
-           "marked AS (SELECT *, EXISTS (SELECT 1 FROM optouts o WHERE o.channel = cand.channel "
-           "AND o.value = cand.value) AS out, row_number() OVER (PARTITION BY channel, value ORDER BY src, pos) AS k "
-           "FROM cand) "
-           "SELECT contact_id, channel, value, first_name, last_name, "
-           "CASE WHEN out THEN 'opted_out' WHEN k > 1 THEN 'repeated' END AS why "
-           "FROM marked ORDER BY src, pos, channel DESC")
+    if named.num_rows:
+        parts.append("SELECT coalesce(hp.id, he.id), n.channel, n.value, coalesce(hp.first_name, he.first_name), "
+                     "coalesce(hp.last_name, he.last_name), 1, n.pos, "
+                     "coalesce((n.channel = 'sms' AND n.value IN (SELECT phone FROM t)) "
+                     "OR (n.channel = 'email' AND n.value IN (SELECT email FROM t)), false) FROM _named n "
+                     "LEFT JOIN contacts hp ON n.channel = 'sms' AND hp.phone = n.value "
+                     "LEFT JOIN contacts he ON n.channel = 'email' AND he.email = n.value")
+    sql = (f"WITH t AS MATERIALIZED (SELECT c.id, c.phone, c.email, c.first_name, c.last_name FROM contacts c "
+           f"WHERE {target_sql}), cand AS ({' UNION ALL '.join(parts)}) "
+           "SELECT cand.*, CASE WHEN o.value IS NOT NULL THEN 'opted_out' WHEN rep THEN 'repeated' END AS why "
+           "FROM cand LEFT JOIN optouts o ON o.channel = cand.channel AND o.value = cand.value")
     con.register("_named", named)
     try:
-        got = con.execute(sql, params).to_arrow_table()
+        got = con.sql(sql, params=params).to_arrow_table()
         no_detail = 0
-        if missing:
-            no_detail = con.execute(f"WITH targets AS ({target_sql}) SELECT {missing[0]} FROM contacts c "
-                                    "WHERE c.id IN (SELECT id FROM targets)", params).fetchall()[0][0]
+        if channel is not None and targets:
+            col = "phone" if channel == "sms" else "email"
+            no_detail = con.execute(f"SELECT count(*) FROM contacts c WHERE ({target_sql}) AND c.{col} IS NULL",
+                                    params).fetchall()[0][0]
     finally:
         con.unregister("_named")
     why = got["why"]
@@ -116,8 +115,10 @@ def build(con: duckdb.DuckDBPyConnection, cfg: Config, *, groups: Sequence[str] 
         left_out[f"no_{'phone' if channel == 'sms' else 'email'}"] = no_detail
     left_out["invalid"] = invalid
     left_out["not_found"] = not_found
-    kept = got.filter(pc.is_null(why)).select(list(COLUMNS))
-    return Recipients(table=kept, left_out=left_out)
+    kept = got.filter(pc.is_null(why))
+    # the groups' contacts by id, sms before email; then the named values in the list's order
+    kept = kept.sort_by([("src", "ascending"), ("pos", "ascending"), ("channel", "descending")])
+    return Recipients(table=kept.select(list(COLUMNS)), left_out=left_out)
 
 
 def from_list(con: duckdb.DuckDBPyConnection, cfg: Config, *, groups: Sequence[str] = (), channel: str | None = None,

@@ -18,10 +18,7 @@ import unicodedata
 from pathlib import Path
 from typing import Iterable, Sequence
 
-from openpyxl import Workbook
-from openpyxl.cell import WriteOnlyCell
-from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
-from openpyxl.styles import Font
+import xlsxwriter
 
 EXCEL_MAX_CELL = 32_767
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -82,11 +79,13 @@ def unique_path(folder: Path, name: str) -> Path:
     return path
 
 
+_SURROGATE = re.compile(r"[\ud800-\udfff]")
+
+
 def xlsx_text(value: object) -> str:
-    """A value as an xlsx text cell can hold it: illegal control characters dropped, length capped."""
+    """A value as an xlsx text cell can hold it: length capped, lone surrogates replaced."""
     text = "" if value is None else str(value)
-    text = ILLEGAL_CHARACTERS_RE.sub("", text)
-    return text[:EXCEL_MAX_CELL]
+    return _SURROGATE.sub("\ufffd", text[:EXCEL_MAX_CELL])
 
 
 def csv_safe(value: object) -> str:
@@ -95,27 +94,32 @@ def csv_safe(value: object) -> str:
     return "'" + text if text.startswith(_FORMULA_START) else text
 
 
-def _text_row(ws, values: Iterable[object], bold: bool = False) -> list[WriteOnlyCell]:
-    cells = []
-    for v in values:
-        c = WriteOnlyCell(ws, value=xlsx_text(v))
-        c.data_type = "s"  # a value starting with "=" must stay text, never a formula
-        if bold:
-            c.font = Font(bold=True)
-        cells.append(c)
-    return cells
-
-
 def write_xlsx(path: Path, headers: Sequence[str], rows: Iterable[Sequence[object]], sheet: str = "Sheet1") -> None:
-    """An xlsx of text cells, written aside and renamed into place."""
-    wb = Workbook(write_only=True)
-    ws = wb.create_sheet(sheet[:31] or "Sheet1")
-    ws.append(_text_row(ws, headers, bold=True))
-    for row in rows:
-        ws.append(_text_row(ws, row))
-    buf = io.BytesIO()
-    wb.save(buf)
-    write_bytes_atomic(path, buf.getvalue())
+    """An xlsx whose every cell is a text cell (never a formula, a number or a link), written aside and renamed.
+
+    XlsxWriter streams rows to disk (constant memory) and keeps control
+    characters as Excel's `_xHHHH_` escapes, so no value is lost.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = _aside(path)
+    try:
+        wb = xlsxwriter.Workbook(str(tmp), {"constant_memory": True, "strings_to_formulas": False,
+                                            "strings_to_numbers": False, "strings_to_urls": False,
+                                            "tmpdir": str(path.parent)})
+        ws = wb.add_worksheet(re.sub(r"[\[\]:*?/\\]", "_", sheet)[:31] or "Sheet1")
+        bold = wb.add_format({"bold": True})
+        for c, h in enumerate(headers):
+            ws.write_string(0, c, xlsx_text(h), bold)
+        write = ws.write_string
+        for r, row in enumerate(rows, start=1):
+            for c, v in enumerate(row):
+                if v is not None and v != "":
+                    write(r, c, xlsx_text(v))
+        wb.close()
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
 
 
 def write_csv(path: Path, headers: Sequence[str], rows: Iterable[Sequence[object]]) -> None:

@@ -184,9 +184,9 @@ def add_optouts(con: duckdb.DuckDBPyConnection, details: pa.Table, now: datetime
 
 @dataclass
 class ImportOutcome:
-    """What the set-based import decided, row by row and in total."""
+    """What the set-based import decided: counts of accepted rows, and the rows it rejected."""
 
-    outcomes: dict[int, str]                 # rn -> new | updated | unchanged | duplicate (accepted rows)
+    counts: dict[str, int]                       # new | updated | unchanged | duplicate -> rows
     rejected: dict[int, list[tuple[str, str]]]   # rn -> [(code, detail)]
     optouts_added: int = 0
     phone_kept_out: int = 0
@@ -198,7 +198,7 @@ class ImportOutcome:
 class ImportPlan:
     """The prepared rows of one file and what to do with them."""
 
-    rows: pa.Table                 # rn, phone, phone_raw, email, email_raw, <fields>..., grp (list), optout (bool)
+    rows: pa.Table                 # rn, phone, phone_raw, email, email_raw, <fields>..., grp (list)
     fields: list[str]              # the fields the file maps (besides phone and email), in catalog order
     has_phone: bool
     has_email: bool
@@ -208,83 +208,88 @@ class ImportPlan:
     source: str                    # what history names as the source of opt-outs
 
 
+def _reject(con: duckdb.DuckDBPyConnection, rejected: dict, sql: str, code: str, detail: str) -> None:
+    for (rn,) in con.execute(sql).fetchall():
+        rejected[rn] = [(code, detail)]
+
+
 def import_rows(con: duckdb.DuckDBPyConnection, cfg: Config, plan: ImportPlan, now: datetime) -> ImportOutcome:
-    """Match, merge, upsert and group one file's accepted rows.  Call inside a transaction."""
-    p = cfg.pipeline
-    keys = [k for k in p.match_on if k == "phone" and plan.has_phone or k == "email" and plan.has_email
+    """Match, merge, upsert and group one file's accepted rows.  Call inside a transaction.
+
+    In SQL over the whole file: each row's matches among stored contacts
+    (`matched`), clusters of rows naming one contact (`lab`), one merged record
+    per cluster (`merged`), its new values against the stored ones (`final`),
+    then one INSERT, one UPDATE, and the group and opt-out writes.
+    """
+    keys = [k for k in cfg.pipeline.match_on if k == "phone" and plan.has_phone or k == "email" and plan.has_email
             or k == "external_id" and "external_id" in plan.fields]
     con.register("incoming", plan.rows)
     try:
         con.execute("CREATE OR REPLACE TEMP TABLE inc AS SELECT * FROM incoming")
     finally:
         con.unregister("incoming")
-    if not plan.has_phone:
-        con.execute("ALTER TABLE inc ADD COLUMN phone VARCHAR; ALTER TABLE inc ADD COLUMN phone_raw VARCHAR")
-    if not plan.has_email:
-        con.execute("ALTER TABLE inc ADD COLUMN email VARCHAR; ALTER TABLE inc ADD COLUMN email_raw VARCHAR")
+    for col, present in (("phone", plan.has_phone), ("email", plan.has_email)):
+        if not present:
+            con.execute(f"ALTER TABLE inc ADD COLUMN {col} VARCHAR; ALTER TABLE inc ADD COLUMN {col}_raw VARCHAR")
     if "external_id" not in plan.fields:
         con.execute("ALTER TABLE inc ADD COLUMN external_id VARCHAR")
-
-    # 1. Each row's matches among existing contacts, one column per key.
-    joins, cols = [], []
-    for k in keys:
-        joins.append(f"LEFT JOIN (SELECT {q(k)} AS k, min(id) AS id, count(*) AS n FROM contacts "
-                     f"WHERE {q(k)} IS NOT NULL AND {q(k)} <> '' GROUP BY 1) m_{k} ON m_{k}.k = i.{q(k)}")
-        cols.append(f"m_{k}.id AS m_{k}, coalesce(m_{k}.n, 0) AS n_{k}")
-    match_expr = f"coalesce({', '.join(f'm_{k}' for k in keys)})" if keys else "NULL::BIGINT"
-    # list_distinct drops NULLs: the number of different contacts the row's keys found
-    distinct_expr = f"len(list_distinct([{', '.join(f'm_{k}' for k in keys)}]))" if keys else "0"
-    ambiguous = " OR ".join(f"n_{k} > 1" for k in keys) or "false"
-    con.execute(f"CREATE OR REPLACE TEMP TABLE keyed AS SELECT i.rn, {', '.join(cols) if cols else 'NULL AS _x'} "
-                f"FROM inc i {' '.join(joins)}")
-    con.execute(f"CREATE OR REPLACE TEMP TABLE matched AS SELECT rn, {match_expr} AS target, "
-                f"({distinct_expr} > 1 OR {ambiguous}) AS conflicted FROM keyed")
-
     rejected: dict[int, list[tuple[str, str]]] = {}
-    for (rn,) in con.execute("SELECT rn FROM matched WHERE conflicted").fetchall():
-        rejected[rn] = [("conflict", "each of its keys finds a different contact")]
 
-    # 2. Rows of this file that name the same contact form one cluster: shared keys, or the same target.
+    # 1. Each row's matches among stored contacts, one column per key; two different ones are a conflict.
+    joins = [f"LEFT JOIN (SELECT {q(k)} AS k, min(id) AS id, count(*) AS n FROM contacts "
+             f"WHERE {q(k)} IS NOT NULL AND {q(k)} <> '' GROUP BY 1) m_{k} ON m_{k}.k = i.{q(k)}" for k in keys]
+    found = ", ".join(f"m_{k}.id" for k in keys)
+    match_expr = f"coalesce({found})" if keys else "NULL::BIGINT"
+    # list_distinct drops NULLs: the number of different contacts the row's keys found
+    conflict_expr = " OR ".join([f"len(list_distinct([{found}])) > 1"] + [f"coalesce(m_{k}.n, 0) > 1" for k in keys]) \
+        if keys else "false"
+    con.execute(f"CREATE OR REPLACE TEMP TABLE matched AS SELECT i.rn, {match_expr} AS target, "
+                f"({conflict_expr}) AS conflicted FROM inc i {' '.join(joins)}")
+    _reject(con, rejected, "SELECT rn FROM matched WHERE conflicted", "conflict",
+            "each of its keys finds a different contact")
+
+    # 2. Rows of this file that name one contact form a cluster: a shared key value, or the same stored contact.
+    key_cols = "".join(f", i.{q(k)} AS {q('k_' + k)}" for k in keys)
     con.execute("CREATE OR REPLACE TEMP TABLE lab AS SELECT i.rn, "
-                "CASE WHEN m.target IS NOT NULL THEN -m.target ELSE i.rn END AS label, "
-                + ", ".join(f"i.{q(k)} AS {q('k_' + k)}" for k in keys) + (", " if keys else "")
-                + "m.target FROM inc i JOIN matched m USING (rn) WHERE NOT m.conflicted")
+                "CASE WHEN m.target IS NOT NULL THEN -m.target ELSE i.rn END AS label, m.target"
+                f"{key_cols} FROM inc i JOIN matched m USING (rn) WHERE NOT m.conflicted")
     _propagate_labels(con, keys)
     con.execute("CREATE OR REPLACE TEMP TABLE clash AS SELECT label FROM lab WHERE target IS NOT NULL "
                 "GROUP BY label HAVING count(DISTINCT target) > 1")
-    for (rn,) in con.execute("SELECT rn FROM lab WHERE label IN (SELECT label FROM clash)").fetchall():
-        rejected[rn] = [("conflict", "rows of this file tie them together")]
+    _reject(con, rejected, "SELECT rn FROM lab WHERE label IN (SELECT label FROM clash)", "conflict",
+            "rows of this file tie them together")
     con.execute("DELETE FROM lab WHERE label IN (SELECT label FROM clash)")
 
-    # 3. Merge each cluster: later non-empty values win; '' (clear) only when no row has a value.
+    # 3. One record per cluster: later non-empty values win; '' (clear) only when no row has a value.
     merge_cols = ["phone", "email"] + plan.fields
-    merges = []
-    for f in merge_cols:
-        merges.append(f"coalesce(arg_max(i.{q(f)}, i.rn) FILTER (WHERE i.{q(f)} <> ''), max(i.{q(f)})) AS {q(f)}")
-    merges.append("arg_max(i.phone_raw, i.rn) FILTER (WHERE i.phone <> '') AS phone_raw")
-    merges.append("arg_max(i.email_raw, i.rn) FILTER (WHERE i.email <> '') AS email_raw")
-    con.execute("CREATE OR REPLACE TEMP TABLE merged AS SELECT l.label, min(l.rn) AS first_rn, "
-                "any_value(l.target) AS target, list_distinct(flatten(list(i.grp))) AS grp, "
-                + ", ".join(merges) + " FROM lab l JOIN inc i USING (rn) GROUP BY l.label")
+    con.execute("CREATE OR REPLACE TEMP TABLE multi AS SELECT label FROM lab GROUP BY label HAVING count(*) > 1")
+    aggs = [f"coalesce(arg_max(i.{q(f)}, i.rn) FILTER (WHERE i.{q(f)} <> ''), max(i.{q(f)})) AS {q(f)}"
+            for f in merge_cols]
+    aggs += [f"arg_max(i.{d}_raw, i.rn) FILTER (WHERE i.{d} <> '') AS {d}_raw" for d in ("phone", "email")]
+    plain = [f"i.{q(f)}" for f in merge_cols] + ["i.phone_raw", "i.email_raw"]
+    con.execute("CREATE OR REPLACE TEMP TABLE merged AS "
+                f"SELECT l.label, l.rn AS first_rn, l.target, i.grp, {', '.join(plain)} FROM lab l "
+                "JOIN inc i USING (rn) WHERE l.label NOT IN (SELECT label FROM multi) UNION ALL "
+                "SELECT l.label, min(l.rn), any_value(l.target), list_distinct(flatten(list(i.grp))), "
+                f"{', '.join(aggs)} FROM lab l JOIN inc i USING (rn) WHERE l.label IN (SELECT label FROM multi) "
+                "GROUP BY l.label")
 
     # 4. A cluster that would take a detail another contact (or an earlier cluster) holds is rejected.
     taken_sql = []
     for d in ("phone", "email"):
-        taken_sql.append(
-            f"SELECT m.label, '{d}' AS d FROM merged m JOIN contacts c ON c.{d} = m.{d} "
-            f"WHERE m.{d} <> '' AND c.id IS DISTINCT FROM m.target")
-        taken_sql.append(
-            f"SELECT label, '{d}' AS d FROM (SELECT label, row_number() OVER (PARTITION BY {d} ORDER BY first_rn) "
-            f"AS k FROM merged WHERE {d} <> '') WHERE k > 1")
+        taken_sql.append(f"SELECT m.label, '{d}' AS d FROM merged m JOIN contacts c ON c.{d} = m.{d} "
+                         f"WHERE m.{d} <> '' AND c.id IS DISTINCT FROM m.target")
+        taken_sql.append(f"SELECT label, '{d}' AS d FROM (SELECT label, row_number() OVER "
+                         f"(PARTITION BY {d} ORDER BY first_rn) AS k FROM merged WHERE {d} IN "
+                         f"(SELECT {d} FROM merged WHERE {d} <> '' GROUP BY 1 HAVING count(*) > 1)) WHERE k > 1")
     con.execute("CREATE OR REPLACE TEMP TABLE taken AS " + " UNION ".join(taken_sql))
-    for rn, d in con.execute("SELECT l.rn, string_agg(DISTINCT t.d, ' and ' ORDER BY t.d) FROM lab l "
+    for rn, d in con.execute("SELECT l.rn, string_agg(DISTINCT t.d, ' ' ORDER BY t.d) FROM lab l "
                              "JOIN taken t USING (label) GROUP BY l.rn").fetchall():
-        what = {"phone": "Its phone", "email": "Its e-mail"}.get(d, "Its phone and e-mail")
-        rejected[rn] = [("detail_taken", what)]
+        rejected[rn] = [("detail_taken", {"phone": "Its phone", "email": "Its e-mail"}.get(d, "Its phone and e-mail"))]
     con.execute("DELETE FROM merged WHERE label IN (SELECT label FROM taken)")
 
-    # 5. New values against the stored ones.
-    all_cols = ["phone", "phone_raw", "email", "email_raw"] + [f for f in _field_columns(cfg)]
+    # 5. New values against the stored ones; the outcome of each cluster.
+    all_cols = ["phone", "phone_raw", "email", "email_raw"] + _field_columns(cfg)
     sets = []
     for c in all_cols:
         src = c.removesuffix("_raw")
@@ -297,41 +302,38 @@ def import_rows(con: duckdb.DuckDBPyConnection, cfg: Config, plan: ImportPlan, n
                         f"ELSE m.{q(c)} END AS {q(c)}")
         else:
             sets.append(f"c.{q(c)} AS {q(c)}")
-    changed = " OR ".join(f"f.{q(c)} IS DISTINCT FROM c.{q(c)}" for c in merge_cols)
     con.execute(f"CREATE OR REPLACE TEMP TABLE final AS SELECT m.label, m.first_rn, m.target, m.grp, "
                 f"{', '.join(sets)} FROM merged m LEFT JOIN contacts c ON c.id = m.target")
-    # A new contact needs one detail; with empty_cells: clear an update may empty both.
-    con.execute("CREATE OR REPLACE TEMP TABLE nodetail AS SELECT label FROM final "
-                "WHERE phone IS NULL AND email IS NULL")
-    for (rn,) in con.execute("SELECT rn FROM lab WHERE label IN (SELECT label FROM nodetail)").fetchall():
-        rejected[rn] = [("no_contact_detail", "the contact would be left with no phone and no e-mail")]
-    con.execute("DELETE FROM final WHERE label IN (SELECT label FROM nodetail)")
+    # With empty_cells: clear, an update could empty both details; a contact keeps one.
+    _reject(con, rejected, "SELECT rn FROM lab WHERE label IN (SELECT label FROM final "
+                           "WHERE phone IS NULL AND email IS NULL)", "no_contact_detail", "")
+    con.execute("DELETE FROM final WHERE phone IS NULL AND email IS NULL")
+    changed = " OR ".join(f"f.{q(c)} IS DISTINCT FROM c.{q(c)}" for c in merge_cols)
+    con.execute(f"CREATE OR REPLACE TEMP TABLE changed AS SELECT f.label FROM final f JOIN contacts c "
+                f"ON c.id = f.target WHERE {changed}")
 
     n_new = con.execute("SELECT count(*) FROM final WHERE target IS NULL").fetchall()[0][0]
     start = next_ids(con, "next_contact_id", n_new, "contacts") if n_new else 0
-    con.execute(f"CREATE OR REPLACE TEMP TABLE final2 AS SELECT f.*, "
-                f"coalesce(f.target, ? + row_number() OVER (PARTITION BY f.target IS NULL ORDER BY f.first_rn) - 1) "
-                f"AS cid, CASE WHEN f.target IS NULL THEN 'new' WHEN {changed} THEN 'updated' ELSE 'unchanged' END "
-                f"AS outcome FROM final f LEFT JOIN contacts c ON c.id = f.target", [start])
-
+    con.execute("CREATE OR REPLACE TEMP TABLE ids AS SELECT label, coalesce(target, "
+                "? + row_number() OVER (PARTITION BY target IS NULL ORDER BY first_rn) - 1) AS cid FROM final",
+                [start])
     col_list = ", ".join(q(c) for c in all_cols)
-    con.execute(f"INSERT INTO contacts (id, {col_list}, created_at, updated_at) "
-                f"SELECT cid, {col_list}, ?, ? FROM final2 WHERE outcome = 'new' ORDER BY cid", [now, now])
+    con.execute(f"INSERT INTO contacts (id, {col_list}, created_at, updated_at) SELECT ids.cid, {col_list}, ?, ? "
+                f"FROM final JOIN ids USING (label) WHERE final.target IS NULL", [now, now])
     upd = ", ".join(f"{q(c)} = u.{q(c)}" for c in all_cols)
-    con.execute(f"UPDATE contacts SET {upd}, updated_at = ? FROM (SELECT * FROM final2 WHERE outcome = 'updated') u "
-                f"WHERE contacts.id = u.cid", [now])
+    con.execute(f"UPDATE contacts SET {upd}, updated_at = ? FROM (SELECT * FROM final WHERE label IN "
+                f"(SELECT label FROM changed)) u WHERE contacts.id = u.target", [now])
 
-    outcomes: dict[int, str] = {}
-    for rn, outcome in con.execute(
-            "SELECT l.rn, CASE WHEN l.rn = f.first_rn THEN f.outcome ELSE 'duplicate' END "
-            "FROM lab l JOIN final2 f USING (label)").fetchall():
-        outcomes[rn] = outcome
-
-    result = ImportOutcome(outcomes=outcomes, rejected=rejected)
+    n_rows = con.execute("SELECT count(*) FROM lab WHERE label IN (SELECT label FROM final)").fetchall()[0][0]
+    n_upd = con.execute("SELECT count(*) FROM changed").fetchall()[0][0]
+    n_clusters = con.execute("SELECT count(*) FROM final").fetchall()[0][0]
+    counts = {"new": n_new, "updated": n_upd, "unchanged": n_clusters - n_new - n_upd,
+              "duplicate": n_rows - n_clusters}
+    result = ImportOutcome(counts=counts, rejected=rejected)
     result.phone_kept_out, result.email_kept_out = con.execute(
-        "SELECT count(*) FILTER (WHERE EXISTS (SELECT 1 FROM optouts o WHERE o.channel = 'sms' AND o.value = f.phone)), "
-        "count(*) FILTER (WHERE EXISTS (SELECT 1 FROM optouts o WHERE o.channel = 'email' AND o.value = f.email)) "
-        "FROM final2 f").fetchall()[0]
+        "SELECT count(*) FILTER (WHERE phone IN (SELECT value FROM optouts WHERE channel = 'sms')), "
+        "count(*) FILTER (WHERE email IN (SELECT value FROM optouts WHERE channel = 'email')) FROM final"
+    ).fetchall()[0]
     result.optouts_added = add_optouts(con, plan.optout_details, now, plan.source, "opt-out column in the file")
     result.groups = _assign_groups(con, plan, now)
     return result
@@ -342,23 +344,34 @@ def _field_columns(cfg: Config) -> list[str]:
 
 
 def _propagate_labels(con: duckdb.DuckDBPyConnection, keys: list[str]) -> None:
-    """Give every row of a cluster the smallest label of the cluster (existing contacts' labels are negative)."""
+    """Give every row of a cluster the smallest label of the cluster (stored contacts' labels are negative).
+
+    Only rows with a key value that another row of the file shares can change
+    label, so the fixed-point iteration runs on those alone.
+    """
     if not keys:
         return
-    for _ in range(10_000):
+    shared = " OR ".join(f"{q('k_' + k)} IN (SELECT {q('k_' + k)} FROM lab WHERE {q('k_' + k)} <> '' "
+                         f"GROUP BY 1 HAVING count(*) > 1)" for k in keys)
+    con.execute(f"CREATE OR REPLACE TEMP TABLE sub AS SELECT * FROM lab WHERE {shared}")
+    for _ in range(100_000):
         parts = [f"CASE WHEN {q('k_' + k)} IS NULL OR {q('k_' + k)} = '' THEN label "
                  f"ELSE min(label) OVER (PARTITION BY {q('k_' + k)}) END" for k in keys]
-        con.execute(f"CREATE OR REPLACE TEMP TABLE lab2 AS SELECT * REPLACE (least(label, {', '.join(parts)}) "
-                    f"AS label) FROM lab")
-        moved = con.execute("SELECT count(*) FROM lab2 JOIN lab USING (rn) WHERE lab2.label <> lab.label").fetchall()[0][0]
-        con.execute("DROP TABLE lab; ALTER TABLE lab2 RENAME TO lab")
+        con.execute(f"CREATE OR REPLACE TEMP TABLE sub2 AS SELECT * REPLACE (least(label, {', '.join(parts)}) "
+                    f"AS label) FROM sub")
+        moved = con.execute("SELECT count(*) FROM sub2 JOIN sub USING (rn) WHERE sub2.label <> sub.label"
+                            ).fetchall()[0][0]
+        con.execute("DROP TABLE sub; ALTER TABLE sub2 RENAME TO sub")
         if not moved:
-            return
+            break
+    con.execute("UPDATE lab SET label = sub.label FROM sub WHERE lab.rn = sub.rn AND lab.label <> sub.label")
+    con.execute("DROP TABLE sub")
 
 
 def _assign_groups(con: duckdb.DuckDBPyConnection, plan: ImportPlan, now: datetime) -> list[dict]:
     con.execute("CREATE OR REPLACE TEMP TABLE final_groups AS SELECT DISTINCT cid, lower(g) AS g, g AS name "
-                "FROM (SELECT cid, unnest(grp) AS g FROM final2) WHERE g IS NOT NULL AND g <> ''")
+                "FROM (SELECT ids.cid, unnest(f.grp) AS g FROM final f JOIN ids USING (label) WHERE len(f.grp) > 0) "
+                "WHERE g IS NOT NULL AND g <> ''")
     names = [r[0] for r in con.execute("SELECT min(name) FROM final_groups GROUP BY g ORDER BY min(name)").fetchall()]
     names = list(dict.fromkeys(names + plan.mirror_groups))
     ids = ensure_groups(con, names, now, plan.group_category)
@@ -373,8 +386,7 @@ def _assign_groups(con: duckdb.DuckDBPyConnection, plan: ImportPlan, now: dateti
         if name in plan.mirror_groups:
             removed = con.execute(
                 "DELETE FROM memberships WHERE group_id = ? AND contact_id NOT IN "
-                "(SELECT cid FROM final_groups WHERE g = lower(?))",
-                [gid, name]).fetchall()[0][0]
+                "(SELECT cid FROM final_groups WHERE g = lower(?))", [gid, name]).fetchall()[0][0]
         report.append({"name": name, "created": created, "added": added, "removed": removed})
     return report
 

@@ -9,6 +9,7 @@ from typing import Sequence
 
 import duckdb
 import openpyxl
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
 from pipeline.config import load_config
 from pipeline.process import process_file
@@ -34,6 +35,8 @@ def xlsx(path: Path, rows: Sequence[Sequence[object]], sheet: str = "Contacts") 
         for c, value in enumerate(row, start=1):
             if value is None:
                 continue
+            if isinstance(value, str):
+                value = ILLEGAL_CHARACTERS_RE.sub("", value)  # xlsx cannot hold these at all
             cell = ws.cell(row=r, column=c, value=value)
             if isinstance(value, str) and value.startswith("="):
                 cell.data_type = "s"  # text that looks like a formula, as a user typed it

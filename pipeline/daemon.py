@@ -1,0 +1,578 @@
+"""The daemon behind `contacts watch`: watch the inbox, take each file once it has settled, run the schedules.
+
+One thread does every import, one file at a time.  A file found by a file
+event, by the periodic rescan or by the start-up scan is taken only once it has
+not changed for `settle_seconds` and, where the system can tell, no process
+still has it open for writing; temporary, lock and hidden files are never
+taken.  The database is opened for each file and closed as soon as the file is
+done, so commands run between files; while it is open, `<database>.busy` says
+what holds it.  At start and at each rescan `process.recover` finishes or
+undoes whatever a crash left half done, which with the order `process` keeps
+(outputs aside, commit, then the moves) makes every file count exactly once.
+A lock file makes a second daemon on the same home refuse to start.
+"""
+
+from __future__ import annotations
+
+import errno
+import fnmatch
+import logging
+import logging.handlers
+import os
+import signal
+import stat
+import sys
+import threading
+import time
+from collections import deque
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator
+
+from watchdog.events import FileSystemEventHandler
+
+try:
+    import fcntl
+except ImportError:  # not a Unix system: no single-instance lock, no open-for-writing check
+    fcntl = None  # type: ignore[assignment]
+
+from . import store
+from .config import Config
+from .errors import DatabaseBusy, PipelineError
+from .report import write_text_atomic
+
+#: Names of files that are never taken: office lock files, partial downloads and copies, hidden files.
+IGNORED = ("~$*", ".~lock.*#", "*.tmp", "*.part", "*.crdownload", ".*")
+#: How long the daemon leaves the database free between two files, so a waiting command gets its turn
+#: (a command retries every 0.2 s).
+GIVE_WAY_SECONDS = 0.25
+#: File systems whose changes made by other machines raise no file events here: poll them instead.
+NETWORK_FILESYSTEMS = {"nfs", "nfs4", "cifs", "smbfs", "smb3", "9p", "afs", "ncpfs", "glusterfs", "ceph",
+                       "davfs", "virtiofs", "fuse.sshfs", "fuse.rclone", "fuse.s3fs", "fuse.gcsfuse",
+                       "fuse.davfs2", "fuse.glusterfs", "fuse.cephfs", "fuse.grpcfuse"}
+LOG_BYTES = 10_000_000
+LOG_BACKUPS = 5
+
+
+class AlreadyRunning(PipelineError):
+    """Another daemon already watches this home."""
+
+
+class _Stopping(Exception):
+    """The daemon was asked to stop while it waited for the database."""
+
+
+def ignored_name(name: str) -> bool:
+    """Whether a file name is a temporary, lock or hidden file that is never taken."""
+    folded = name.casefold()
+    return any(fnmatch.fnmatchcase(folded, pattern) for pattern in IGNORED)
+
+
+# --------------------------------------------------------------------------- logging
+
+
+class _OneLineFormatter(logging.Formatter):
+    """`2026-11-27T02:00:03Z info    picked up inbox/crm.xlsx`: UTC, and one line whatever a file name holds."""
+
+    converter = time.gmtime
+
+    def __init__(self) -> None:
+        super().__init__("%(asctime)s %(levelname)-7s %(message)s", datefmt="%Y-%m-%dT%H:%M:%SZ")
+
+    def format(self, record: logging.LogRecord) -> str:
+        record.levelname = record.levelname.lower()
+        text = super().format(record)
+        return "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in text)
+
+
+def setup_logging(cfg: Config) -> logging.Logger:
+    """The daemon's logger: one line per event, to stderr and to the rotating log file under the home."""
+    log = logging.getLogger("contacts.daemon")
+    log.setLevel(logging.INFO)
+    log.propagate = False
+    for h in list(log.handlers):
+        log.removeHandler(h)
+        h.close()
+    formatter = _OneLineFormatter()
+    cfg.log_file.parent.mkdir(parents=True, exist_ok=True)
+    for handler in (logging.StreamHandler(sys.stderr),
+                    logging.handlers.RotatingFileHandler(cfg.log_file, maxBytes=LOG_BYTES, backupCount=LOG_BACKUPS,
+                                                         encoding="utf-8")):
+        handler.setFormatter(formatter)
+        log.addHandler(handler)
+    return log
+
+
+class _Relay(logging.Handler):
+    """Library warnings as daemon log lines; a lost-events warning from the watcher triggers a rescan."""
+
+    def __init__(self, daemon: "Daemon", level: int) -> None:
+        super().__init__(level)
+        self.daemon = daemon
+
+    def emit(self, record: logging.LogRecord) -> None:
+        message = record.getMessage()
+        if "overflow" in message.lower():
+            self.daemon.want_rescan("file events were lost (the system's event queue overflowed)")
+        else:
+            self.daemon.log.log(record.levelno, "%s: %s", record.name.split(".")[0], message)
+
+
+# --------------------------------------------------------------------------- single instance
+
+
+def acquire_lock(cfg: Config) -> int:
+    """Hold the home's daemon lock (a file beside the database) for the life of the process; refuse a second."""
+    path = cfg.database.parent / "daemon.lock"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    if fcntl is None:
+        return fd
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        other = os.read(fd, 32).decode("ascii", "replace").strip()
+        os.close(fd)
+        raise AlreadyRunning(f"Another `contacts watch` is already running on this home"
+                             f"{f' (process {other})' if other.isdigit() else ''}; stop it before starting "
+                             "a new one.") from None
+    os.ftruncate(fd, 0)
+    os.write(fd, f"{os.getpid()}\n".encode("ascii"))
+    return fd
+
+
+# --------------------------------------------------------------------------- files
+
+
+def _signature(path: Path) -> tuple | None:
+    """What changes when a file is written to, renamed over or replaced; None when it is not a file (or gone)."""
+    try:
+        st = os.lstat(path)
+    except OSError:
+        return None
+    if not (stat.S_ISREG(st.st_mode) or stat.S_ISLNK(st.st_mode)):
+        return None
+    return (st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino, st.st_dev, stat.S_ISLNK(st.st_mode))
+
+
+def _open_for_writing(path: Path) -> bool:
+    """Whether a process still has the file open for writing; False where the system cannot tell.
+
+    Linux grants a read lease only while no process has the file open for
+    writing, so asking for one (and giving it back at once) answers without
+    touching the file.
+    """
+    lease = getattr(fcntl, "F_SETLEASE", None) if fcntl is not None else None
+    if lease is None:
+        return False
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    except OSError:
+        return False
+    try:
+        fcntl.fcntl(fd, lease, fcntl.F_RDLCK)
+    except OSError as e:
+        return e.errno in (errno.EAGAIN, errno.EBUSY)
+    else:
+        fcntl.fcntl(fd, lease, fcntl.F_UNLCK)
+        return False
+    finally:
+        os.close(fd)
+
+
+def _network_filesystem(path: Path) -> str | None:
+    """The type of the network file system that holds `path`, if it is one (its remote changes raise no events)."""
+    try:
+        import psutil
+
+        parts = psutil.disk_partitions(all=True)
+    except Exception:
+        return None
+    target = str(path.resolve())
+    best = None
+    for p in parts:
+        mount = p.mountpoint.rstrip("/") or "/"
+        if (target == mount or target.startswith(mount.rstrip("/") + "/")) and (
+                best is None or len(mount) > len(best.mountpoint)):
+            best = p
+    fstype = (best.fstype or "").lower() if best else ""
+    return fstype if fstype in NETWORK_FILESYSTEMS else None
+
+
+def _one_line(e: BaseException) -> str:
+    text = " ".join(str(e).split())[:300]
+    return f"{e.__class__.__name__}: {text}" if text else e.__class__.__name__
+
+
+@dataclass
+class _Waiting:
+    """A file seen in the inbox, waiting to settle."""
+
+    signature: tuple
+    since: float
+    noted: str | None = None
+
+
+# --------------------------------------------------------------------------- the daemon
+
+
+class Daemon:
+    """Watches one home's inbox and runs its schedules until asked to stop."""
+
+    def __init__(self, cfg: Config, log: logging.Logger) -> None:
+        self.cfg = cfg
+        self.log = log
+        self.inbox = cfg.inbox
+        self.optouts = cfg.optouts_inbox
+        self.busy_marker = cfg.database.with_suffix(".busy")
+        self.settle = cfg.pipeline.settle_seconds
+        self.events: deque[str] = deque()
+        self.wake = threading.Event()
+        self.waiting: dict[Path, _Waiting] = {}
+        self.left: dict[Path, tuple] = {}   # taken but still here (could not be moved): not taken again unless changed
+        self.db_lock = threading.Lock()
+        self.stopping: int | None = None
+        self.in_hand = False
+        self.rescan_reason: str | None = None
+        self.observer = None
+        self.folder_ids: tuple = ()
+        self.jobs = None
+
+    # ------------------------------------------------------------------ life cycle
+
+    def serve(self) -> None:
+        """Recover, scan, watch and import until SIGTERM or Ctrl-C."""
+        from .schedules import Jobs
+
+        self.jobs = Jobs(self.cfg, self.log, self.database)   # checks every cron before anything starts
+        for folder in (self.inbox, self.optouts, self.cfg.outbox, self.cfg.rejects):
+            folder.mkdir(parents=True, exist_ok=True)
+        self.busy_marker.unlink(missing_ok=True)
+        relays = [(logging.getLogger("watchdog"), _Relay(self, logging.WARNING)),
+                  (logging.getLogger("apscheduler"), _Relay(self, logging.ERROR))]
+        for logger, relay in relays:
+            logger.addHandler(relay)
+            logger.propagate = False
+        previous = {s: signal.signal(s, self._on_signal) for s in (signal.SIGTERM, signal.SIGINT)}
+        self.log.info("started (process %d) on %s", os.getpid(), self.cfg.home)
+        try:
+            self._recover_now()
+            how = self._start_observer()
+            self.jobs.start()
+            self._rescan()
+            self.log.info("watching %s and %s with %s: a file is taken once unchanged for %g s; rescan every %g s; "
+                          "%d schedule(s); log in %s", self._rel(self.inbox) + "/", self._rel(self.optouts) + "/",
+                          how, self.settle, self.cfg.pipeline.rescan_seconds, len(self.cfg.pipeline.schedules),
+                          self._rel(self.cfg.log_file))
+            try:
+                self._loop()
+            except KeyboardInterrupt:  # asked twice to stop: the file in hand was rolled back
+                self.log.info("interrupted: the file in hand was rolled back; it is taken again at the next start")
+                self._recover_now(wait=5)
+            self.log.info("stopping on %s", signal.Signals(self.stopping).name if self.stopping else "request")
+        finally:
+            if self.jobs is not None:
+                self.jobs.shutdown()
+            if self.observer is not None:
+                self.observer.stop()
+                self.observer.join(timeout=5)
+            self.busy_marker.unlink(missing_ok=True)
+            for s, handler in previous.items():
+                signal.signal(s, handler)
+            for logger, relay in relays:
+                logger.removeHandler(relay)
+        self.log.info("stopped")
+
+    def _on_signal(self, signum: int, frame) -> None:
+        # Only flags here: the loop notices within a tick and stops after the file in hand.
+        if self.stopping is not None and self.in_hand:
+            raise KeyboardInterrupt
+        self.stopping = signum
+
+    def want_rescan(self, why: str) -> None:
+        """Ask for a rescan of the inbox soon (any thread)."""
+        self.rescan_reason = why
+        self.wake.set()
+
+    def _loop(self) -> None:
+        next_rescan = time.monotonic() + self.cfg.pipeline.rescan_seconds
+        while self.stopping is None:
+            self.wake.wait(self._tick())
+            self.wake.clear()
+            self._drain_events()
+            if self.rescan_reason or time.monotonic() >= next_rescan:
+                if self.rescan_reason:
+                    self.log.warning("%s; rescanning the inbox", self.rescan_reason)
+                    self.rescan_reason = None
+                self._rescan()
+                next_rescan = time.monotonic() + self.cfg.pipeline.rescan_seconds
+            ready = self._settled()
+            for i, (path, sig) in enumerate(ready):
+                if self.stopping is not None:
+                    break
+                if i:
+                    time.sleep(GIVE_WAY_SECONDS)
+                self._take(path, sig)
+
+    def _tick(self) -> float:
+        # Short enough to notice a signal promptly; with files waiting, often enough to see them settle.
+        return min(0.25, max(0.02, self.settle / 4)) if self.waiting else 0.25
+
+    # ------------------------------------------------------------------ watching
+
+    def _start_observer(self) -> str:
+        from watchdog.observers import Observer
+        from watchdog.observers.polling import PollingObserver
+
+        handler = _Events(self)
+        observer = None
+        network = _network_filesystem(self.inbox)
+        if network:
+            self.log.info("the inbox is on a network file system (%s): polling it", network)
+        elif os.environ.get("CONTACTS_WATCHER", "").lower() != "polling":
+            try:
+                observer = Observer()
+                for folder in (self.inbox, self.optouts):
+                    observer.schedule(handler, str(folder), recursive=False)
+                observer.start()
+            except OSError as e:
+                self.log.warning("file events are not available (%s); polling the inbox instead", _one_line(e))
+                observer = None
+        if observer is None:
+            observer = PollingObserver(timeout=max(0.2, min(1.0, self.settle / 2)))
+            for folder in (self.inbox, self.optouts):
+                observer.schedule(handler, str(folder), recursive=False)
+            observer.start()
+        self.observer = observer
+        self.folder_ids = self._folder_ids()
+        return "polling" if isinstance(observer, PollingObserver) else "file events"
+
+    def _folder_ids(self) -> tuple:
+        ids = []
+        for folder in (self.inbox, self.optouts):
+            try:
+                st = os.stat(folder)
+                ids.append((st.st_dev, st.st_ino))
+            except OSError:
+                ids.append(None)
+        return tuple(ids)
+
+    def _drain_events(self) -> None:
+        while self.events:
+            self._consider(Path(self.events.popleft()))
+
+    def _rescan(self) -> None:
+        """List the inbox afresh: catches anything the events missed; also re-watches a replaced inbox folder."""
+        for folder in (self.inbox, self.optouts):
+            folder.mkdir(parents=True, exist_ok=True)
+        if self._folder_ids() != self.folder_ids or not self.observer.is_alive():
+            self.log.warning("the inbox folder was replaced; watching the new one")
+            self.observer.stop()
+            self.observer.join(timeout=5)
+            self._start_observer()
+        for folder in (self.inbox, self.optouts):
+            try:
+                names = sorted(os.listdir(folder))
+            except OSError as e:
+                self.log.error("cannot list %s: %s", self._rel(folder), _one_line(e))
+                continue
+            for name in names:
+                self._consider(folder / name)
+        for path in [p for p in self.left if _signature(p) is None]:
+            del self.left[path]
+        try:
+            interrupted = any(p.name.startswith(".staging-") for p in self.cfg.outbox.iterdir())
+        except OSError:
+            interrupted = False
+        if interrupted:
+            self._recover_now()
+
+    def _consider(self, path: Path) -> None:
+        """Start the settling clock of a file in the inbox, unless it is ignored or already waiting."""
+        if path.parent not in (self.inbox, self.optouts) or path in self.waiting or ignored_name(path.name):
+            return
+        sig = _signature(path)
+        if sig is None:
+            return
+        if path in self.left:
+            if self.left[path] == sig:
+                return
+            del self.left[path]
+        self.waiting[path] = _Waiting(sig, time.monotonic())
+
+    def _settled(self) -> list[tuple[Path, tuple]]:
+        """The waiting files that have stopped changing, opt-out lists first, then by name."""
+        now = time.monotonic()
+        ready = []
+        for path, w in list(self.waiting.items()):
+            sig = _signature(path)
+            if sig is None:
+                del self.waiting[path]
+                continue
+            if sig != w.signature:
+                w.signature, w.since, w.noted = sig, now, None
+                continue
+            if now - w.since < self.settle:
+                continue
+            if sig[0] == 0 and not sig[5]:
+                self._note(path, w, "is empty; it is taken once it has content")
+                continue
+            if not sig[5] and _open_for_writing(path):
+                self._note(path, w, "is still open for writing; it is taken once closed")
+                continue
+            del self.waiting[path]
+            ready.append((path, sig))
+        return sorted(ready, key=lambda item: (item[0].parent != self.optouts, item[0].name))
+
+    def _note(self, path: Path, w: _Waiting, what: str) -> None:
+        if w.noted != what:
+            w.noted = what
+            self.log.info("waiting: %s %s", self._rel(path), what)
+
+    # ------------------------------------------------------------------ the database
+
+    @contextmanager
+    def database(self, what: str, *, patient: bool = True) -> Iterator:
+        """The database for one piece of work, opened now and closed as soon as it is done.
+
+        Meanwhile `<database>.busy` holds `what`, which a command waiting for the
+        database shows.  `patient` waits as long as a command would; otherwise the
+        wait ends when the daemon is asked to stop.
+        """
+        with self.db_lock:
+            con = store.connect(self.cfg) if patient else self._connect_unless_stopping(what)
+            try:
+                write_text_atomic(self.busy_marker, what + "\n")
+                yield con
+            finally:
+                con.close()
+                self.busy_marker.unlink(missing_ok=True)
+
+    def _connect_unless_stopping(self, what: str):
+        told = False
+        while True:
+            try:
+                return store.connect(self.cfg, wait_seconds=1)
+            except DatabaseBusy:
+                if self.stopping is not None:
+                    raise _Stopping from None
+                if not told:
+                    self.log.info("the database is in use by another process; %s waits", what)
+                    told = True
+
+    def _recover_now(self, wait: float | None = None) -> None:
+        from .process import recover
+
+        try:
+            if wait is None:
+                with self.database("the recovery of an interrupted import", patient=False) as con:
+                    lines = recover(self.cfg, con)
+            else:
+                con = store.connect(self.cfg, wait_seconds=wait)
+                try:
+                    lines = recover(self.cfg, con)
+                finally:
+                    con.close()
+        except (_Stopping, DatabaseBusy):
+            return
+        for line in lines:
+            self.log.info("recovered: %s", line)
+
+    # ------------------------------------------------------------------ one file
+
+    def _take(self, path: Path, sig: tuple) -> None:
+        rel = self._rel(path)
+        self.log.info("picked up %s", rel)
+        try:
+            with self.database(f"the import of {path.name}", patient=False) as con:
+                if _signature(path) != sig:  # changed, or taken by a command, while the database was busy
+                    if _signature(path) is not None:
+                        self._consider(path)
+                    self.log.info("%s changed while it waited for the database; it settles again", rel)
+                    return
+                summary = self._import(path, rel, con)
+        except _Stopping:
+            return
+        if summary is not None:
+            self._report(rel, summary)
+        after = _signature(path)
+        if after is not None:
+            self.left[path] = after
+            self.log.warning("%s stays in the inbox (it could not be moved out); it is taken again only once it "
+                             "changes", rel)
+
+    def _import(self, path: Path, rel: str, con):
+        from .process import give_up, process_file, process_optout_file, recover
+
+        self.in_hand = True
+        try:
+            if path.parent == self.optouts:
+                return process_optout_file(path, self.cfg, con=con)
+            return process_file(path, self.cfg, con=con)
+        except OSError as e:  # the system, not the file: left where it is, taken again once it changes
+            self.log.error("%s could not be imported: %s", rel, _one_line(e))
+        except Exception as e:  # the file broke something: set it aside so it is not retried in a loop
+            self.log.error("%s broke the import: %s", rel, _one_line(e))
+            try:
+                for line in recover(self.cfg, con):
+                    self.log.info("recovered: %s", line)
+                if _signature(path) is not None:
+                    return give_up(path, self.cfg, f"The file could not be processed ({_one_line(e)}).", con=con)
+            except Exception as again:
+                self.log.error("%s could not be set aside: %s", rel, _one_line(again))
+        finally:
+            self.in_hand = False
+        return None
+
+    def _report(self, rel: str, s) -> None:
+        where = f"{self.cfg.pipeline.outbox}/{s.outbox}/"
+        if s.status == "done" and s.optout_list is not None:
+            o = s.optout_list
+            self.log.info("opted out from %s: %d added, %d already out, %d invalid -> %s",
+                          rel, o["added"], o["already"], o["invalid"], where)
+        elif s.status == "done":
+            r = s.rows
+            self.log.info("imported %s: %d rows: %d new, %d updated, %d unchanged, %d duplicate, %d rejected -> %s",
+                          rel, r["total"], r["new"], r["updated"], r["unchanged"], r["duplicate"], r["rejected"],
+                          where)
+        elif s.status == "duplicate":
+            self.log.info("skipped %s: %s -> %s", rel, s.reason, where)
+        else:
+            self.log.warning("rejected %s: %s -> %s/", rel, s.reason, self.cfg.pipeline.rejects)
+
+    def _rel(self, path: Path) -> str:
+        try:
+            return str(path.relative_to(self.cfg.home))
+        except ValueError:
+            return str(path)
+
+
+class _Events(FileSystemEventHandler):
+    """Watchdog's callback: note the paths an event names and wake the loop (which does the rest)."""
+
+    def __init__(self, daemon: Daemon) -> None:
+        super().__init__()
+        self.daemon = daemon
+
+    def dispatch(self, event) -> None:
+        if event.event_type in ("opened", "closed_no_write"):  # reads, ours included, change nothing
+            return
+        for p in (event.src_path, getattr(event, "dest_path", "")):
+            if p:
+                self.daemon.events.append(os.fsdecode(p))
+        self.daemon.wake.set()
+
+
+def run(cfg: Config) -> int:
+    """`contacts watch`: the daemon, until SIGTERM or Ctrl-C; returns the exit code (0)."""
+    lock = acquire_lock(cfg)
+    log = setup_logging(cfg)
+    try:
+        Daemon(cfg, log).serve()
+    finally:
+        for h in list(log.handlers):
+            log.removeHandler(h)
+            h.close()
+        os.close(lock)
+    return 0

@@ -1,0 +1,347 @@
+"""The daemon's scheduled jobs: `collect` copies new files into the inbox, `export` writes a list to outbox/exports/.
+
+A cron expression has five fields (minute hour day month weekday, where weekday
+0 or 7 is Sunday, as in crontab) or six with seconds first; times are the
+machine's local time.  APScheduler runs the jobs, each never beside another run
+of itself.  A small JSON file beside the database, `schedules.json`, remembers
+when each job last ran and what each `collect` copied, so a run missed while
+the daemon was down runs once when it is back (not once per missed time), and
+no content is collected twice.
+"""
+
+from __future__ import annotations
+
+import glob
+import hashlib
+import json
+import logging
+import os
+import threading
+import time
+from contextlib import contextmanager
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any, Callable, ContextManager, Iterator
+
+from apscheduler.events import EVENT_JOB_MAX_INSTANCES
+from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.triggers.cron import CronTrigger
+
+from .config import Config, Schedule
+from .errors import ConfigError, PipelineError
+from .process import pause_point
+from .report import safe_name, unique_path, write_json_atomic, write_table
+
+STATE_FILE = "schedules.json"
+EXPORTS = "exports"
+WEEKDAYS = ("sun", "mon", "tue", "wed", "thu", "fri", "sat")
+DAY_NAMES = ("sunday", "monday", "tuesday", "wednesday", "thursday", "friday", "saturday")
+#: How many copied contents a collect job remembers (the oldest are forgotten first).
+MAX_SEEN = 100_000
+
+
+# --------------------------------------------------------------------------- cron
+
+
+def cron_trigger(expr: str, tz: Any) -> CronTrigger:
+    """A trigger for five cron fields, or six with seconds first; weekday numbers mean what they mean to crontab."""
+    parts = expr.split()
+    second = "0"
+    if len(parts) == 6:
+        second, parts = parts[0], parts[1:]
+    if len(parts) != 5:
+        raise ValueError("expected 5 cron fields (minute hour day month weekday), or 6 with seconds first")
+    minute, hour, day, month, weekday = parts
+    return CronTrigger(second=second, minute=minute, hour=hour, day=day, month=month,
+                       day_of_week=_weekdays(weekday), timezone=tz)
+
+
+def _weekdays(text: str) -> str:
+    """A crontab weekday field (0 or 7 = Sunday; names, ranges, steps) in APScheduler's terms, which count from Monday."""
+    if text in ("*", "?"):
+        return "*"
+    days: set[int] = set()
+    for item in text.lower().split(","):
+        span, slash, step_text = item.partition("/")
+        if slash and not step_text.isdigit():
+            raise ValueError(f"`{item}` has a step that is not a number")
+        step = int(step_text) if slash else 1
+        if span == "*":
+            first, last = 0, 6
+        elif "-" in span:
+            a, b = span.split("-", 1)
+            first, last = _weekday(a), _weekday(b)
+        else:
+            first = _weekday(span)
+            last = 7 if slash else first
+        if last < first or step < 1:
+            raise ValueError(f"`{item}` is not a weekday range")
+        days.update(d % 7 for d in range(first, last + 1, step))
+    return "*" if len(days) == 7 else ",".join(WEEKDAYS[d] for d in sorted(days))
+
+
+def _weekday(text: str) -> int:
+    if text.isdigit() and int(text) <= 7:
+        return int(text)
+    for i, name in enumerate(DAY_NAMES):
+        if len(text) >= 3 and name.startswith(text):
+            return i
+    raise ValueError(f"`{text}` is not a weekday (0-7, Sunday being 0 or 7, or sun-sat)")
+
+
+def first_missed(trigger: CronTrigger, since: datetime, now: datetime) -> datetime | None:
+    """The first time the trigger fired after `since` and not after `now`, if any."""
+    fire = trigger.get_next_fire_time(None, since + timedelta(microseconds=1))
+    return fire if fire is not None and fire <= now else None
+
+
+def check_schedules(cfg: Config, tz: Any) -> dict[str, CronTrigger]:
+    """Every schedule's trigger; a mistake is a config error naming the schedule's key."""
+    triggers = {}
+    for i, s in enumerate(cfg.pipeline.schedules):
+        try:
+            triggers[s.name] = cron_trigger(s.cron, tz)
+        except ValueError as e:
+            raise ConfigError(f"config/pipeline.yaml: key `schedules.{i}.cron`: "
+                              f"{' '.join(str(e).split()).rstrip('.')}.") from None
+        if s.job == "export" and s.what == "recipients" and not s.groups:
+            raise ConfigError(f"config/pipeline.yaml: key `schedules.{i}.groups`: an export of recipients "
+                              "needs the groups whose contacts to list.")
+    return triggers
+
+
+# --------------------------------------------------------------------------- state
+
+
+class State:
+    """`schedules.json`: when each job last ran and what each collect copied; every write whole (aside, then renamed)."""
+
+    def __init__(self, path: Path, log: logging.Logger) -> None:
+        self.path = path
+        self.lock = threading.Lock()
+        self.data: dict = {"jobs": {}}
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+            if isinstance(data, dict) and isinstance(data.get("jobs"), dict):
+                self.data = data
+        except FileNotFoundError:
+            pass
+        except (OSError, ValueError) as e:
+            log.warning("%s cannot be read (%s); schedules start afresh", path.name, e.__class__.__name__)
+
+    @contextmanager
+    def job(self, name: str) -> Iterator[dict]:
+        """One job's record, to read or change; saved when the block ends."""
+        with self.lock:
+            record = self.data["jobs"].setdefault(name, {})
+            yield record
+            write_json_atomic(self.path, self.data)
+
+
+def _iso(t: datetime) -> str:
+    return t.isoformat(timespec="microseconds")
+
+
+# --------------------------------------------------------------------------- the scheduler
+
+
+class Jobs:
+    """A home's schedules, run inside the daemon by APScheduler."""
+
+    def __init__(self, cfg: Config, log: logging.Logger, database: Callable[[str], ContextManager]) -> None:
+        self.cfg = cfg
+        self.log = log
+        self.database = database
+        self.scheduler = BackgroundScheduler()
+        self.tz = self.scheduler.timezone
+        self.triggers = check_schedules(cfg, self.tz)
+        self.state: State | None = None
+
+    def start(self) -> None:
+        """Add every schedule; one that missed a run while the daemon was down runs now, once."""
+        self.state = State(self.cfg.database.parent / STATE_FILE, self.log)
+        now = datetime.now(self.tz)
+        for s in self.cfg.pipeline.schedules:
+            trigger = self.triggers[s.name]
+            with self.state.job(s.name) as record:
+                since = _parse(record.get("last_run") or record.get("since"))
+                if since is None:
+                    record["since"] = _iso(now)
+                record["cron"] = s.cron
+            missed = first_missed(trigger, since, now) if since else None
+            extra = {"next_run_time": now} if missed else {}
+            self.scheduler.add_job(self._run, trigger, args=[s], id=s.name, name=s.name, max_instances=1,
+                                         coalesce=True, misfire_grace_time=None, **extra)
+            if missed:
+                self.log.info("schedule %s missed its run of %s while the daemon was down; it runs now, once",
+                              s.name, _show(missed))
+            else:
+                self.log.info("schedule %s (%s) runs next at %s", s.name, s.job,
+                              _show(trigger.get_next_fire_time(None, now)))
+        self.scheduler.add_listener(self._skipped, EVENT_JOB_MAX_INSTANCES)
+        self.scheduler.start()
+
+    def shutdown(self) -> None:
+        """Stop scheduling; a run in progress finishes first."""
+        if self.scheduler.running:
+            self.scheduler.shutdown(wait=True)
+
+    def _skipped(self, event) -> None:
+        self.log.warning("schedule %s skipped its run of %s: the previous run is still going", event.job_id,
+                         _show(event.scheduled_run_time))
+
+    def _run(self, s: Schedule) -> None:
+        started = datetime.now(self.tz)
+        self.log.info("schedule %s (%s) started", s.name, s.job)
+        ok = False
+        try:
+            pause_point("schedule")
+            result = collect(self.cfg, s, self.state, self.log) if s.job == "collect" else self._export(s)
+            ok = True
+        except PipelineError as e:
+            result = str(e)
+        except Exception as e:  # a job never takes the daemon down; it says what went wrong and runs next time
+            result = f"unexpected {e.__class__.__name__}: {' '.join(str(e).split())[:300]}"
+        with self.state.job(s.name) as record:
+            record["last_run"] = _iso(started)
+            record["last_finished"] = _iso(datetime.now(self.tz))
+            record["last_result"] = ("ran: " if ok else "failed: ") + result
+        if ok:
+            self.log.info("schedule %s (%s) ran: %s", s.name, s.job, result)
+        else:
+            self.log.error("schedule %s (%s) failed: %s", s.name, s.job, result)
+
+    def _export(self, s: Schedule) -> str:
+        with self.database(f"the scheduled export {s.name}") as con:
+            path, n, note = export(self.cfg, s, con)
+        return f"wrote {_rel(self.cfg, path)} ({n} rows{note})"
+
+
+def _parse(text: Any) -> datetime | None:
+    try:
+        t = datetime.fromisoformat(text)
+    except (TypeError, ValueError):
+        return None
+    return t if t.tzinfo else t.replace(tzinfo=timezone.utc)
+
+
+def _show(t: datetime | None) -> str:
+    return t.strftime("%Y-%m-%d %H:%M:%S %Z").strip() if t else "never"
+
+
+def _rel(cfg: Config, path: Path) -> str:
+    try:
+        return str(path.relative_to(cfg.home))
+    except ValueError:
+        return str(path)
+
+
+# --------------------------------------------------------------------------- collect
+
+
+def collect(cfg: Config, s: Schedule, state: State, log: logging.Logger) -> str:
+    """Copy the files matching the schedule's glob that are new or changed into the inbox, never one content twice.
+
+    A file written to in the last `settle_seconds`, or while it was copied, is
+    left for the next run.  Each copy is written under a hidden name and renamed
+    into the inbox, so the daemon never sees half of it.
+    """
+    from .daemon import ignored_name
+
+    pattern = os.path.expanduser(s.from_ or "")
+    if not os.path.isabs(pattern):
+        pattern = str(cfg.home / pattern)
+    with state.job(s.name) as record:
+        files: dict[str, list] = dict(record.get("files") or {})
+        seen: set[str] = set(record.get("seen") or [])
+    copied, unsettled, failed = [], [], []
+    for name in sorted(glob.glob(pattern, recursive=True)):
+        src = Path(name)
+        if ignored_name(src.name) or not src.is_file():
+            continue
+        try:
+            st = src.stat()
+            known = files.get(str(src))
+            if known and known[:2] == [st.st_size, st.st_mtime_ns]:
+                continue
+            if time.time() - st.st_mtime < cfg.pipeline.settle_seconds:
+                unsettled.append(src.name)
+                continue
+            cfg.inbox.mkdir(parents=True, exist_ok=True)
+            tmp, sha = _copy_aside(src, cfg.inbox)
+            after = src.stat()
+            if (after.st_size, after.st_mtime_ns) != (st.st_size, st.st_mtime_ns):
+                tmp.unlink(missing_ok=True)
+                unsettled.append(src.name)
+                continue
+            if sha in seen:
+                tmp.unlink(missing_ok=True)
+            else:
+                target = unique_path(cfg.inbox, safe_name(src.name))
+                os.replace(tmp, target)
+                copied.append(target.name)
+                seen.add(sha)
+            files[str(src)] = [st.st_size, st.st_mtime_ns, sha]
+        except OSError as e:
+            failed.append(f"{src.name} ({e.strerror or e.__class__.__name__})")
+            continue
+        with state.job(s.name) as record:  # after each copy, so a crash does not copy it again
+            record["files"] = files
+            record["seen"] = sorted(seen)[-MAX_SEEN:]
+    parts = [f"copied {len(copied)} file(s)" + (": " + ", ".join(copied) if copied else "")]
+    if unsettled:
+        parts.append(f"left {len(unsettled)} still being written for the next run: {', '.join(unsettled)}")
+    if failed:
+        parts.append(f"could not copy {', '.join(failed)}")
+    return "; ".join(parts)
+
+
+def _copy_aside(src: Path, folder: Path) -> tuple[Path, str]:
+    """Copy a file into `folder` under a hidden name, hashing it on the way; returns the copy and its sha256."""
+    import tempfile
+
+    fd, tmp = tempfile.mkstemp(prefix=".collect-", suffix=".part", dir=folder)
+    h = hashlib.sha256()
+    try:
+        with open(src, "rb") as fin, os.fdopen(fd, "wb") as fout:
+            for chunk in iter(lambda: fin.read(1 << 20), b""):
+                h.update(chunk)
+                fout.write(chunk)
+            fout.flush()
+            os.fsync(fout.fileno())
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return Path(tmp), h.hexdigest()
+
+
+# --------------------------------------------------------------------------- export
+
+
+def export(cfg: Config, s: Schedule, con) -> tuple[Path, int, str]:
+    """Write the schedule's list to outbox/exports/<name>-<UTC time>.<format>; returns the file, its rows, a note."""
+    headers, rows, note = _export_rows(cfg, s, con)
+    folder = cfg.outbox / EXPORTS
+    folder.mkdir(parents=True, exist_ok=True)
+    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    path = unique_path(folder, f"{safe_name(s.name, 80)}-{stamp}.{s.format}")
+    write_table(path, headers, rows)
+    return path, len(rows), note
+
+
+def _export_rows(cfg: Config, s: Schedule, con) -> tuple[list[str], list[list], str]:
+    if s.what == "contacts":
+        from .contacts import export_headers, export_row, list_contacts
+
+        page = list_contacts(con, cfg, include_all=True)
+        return export_headers(cfg), [export_row(cfg, r) for r in page.records], ""
+    if s.what == "optouts":
+        from .optouts import list_optouts
+
+        keys = ["channel", "value", "since", "source", "reason"]
+        return keys, [[r[k] for k in keys] for r in list_optouts(con)], ""
+    from .recipients import COLUMNS, build
+
+    found = build(con, cfg, groups=s.groups, channel=s.channel)
+    keys = list(COLUMNS)
+    return keys, [[r[k] for k in keys] for r in found.rows()], "; " + found.summary().rstrip(".")
