@@ -446,9 +446,19 @@ def normalize_typed(
     values: Sequence[str], type: str, *, choices: Sequence[str] = (), date_order: str = "dmy"
 ) -> tuple[list[str | None], list[bool]]:
     """`parse_typed` of each value: (canonical values with None for empty or bad, a flag per value that is bad)."""
-    results = _column(values, _typed_parser(type, tuple(choices), date_order))
-    flags = [r is INVALID for r in results]
-    return [None if r is INVALID else r for r in results], flags
+    parse = _typed_parser(type, tuple(choices), date_order)
+    cache: dict[Any, Any] = dict.fromkeys(values)
+    if type == "text":
+        for raw in cache:  # most cells are already clean text: printable, stripped, short
+            cache[raw] = (raw or None) if isinstance(raw, str) and raw.isprintable() and len(raw) <= MAX_TEXT \
+                and raw == raw.strip() else parse(raw)
+    else:
+        for raw in cache:
+            cache[raw] = parse(raw)
+    results = list(map(cache.__getitem__, values))
+    if not any(r is INVALID for r in cache.values()):
+        return results, [False] * len(results)
+    return [None if r is INVALID else r for r in results], [r is INVALID for r in results]
 
 
 def _typed_parser(type: str, choices: tuple[str, ...], date_order: str) -> Callable[[Any], str | None | Invalid]:

@@ -112,7 +112,7 @@ def remove(con: duckdb.DuckDBPyConnection, raw: str, *, reason: str, region: str
     with store.transaction(con):
         if store.first(con, "SELECT 1 FROM optouts WHERE channel = ? AND value = ?", [ch, value]) is None:
             raise NotFound(f"{value} is not on the opt-out list.")
-        pass
+        con.execute("DELETE FROM optouts WHERE channel = ? AND value = ?", [ch, value])
         con.execute("INSERT INTO optout_history VALUES (?, ?, ?, 'opt_in', ?, ?)",
                     [utcnow(), ch, value, source, reason.strip()])
     return found

@@ -113,13 +113,14 @@ def prepare(table: Table, columns: list[ColumnMap], cfg: Config, *, rule_groups:
     else:
         rejects = reasons
 
-    if "groups" in by_target:
+    grp: list[list[str]] | None = None
+    if "groups" in by_target:  # the file names each row's groups: the rule does not apply
         cells = _coalesce_groups(by_target["groups"])
-        split = {c: split_groups(c) + extra_groups for c in set(cells)}
+        split = {c: split_groups(c) for c in set(cells)}
         grp = [split[c] for c in cells]
-        mirror_groups: list[str] = []
+        file_groups, mirror_groups = list(extra_groups), []
     else:
-        grp = [rule_groups + extra_groups] * n
+        file_groups = list(rule_groups) + list(extra_groups)
         mirror_groups = list(rule_groups) if mirror else []
 
     optout = [False] * n
@@ -133,14 +134,20 @@ def prepare(table: Table, columns: list[ColumnMap], cfg: Config, *, rule_groups:
         if em[i]:
             out_ch.append("email"), out_val.append(em[i])
 
-    keep = [i for i in range(n) if i not in rejects] if rejects else range(n)
-    cols: dict[str, pa.Array] = {"rn": pa.array(keep, pa.int64())}
+    cols: dict[str, pa.Array] = {"rn": pa.array(range(n), pa.int64())}
     for name, values in data.items():
-        cols[name] = pa.array([values[i] for i in keep] if rejects else values, pa.string())
-    cols["grp"] = pa.array([grp[i] for i in keep] if rejects else grp, pa.list_(pa.string()))
+        cols[name] = pa.array(values, pa.string())
+    if grp is not None:
+        cols["grp"] = pa.array(grp, pa.list_(pa.string()))
+    rows = pa.table(cols)
+    if rejects:
+        keep = [True] * n
+        for i in rejects:
+            keep[i] = False
+        rows = rows.filter(pa.array(keep, pa.bool_()))
     plan = ImportPlan(
-        rows=pa.table(cols), fields=fields, has_phone="phone" in data, has_email="email" in data,
-        mirror_groups=mirror_groups, group_category=group_category,
+        rows=rows, fields=fields, has_phone="phone" in data, has_email="email" in data,
+        file_groups=file_groups, mirror_groups=mirror_groups, group_category=group_category,
         optout_details=pa.table({"channel": pa.array(out_ch, pa.string()), "value": pa.array(out_val, pa.string())}),
         source=source)
     return Prepared(plan=plan, rejects=rejects, dropped=dropped, dropped_count=dropped_count)

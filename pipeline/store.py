@@ -198,10 +198,11 @@ class ImportOutcome:
 class ImportPlan:
     """The prepared rows of one file and what to do with them."""
 
-    rows: pa.Table                 # rn, phone, phone_raw, email, email_raw, <fields>..., grp (list)
+    rows: pa.Table                 # rn, phone, phone_raw, email, email_raw, <fields>..., grp (list) when per row
     fields: list[str]              # the fields the file maps (besides phone and email), in catalog order
     has_phone: bool
     has_email: bool
+    file_groups: list[str]         # groups every contact of the file joins
     mirror_groups: list[str]       # groups whose members become exactly this file's contacts
     group_category: str | None
     optout_details: pa.Table       # channel, value: details opted out by rows (accepted or rejected)
@@ -233,6 +234,8 @@ def import_rows(con: duckdb.DuckDBPyConnection, cfg: Config, plan: ImportPlan, n
             con.execute(f"ALTER TABLE inc ADD COLUMN {col} VARCHAR; ALTER TABLE inc ADD COLUMN {col}_raw VARCHAR")
     if "external_id" not in plan.fields:
         con.execute("ALTER TABLE inc ADD COLUMN external_id VARCHAR")
+    if "grp" not in plan.rows.column_names:
+        con.execute("ALTER TABLE inc ADD COLUMN grp VARCHAR[]")
     rejected: dict[int, list[tuple[str, str]]] = {}
 
     # 1. Each row's matches among stored contacts, one column per key; two different ones are a conflict.
@@ -370,8 +373,9 @@ def _propagate_labels(con: duckdb.DuckDBPyConnection, keys: list[str]) -> None:
 
 def _assign_groups(con: duckdb.DuckDBPyConnection, plan: ImportPlan, now: datetime) -> list[dict]:
     con.execute("CREATE OR REPLACE TEMP TABLE final_groups AS SELECT DISTINCT cid, lower(g) AS g, g AS name "
-                "FROM (SELECT ids.cid, unnest(f.grp) AS g FROM final f JOIN ids USING (label) WHERE len(f.grp) > 0) "
-                "WHERE g IS NOT NULL AND g <> ''")
+                "FROM (SELECT ids.cid, unnest(f.grp) AS g FROM final f JOIN ids USING (label) WHERE len(f.grp) > 0 "
+                "UNION ALL SELECT ids.cid, t.g FROM ids, unnest(?::VARCHAR[]) AS t(g)) "
+                "WHERE g IS NOT NULL AND g <> ''", [plan.file_groups])
     names = [r[0] for r in con.execute("SELECT min(name) FROM final_groups GROUP BY g ORDER BY min(name)").fetchall()]
     names = list(dict.fromkeys(names + plan.mirror_groups))
     ids = ensure_groups(con, names, now, plan.group_category)
