@@ -45,7 +45,7 @@ def _table(headers: Sequence[str], rows: Iterable[Sequence[Any]], title: str | N
         t.add_column(h, overflow="fold")
     for row in rows:
         t.add_row(*(Text("" if v is None else str(v)) for v in row))
-    out = click.get_text_stream("stdout")
+    out = sys.stdout
     Console(file=out, highlight=False, width=None if out.isatty() else 200).print(t)
 
 
@@ -618,7 +618,7 @@ def optout_import(ctx, file, channel, reason, as_json) -> None:
 
     cfg = get_config(ctx)
     if file == "-":
-        values, source = _pasted_values(click.get_text_stream("stdin").read()), "pasted list"
+        values, source = _pasted_values(sys.stdin.read()), "pasted list"
     else:
         path = Path(file)
         if not path.is_file():
@@ -731,7 +731,7 @@ def paste_cmd(ctx, groups, dry_run, force, as_json) -> None:
 
     End the input with Ctrl-D. It imports like a file and leaves the same outbox folder.
 
-    Example: printf 'Name,Mobile\\nDana,052-345-6789\\n' | contacts paste --group Walk-ins
+    Example: contacts paste --group Walk-ins < rows.txt (or paste, then Ctrl-D)
     """
     from datetime import datetime, timezone
 
@@ -739,7 +739,7 @@ def paste_cmd(ctx, groups, dry_run, force, as_json) -> None:
     from .process import process_file
 
     cfg = get_config(ctx)
-    stdin = click.get_text_stream("stdin")
+    stdin = sys.stdin
     if stdin.isatty():
         _err("Paste or type the rows, header first, then press Ctrl-D.")
     text = stdin.read()

@@ -61,7 +61,7 @@ def _typed(spec: FieldSpec, text: str | None) -> Any:
 def _select(cfg: Config) -> str:
     cols = ", ".join(f"c.{store.q(f)}" for f in store.field_columns(cfg))
     return (f"SELECT c.id, {cols}, {store.PHONE_STATUS} AS phone_status, {store.EMAIL_STATUS} AS email_status, "
-            f"c.created_at, c.updated_at FROM contacts c {store.OPTOUT_JOINS}")
+            f"c.created_at, c.updated_at FROM contacts c")
 
 
 def _records(con: duckdb.DuckDBPyConnection, cfg: Config, rows: list[tuple]) -> list[dict]:
@@ -165,7 +165,7 @@ def sort_clause(sort: str | None, cfg: Config) -> str:
     else:
         known = ", ".join(list(specs) + list(SORT_EXTRA))
         raise UsageError(f"'{name}' is not a field to sort by; expected one of {known}.")
-    return f"ORDER BY {expr} {direction.upper()} NULLS LAST, c.id {direction.upper()}"
+    return f"ORDER BY {expr} {direction.upper()} NULLS LAST, c.id"
 
 
 def list_contacts(con: duckdb.DuckDBPyConnection, cfg: Config, *, search: str | None = None,
@@ -192,7 +192,7 @@ def list_contacts(con: duckdb.DuckDBPyConnection, cfg: Config, *, search: str | 
     total = None
     if with_total:
         total = (len(rows) if limit is None or len(rows) < limit else
-                 con.execute(f"SELECT count(*) FROM contacts c {store.OPTOUT_JOINS}{cond}", params).fetchall()[0][0])
+                 con.execute(f"SELECT count(*) FROM contacts c{cond}", params).fetchall()[0][0])
     return Page(records=_records(con, cfg, rows), total=total)
 
 
@@ -294,7 +294,8 @@ def edit(con: duckdb.DuckDBPyConnection, cfg: Config, contact_id: int, values: d
         if row is None:
             raise NotFound(f"No contact has the id {contact_id}.")
         current = dict(zip(cols, row))
-        changed = [c for c in cols if not c.endswith("_raw") and canon[c] != current[c]]
+        order = store.field_columns(cfg)
+        changed = sorted((c for c in cols if not c.endswith("_raw") and canon[c] != current[c]), key=order.index)
         if changed:
             kept = store.first(con, "SELECT phone, email FROM contacts WHERE id = ?", [contact_id])
             phone = canon["phone"] if "phone" in canon else kept[0]

@@ -227,7 +227,7 @@ def list_groups(con: duckdb.DuckDBPyConnection, cfg: Config) -> list[dict]:
     """Every group, static then dynamic, each by name: name, category, type, active_contacts, created_at, contacts."""
     rows = con.execute(
         f"WITH member AS (SELECT m.group_id, {store.ACTIVE} AS active FROM memberships m "
-        f"JOIN contacts c ON c.id = m.contact_id {store.OPTOUT_JOINS}) "
+        f"JOIN contacts c ON c.id = m.contact_id) "
         "SELECT g.id, g.name, g.category, g.created_at, count(m.group_id), count(m.group_id) FILTER (WHERE m.active) "
         "FROM groups g LEFT JOIN member m ON m.group_id = g.id "
         "GROUP BY g.id, g.name, g.category, g.created_at ORDER BY lower(g.name), g.id").fetchall()
@@ -244,9 +244,9 @@ def counts(con: duckdb.DuckDBPyConnection, cfg: Config, g: Group) -> dict[str, i
     where, params = member_filter(con, cfg, [g])
     row = con.execute(
         f"SELECT count(*), count(*) FILTER (WHERE {store.ACTIVE}), "
-        "count(*) FILTER (WHERE c.phone IS NOT NULL AND po.value IS NULL), "
-        "count(*) FILTER (WHERE c.email IS NOT NULL AND eo.value IS NULL) "
-        f"FROM contacts c {store.OPTOUT_JOINS} WHERE {where}", params).fetchall()[0]
+        f"count(*) FILTER (WHERE c.phone IS NOT NULL AND NOT {store.PHONE_OUT}), "
+        f"count(*) FILTER (WHERE c.email IS NOT NULL AND NOT {store.EMAIL_OUT}) "
+        f"FROM contacts c WHERE {where}", params).fetchall()[0]
     return {"all": row[0], "active": row[1], "reachable_phones": row[2], "reachable_emails": row[3]}
 
 

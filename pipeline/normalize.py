@@ -125,10 +125,7 @@ def is_blank(raw: str | None) -> bool:
 
 def _column(values: Sequence[Any], one: Callable[[Any], Any]) -> list[Any]:
     """`one` applied to each value, computed once per distinct value."""
-    cache: dict[Any, Any] = dict.fromkeys(values)
-    for raw in cache:
-        cache[raw] = one(raw)
-    return [cache[raw] for raw in values]
+    return _column_fast(values, None, one)
 
 
 # --------------------------------------------------------------------------- phones
@@ -222,17 +219,37 @@ def normalize_phones(values: Sequence[str], region: str) -> list[str | None]:
     return _column_fast(values, lambda d: fast_phones(d, region), lambda raw: phone_e164(raw, region))
 
 
-def _column_fast(values: Sequence[Any], fast: Callable[[list[str]], list[str | None]],
+def _column_fast(values: Sequence[Any], fast: Callable[[list[str]], list[str | None]] | None,
                  one: Callable[[Any], Any]) -> list[Any]:
-    """Like `_column`, with a vectorized pass over the distinct texts before the per-value path."""
-    cache: dict[Any, Any] = dict.fromkeys(values)
-    texts = [v for v in cache if isinstance(v, str)]
-    for raw, found in zip(texts, fast(texts) if texts else ()):
-        cache[raw] = found
-    for raw, found in cache.items():
-        if found is None:
-            cache[raw] = one(raw)
-    return [cache[raw] for raw in values]
+    """`one` of each value, once per distinct value; a vectorized `fast` pass answers first where it can.
+
+    Distinct values are found and results spread back by Arrow (hashing and
+    gathering in C++), so Python only sees each distinct value once.
+    """
+    pa = _pa()
+    import pyarrow.compute as pc
+
+    try:
+        encoded = pc.dictionary_encode(pa.array(values, pa.string()))
+    except (pa.ArrowException, UnicodeError, TypeError):  # not all text, or a lone surrogate: plain Python
+        cache: dict[Any, Any] = dict.fromkeys(values)
+        texts = [v for v in cache if isinstance(v, str)]
+        for raw, found in zip(texts, fast(texts) if fast and texts else ()):
+            cache[raw] = found
+        for raw, found in cache.items():
+            if found is None:
+                cache[raw] = one(raw)
+        return list(map(cache.__getitem__, values))
+    distinct = encoded.dictionary.to_pylist()
+    found = fast(distinct) if fast and distinct else [None] * len(distinct)
+    results = [f if f is not None else one(d) for d, f in zip(distinct, found)]
+    indices = encoded.indices
+    if indices.null_count:  # None cells: one answer for all of them
+        results.append(one(None))
+        indices = indices.fill_null(len(results) - 1)
+    if any(r is INVALID for r in results):  # the sentinel cannot travel through Arrow: gather in Python
+        return list(map(results.__getitem__, indices.to_pylist()))
+    return pa.array(results, pa.string()).take(indices).to_pylist()
 
 
 # --------------------------------------------------------------------------- fast paths
@@ -447,16 +464,15 @@ def normalize_typed(
 ) -> tuple[list[str | None], list[bool]]:
     """`parse_typed` of each value: (canonical values with None for empty or bad, a flag per value that is bad)."""
     parse = _typed_parser(type, tuple(choices), date_order)
-    cache: dict[Any, Any] = dict.fromkeys(values)
     if type == "text":
-        for raw in cache:  # most cells are already clean text: printable, stripped, short
-            cache[raw] = (raw or None) if isinstance(raw, str) and raw.isprintable() and len(raw) <= MAX_TEXT \
-                and raw == raw.strip() else parse(raw)
+        def one(raw: Any) -> Any:  # most cells are already clean text: printable, stripped, short
+            if isinstance(raw, str) and raw.isprintable() and len(raw) <= MAX_TEXT and raw == raw.strip():
+                return raw or None
+            return parse(raw)
     else:
-        for raw in cache:
-            cache[raw] = parse(raw)
-    results = list(map(cache.__getitem__, values))
-    if not any(r is INVALID for r in cache.values()):
+        one = parse
+    results = _column_fast(values, None, one)
+    if not any(r is INVALID for r in results):
         return results, [False] * len(results)
     return [None if r is INVALID else r for r in results], [r is INVALID for r in results]
 
