@@ -247,7 +247,7 @@ def _column_fast(values: Sequence[Any], fast: Callable[[list[str]], list[str | N
     if indices.null_count:  # None cells: one answer for all of them
         results.append(one(None))
         indices = indices.fill_null(len(results) - 1)
-    if any(r is INVALID for r in results):  # the sentinel cannot travel through Arrow: gather in Python
+    if INVALID in results:  # the sentinel cannot travel through Arrow: gather in Python
         return list(map(results.__getitem__, indices.to_pylist()))
     return pa.array(results, pa.string()).take(indices).to_pylist()
 
@@ -472,7 +472,7 @@ def normalize_typed(
     else:
         one = parse
     results = _column_fast(values, None, one)
-    if not any(r is INVALID for r in results):
+    if INVALID not in results:
         return results, [False] * len(results)
     return [None if r is INVALID else r for r in results], [r is INVALID for r in results]
 
