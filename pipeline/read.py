@@ -264,7 +264,7 @@ def _column_text(column: list) -> list[str]:
         convert = _cell_text
         out = [v.strip() if type(v) is str else convert(v) for v in column]
     if "\x00" in "".join(out):
-        out = [v.replace("\x00", "") for v in out]
+        out = [v.replace("\x00", "").strip() for v in out]
     return out
 
 
