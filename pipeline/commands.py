@@ -18,7 +18,7 @@ from typing import Any, Iterable, Iterator, Sequence
 import click
 
 from .cli import fail_cleanly, get_config, open_store
-from .errors import InvalidValue, NotFound, UsageError
+from .errors import NotFound, UsageError
 
 EXPORT_HELP = "Write the whole list to FILE (.xlsx or .csv) instead of printing it."
 
@@ -410,7 +410,7 @@ def _list_contacts(con, cfg, ids: Sequence[str], file: Path | None) -> tuple[lis
     return list(dict.fromkeys(found)), unresolved
 
 
-def _membership_command(name: str, verb: str):
+def _membership_command(verb: str):
     @click.argument("group")
     @click.argument("more_ids", metavar="[ID]...", nargs=-1)
     @click.option("--contact", "ids", multiple=True, metavar="ID", help="A contact id (repeatable, or 1,2,3).")
@@ -436,13 +436,13 @@ def _membership_command(name: str, verb: str):
     return command
 
 
-_assign = _membership_command("assign", "assign")
+_assign = _membership_command("assign")
 _assign.__doc__ = """Add contacts to a static group.
 
     Example: contacts groups assign VIP --contact 12 --contact 40, or: contacts groups assign VIP --file vip.xlsx
     """
 groups_cmd.command("assign")(_assign)
-_unassign = _membership_command("unassign", "unassign")
+_unassign = _membership_command("unassign")
 _unassign.__doc__ = """Take contacts out of a static group; they stay as contacts.
 
     Example: contacts groups unassign VIP --contact 12

@@ -58,10 +58,10 @@ def _typed(spec: FieldSpec, text: str | None) -> Any:
     return text
 
 
-def _select(cfg: Config) -> str:
+def _select(cfg: Config, extra: str = "") -> str:
     cols = ", ".join(f"c.{store.q(f)}" for f in store.field_columns(cfg))
     return (f"SELECT c.id, {cols}, {store.PHONE_STATUS} AS phone_status, {store.EMAIL_STATUS} AS email_status, "
-            f"c.created_at, c.updated_at FROM contacts c")
+            f"c.created_at, c.updated_at{extra} FROM contacts c")
 
 
 def _records(con: duckdb.DuckDBPyConnection, cfg: Config, rows: list[tuple]) -> list[dict]:
@@ -144,10 +144,10 @@ def search_filter(text: str, cfg: Config) -> tuple[str, list[Any]]:
     return "(" + " AND ".join(words) + ")", params
 
 
-def sort_clause(sort: str | None, cfg: Config) -> str:
-    """ORDER BY of `FIELD[:asc|:desc]`; empty values last, then by id."""
+def sort_key(sort: str | None, cfg: Config) -> tuple[str, str]:
+    """The SQL sort expression over contacts `c` and the direction of `FIELD[:asc|:desc]`."""
     if not sort:
-        return "ORDER BY c.id"
+        return "c.id", "ASC"
     name, _, direction = sort.partition(":")
     name, direction = name.strip().lower(), (direction.strip().lower() or "asc")
     if direction not in ("asc", "desc"):
@@ -165,13 +165,14 @@ def sort_clause(sort: str | None, cfg: Config) -> str:
     else:
         known = ", ".join(list(specs) + list(SORT_EXTRA))
         raise UsageError(f"'{name}' is not a field to sort by; expected one of {known}.")
-    return f"ORDER BY {expr} {direction.upper()} NULLS LAST, c.id"
+    return expr, direction.upper()
 
 
 def list_contacts(con: duckdb.DuckDBPyConnection, cfg: Config, *, search: str | None = None,
                   sort: str | None = None, groups: Sequence[str] = (), include_all: bool = False,
                   limit: int | None = None, with_total: bool = False) -> Page:
-    """Contacts matching a search and groups, active ones unless `include_all`, sorted, at most `limit`."""
+    """Contacts matching a search and groups, active ones unless `include_all`, sorted (empty values last,
+    then by id), at most `limit`; with `with_total`, also how many match in all."""
     where: list[str] = []
     params: list[Any] = []
     if groups:
@@ -186,13 +187,21 @@ def list_contacts(con: duckdb.DuckDBPyConnection, cfg: Config, *, search: str | 
     if not include_all:
         where.append(store.ACTIVE)
     cond = (" WHERE " + " AND ".join(where)) if where else ""
-    order = sort_clause(sort, cfg)
-    lim = " LIMIT ?" if limit is not None else ""
-    rows = con.execute(f"{_select(cfg)}{cond} {order}{lim}", params + ([limit] if limit is not None else [])).fetchall()
-    total = None
-    if with_total:
-        total = (len(rows) if limit is None or len(rows) < limit else
-                 con.execute(f"SELECT count(*) FROM contacts c{cond}", params).fetchall()[0][0])
+    key, direction = sort_key(sort, cfg)
+    order = f"{direction} NULLS LAST"
+    if limit is None:
+        rows = con.execute(f"{_select(cfg)}{cond} ORDER BY {key} {order}, c.id", params).fetchall()
+        return Page(records=_records(con, cfg, rows), total=len(rows) if with_total else None)
+    if not with_total:
+        rows = con.execute(f"{_select(cfg)}{cond} ORDER BY {key} {order}, c.id LIMIT ?", params + [limit]).fetchall()
+        return Page(records=_records(con, cfg, rows))
+    # One scan finds the matches; the page and the count both come from it.
+    rows = con.execute(
+        f"WITH m AS MATERIALIZED (SELECT c.id AS _id, {key} AS _k FROM contacts c{cond}), "
+        f"page AS (SELECT _id, _k FROM m ORDER BY _k {order}, _id LIMIT ?) "
+        f"{_select(cfg, ', (SELECT count(*) FROM m)')} JOIN page ON page._id = c.id ORDER BY page._k {order}, c.id",
+        params + [limit]).fetchall()
+    total = rows[0][-1] if rows else 0
     return Page(records=_records(con, cfg, rows), total=total)
 
 
@@ -282,7 +291,8 @@ def add(con: duckdb.DuckDBPyConnection, cfg: Config, values: dict[str, str], gro
     return get(con, cfg, cid)
 
 
-def edit(con: duckdb.DuckDBPyConnection, cfg: Config, contact_id: int, values: dict[str, str]) -> tuple[dict, list[str]]:
+def edit(con: duckdb.DuckDBPyConnection, cfg: Config, contact_id: int,
+         values: dict[str, str]) -> tuple[dict, list[str]]:
     """Change fields of one contact (`FIELD -> raw text`, empty clears).  Returns its record and what changed."""
     if not values:
         raise UsageError("Say what to change: --set FIELD=VALUE (or --phone, --email).")
@@ -343,7 +353,7 @@ def read_list(path: Path, cfg: Config) -> tuple[list[str], list[str], list[str]]
     e-mail column, or the only column, header included when it is a value) hold
     details.  Raises `FileRejected` when the file cannot be read.
     """
-    from .optouts import _header_is_value
+    from .optouts import header_is_value
     from .process import read_limits
     from .read import read_table
 
@@ -367,7 +377,7 @@ def read_list(path: Path, cfg: Config) -> tuple[list[str], list[str], list[str]]
         elif kind == "external":
             externals += col
         elif kind == "detail":
-            if _header_is_value(table.headers[j], cfg.pipeline.default_region):
+            if header_is_value(table.headers[j], cfg.pipeline.default_region):
                 values.append(table.headers[j])
             values += col
     return ids, externals, values
@@ -405,20 +415,22 @@ def resolve(con: duckdb.DuckDBPyConnection, cfg: Config, *, ids: Sequence[str] =
             refs.details.append(found)
     wanted_ids = list(dict.fromkeys(wanted_ids))
     if wanted_ids:
-        have = {r[0] for r in con.execute("SELECT id FROM contacts WHERE list_contains(?, id)",
+        have = {r[0] for r in con.execute("SELECT id FROM contacts WHERE id IN (SELECT unnest(?::BIGINT[]))",
                                           [wanted_ids]).fetchall()}
         refs.ids = [i for i in wanted_ids if i in have]
         refs.not_found += [str(i) for i in wanted_ids if i not in have]
     externals = list(dict.fromkeys(e.strip() for e in external_ids if not is_blank(e)))
     if externals:
-        found_ext = dict(con.execute("SELECT external_id, min(id) FROM contacts WHERE list_contains(?, external_id) "
+        found_ext = dict(con.execute("SELECT external_id, min(id) FROM contacts "
+                                     "WHERE external_id IN (SELECT unnest(?::VARCHAR[])) "
                                      "GROUP BY 1", [externals]).fetchall())
         refs.ids += [found_ext[e] for e in externals if e in found_ext and found_ext[e] not in refs.ids]
         refs.not_found += [e for e in externals if e not in found_ext]
     return refs
 
 
-def contacts_of_details(con: duckdb.DuckDBPyConnection, details: Sequence[tuple[str, str]]) -> tuple[list[int], list[str]]:
+def contacts_of_details(con: duckdb.DuckDBPyConnection,
+                        details: Sequence[tuple[str, str]]) -> tuple[list[int], list[str]]:
     """The contacts holding these details, and the details no contact holds."""
     if not details:
         return [], []
@@ -439,7 +451,7 @@ def contacts_of_details(con: duckdb.DuckDBPyConnection, details: Sequence[tuple[
 
 
 def field_list(con: duckdb.DuckDBPyConnection, cfg: Config) -> list[dict]:
-    """Every field: name, type, kind (default or custom), aliases, choices, label, and how many contacts hold a value."""
+    """Every field: name, type, kind (default or custom), aliases, choices, label, and how many hold a value."""
     specs = catalog(cfg.fields)
     counts = con.execute("SELECT " + ", ".join(f"count({store.q(s.name)})" for s in specs)
                          + " FROM contacts").fetchall()[0]

@@ -44,9 +44,14 @@ from .report import write_text_atomic
 
 #: Names of files that are never taken: office lock files, partial downloads and copies, hidden files.
 IGNORED = ("~$*", ".~lock.*#", "*.tmp", "*.part", "*.crdownload", ".*")
-#: How long the daemon leaves the database free between two files, so a waiting command gets its turn
-#: (a command retries every 0.2 s).
+#: After this long working file after file, the daemon leaves the database free for a moment, long enough
+#: for a waiting command (which retries every 0.2 s) to get its turn.
+GIVE_WAY_EVERY = 1.0
 GIVE_WAY_SECONDS = 0.25
+#: An empty file may be a file about to be filled: it is taken (and refused as empty) only once it has stayed
+#: empty this many settle times, and never sooner than EMPTY_GRACE_MIN seconds.
+EMPTY_GRACE_SETTLES = 30
+EMPTY_GRACE_MIN = 10.0
 #: File systems whose changes made by other machines raise no file events here: poll them instead.
 NETWORK_FILESYSTEMS = {"nfs", "nfs4", "cifs", "smbfs", "smb3", "9p", "afs", "ncpfs", "glusterfs", "ceph",
                        "davfs", "virtiofs", "fuse.sshfs", "fuse.rclone", "fuse.s3fs", "fuse.gcsfuse",
@@ -112,6 +117,8 @@ class _Relay(logging.Handler):
         self.daemon = daemon
 
     def emit(self, record: logging.LogRecord) -> None:
+        if self.daemon.closing:  # the watcher's complaints while it is being stopped say nothing
+            return
         message = record.getMessage()
         if "overflow" in message.lower():
             self.daemon.want_rescan("file events were lost (the system's event queue overflowed)")
@@ -227,6 +234,7 @@ class Daemon:
         self.optouts = cfg.optouts_inbox
         self.busy_marker = cfg.database.with_suffix(".busy")
         self.settle = cfg.pipeline.settle_seconds
+        self.empty_grace = max(EMPTY_GRACE_MIN, EMPTY_GRACE_SETTLES * self.settle)
         self.events: deque[str] = deque()
         self.wake = threading.Event()
         self.waiting: dict[Path, _Waiting] = {}
@@ -238,6 +246,7 @@ class Daemon:
         self.observer = None
         self.folder_ids: tuple = ()
         self.jobs = None
+        self.closing = False
 
     # ------------------------------------------------------------------ life cycle
 
@@ -272,6 +281,7 @@ class Daemon:
                 self._recover_now(wait=5)
             self.log.info("stopping on %s", signal.Signals(self.stopping).name if self.stopping else "request")
         finally:
+            self.closing = True
             if self.jobs is not None:
                 self.jobs.shutdown()
             if self.observer is not None:
@@ -307,13 +317,7 @@ class Daemon:
                     self.rescan_reason = None
                 self._rescan()
                 next_rescan = time.monotonic() + self.cfg.pipeline.rescan_seconds
-            ready = self._settled()
-            for i, (path, sig) in enumerate(ready):
-                if self.stopping is not None:
-                    break
-                if i:
-                    time.sleep(GIVE_WAY_SECONDS)
-                self._take(path, sig)
+            self._take_all(self._settled())
 
     def _tick(self) -> float:
         # Short enough to notice a signal promptly; with files waiting, often enough to see them settle.
@@ -415,8 +419,9 @@ class Daemon:
                 continue
             if now - w.since < self.settle:
                 continue
-            if sig[0] == 0 and not sig[5]:
-                self._note(path, w, "is empty; it is taken once it has content")
+            if sig[0] == 0 and not sig[5] and now - w.since < self.empty_grace:
+                self._note(path, w, f"is empty; it is taken once it has content (refused if still empty after "
+                                    f"{self.empty_grace:g} s)")
                 continue
             if not sig[5] and _open_for_writing(path):
                 self._note(path, w, "is still open for writing; it is taken once closed")
@@ -481,19 +486,32 @@ class Daemon:
 
     # ------------------------------------------------------------------ one file
 
-    def _take(self, path: Path, sig: tuple) -> None:
+    def _take_all(self, ready: list[tuple[Path, tuple]]) -> None:
+        """Import settled files one after the other, holding the database at most GIVE_WAY_EVERY at a stretch."""
+        queue = deque(ready)
+        while queue and self.stopping is None:
+            try:
+                with self.database(f"the import of {queue[0][0].name}", patient=False) as con:
+                    began = time.monotonic()
+                    while queue and self.stopping is None and time.monotonic() - began < GIVE_WAY_EVERY:
+                        if not self._take(*queue.popleft(), con):
+                            break  # the connection may be spoilt: the next file gets a fresh one
+            except _Stopping:
+                return
+            if queue:
+                time.sleep(GIVE_WAY_SECONDS)
+
+    def _take(self, path: Path, sig: tuple, con) -> bool:
+        """Import one file; False when it broke the import in an unexpected way."""
         rel = self._rel(path)
+        if _signature(path) != sig:  # changed, or taken by a command, while the database was busy
+            if _signature(path) is not None:
+                self.log.info("%s changed while it waited for the database; it settles again", rel)
+                self._consider(path)
+            return True
         self.log.info("picked up %s", rel)
-        try:
-            with self.database(f"the import of {path.name}", patient=False) as con:
-                if _signature(path) != sig:  # changed, or taken by a command, while the database was busy
-                    if _signature(path) is not None:
-                        self._consider(path)
-                    self.log.info("%s changed while it waited for the database; it settles again", rel)
-                    return
-                summary = self._import(path, rel, con)
-        except _Stopping:
-            return
+        write_text_atomic(self.busy_marker, f"the import of {path.name}\n")
+        summary, clean = self._import(path, rel, con)
         if summary is not None:
             self._report(rel, summary)
         after = _signature(path)
@@ -501,6 +519,7 @@ class Daemon:
             self.left[path] = after
             self.log.warning("%s stays in the inbox (it could not be moved out); it is taken again only once it "
                              "changes", rel)
+        return clean
 
     def _import(self, path: Path, rel: str, con):
         from .process import give_up, process_file, process_optout_file, recover
@@ -508,8 +527,8 @@ class Daemon:
         self.in_hand = True
         try:
             if path.parent == self.optouts:
-                return process_optout_file(path, self.cfg, con=con)
-            return process_file(path, self.cfg, con=con)
+                return process_optout_file(path, self.cfg, con=con), True
+            return process_file(path, self.cfg, con=con), True
         except OSError as e:  # the system, not the file: left where it is, taken again once it changes
             self.log.error("%s could not be imported: %s", rel, _one_line(e))
         except Exception as e:  # the file broke something: set it aside so it is not retried in a loop
@@ -518,12 +537,12 @@ class Daemon:
                 for line in recover(self.cfg, con):
                     self.log.info("recovered: %s", line)
                 if _signature(path) is not None:
-                    return give_up(path, self.cfg, f"The file could not be processed ({_one_line(e)}).", con=con)
+                    return give_up(path, self.cfg, f"The file could not be processed ({_one_line(e)}).", con=con), False
             except Exception as again:
                 self.log.error("%s could not be set aside: %s", rel, _one_line(again))
         finally:
             self.in_hand = False
-        return None
+        return None, False
 
     def _report(self, rel: str, s) -> None:
         where = f"{self.cfg.pipeline.outbox}/{s.outbox}/"

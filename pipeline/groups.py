@@ -244,8 +244,7 @@ def counts(con: duckdb.DuckDBPyConnection, cfg: Config, g: Group) -> dict[str, i
     where, params = member_filter(con, cfg, [g])
     row = con.execute(
         f"SELECT count(*), count(*) FILTER (WHERE {store.ACTIVE}), "
-        f"count(*) FILTER (WHERE c.phone IS NOT NULL AND NOT {store.PHONE_OUT}), "
-        f"count(*) FILTER (WHERE c.email IS NOT NULL AND NOT {store.EMAIL_OUT}) "
+        f"count(*) FILTER (WHERE {store.PHONE_REACHABLE}), count(*) FILTER (WHERE {store.EMAIL_REACHABLE}) "
         f"FROM contacts c WHERE {where}", params).fetchall()[0]
     return {"all": row[0], "active": row[1], "reachable_phones": row[2], "reachable_emails": row[3]}
 
@@ -357,7 +356,8 @@ def unassign(con: duckdb.DuckDBPyConnection, cfg: Config, name: str, contact_ids
     """Take contacts out of a static group (they stay as contacts)."""
     with store.transaction(con):
         g = find_static(con, cfg, name, doing="unassigned from")
-        removed = con.execute("DELETE FROM memberships WHERE group_id = ? AND list_contains(?, contact_id)",
+        removed = con.execute("DELETE FROM memberships WHERE group_id = ? "
+                              "AND contact_id IN (SELECT unnest(?::BIGINT[]))",
                               [g.id, list(dict.fromkeys(contact_ids))]).fetchall()[0][0]
     return {"group": g.name, "removed": removed, "not_members": len(set(contact_ids)) - removed}
 

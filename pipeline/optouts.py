@@ -162,7 +162,7 @@ def read_optout_values(path: Path, *, region: str | None = None, max_bytes: int 
         picked = named or [0]
     values: list[str] = []
     for j in picked:
-        if _header_is_value(table.headers[j], region):
+        if header_is_value(table.headers[j], region):
             values.append(table.headers[j])
         values.extend(table.columns[j])
     return values
@@ -171,7 +171,7 @@ def read_optout_values(path: Path, *, region: str | None = None, max_bytes: int 
 _PHONE_SHAPE = re.compile(r"\+?[0-9][0-9 .()\-/]{5,}[0-9]")
 
 
-def _header_is_value(header: str, region: str | None) -> bool:
+def header_is_value(header: str, region: str | None) -> bool:
     """Whether a file's first row is a phone or an e-mail rather than a header."""
     if not header or is_blank(header):
         return False

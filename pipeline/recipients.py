@@ -17,7 +17,6 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from . import groups as groups_mod
-from . import store
 from .config import Config
 from .errors import UsageError
 
@@ -72,7 +71,7 @@ def build(con: duckdb.DuckDBPyConnection, cfg: Config, *, groups: Sequence[str] 
         targets.append(where)
         params += p
     if contact_ids:
-        targets.append("list_contains(?, c.id)")
+        targets.append("c.id IN (SELECT unnest(?::BIGINT[]))")
         params.append(list(dict.fromkeys(contact_ids)))
     target_sql = " OR ".join(targets) or "false"
     # Details are unique among contacts, so only a named value can repeat one of the targets'

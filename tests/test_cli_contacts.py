@@ -124,6 +124,28 @@ def test_list_limit_and_table(home):
     assert r.exit_code == 2
 
 
+def test_limit_holds_with_opt_outs_searches_and_groups(home):
+    """A regression: DuckDB 2.0.1 dropped the LIMIT of a query joining the opt-out list."""
+    assert [p["id"] for p in listed(home, "--limit", "1", "--all")] == [1]
+    assert cli(home, "optout", "add", "0523456780").exit_code == 0
+    assert [p["id"] for p in listed(home, "--limit", "1", "--search", "tel aviv")] == [1]
+    assert [p["id"] for p in listed(home, "--limit", "2", "--sort", "phone_status:desc", "--all")] == [2, 3]
+    assert cli(home, "groups", "create", "G").exit_code == 0
+    assert cli(home, "groups", "assign", "G", "1", "3", "4").exit_code == 0
+    assert [p["id"] for p in listed(home, "--limit", "2", "--group", "G", "--search", "e")] == [1, 3]
+    r = cli(home, "list", "--limit", "1", "--group", "G")
+    assert "Showing 1 of 3 contacts" in r.stderr
+
+
+def test_paste_twice_is_a_duplicate_unless_forced(home):
+    text = "Mobile\n052-345-6711\n"
+    assert cli(home, "paste", input=text).exit_code == 0
+    r = cli(home, "paste", input=text)
+    assert r.exit_code == 0 and "duplicate" in r.stdout and "--force" in r.stdout
+    r = cli(home, "paste", "--force", input=text)
+    assert r.exit_code == 0 and "1 unchanged" in r.stdout
+
+
 def test_table_text_is_never_markup(home):
     assert cli(home, "add", "--email", "m@example.com", "--set", "first_name=[bold red]x[/]").exit_code == 0
     r = cli(home, "list", "--search", "m@example.com")
