@@ -60,8 +60,10 @@ def build(home: Path, n: int) -> None:
         SELECT i,
                CASE WHEN i % 20 = 7 THEN NULL ELSE '+97252' || lpad(i::VARCHAR, 7, '0') END,
                CASE WHEN i % 20 = 7 THEN NULL ELSE '052-' || lpad(i::VARCHAR, 7, '0') END,
-               CASE WHEN i % 10 = 5 THEN NULL ELSE 'user' || i || '@' || (['example.com', 'mail.co.il', 'corp.example.org'])[1 + i % 3] END,
-               CASE WHEN i % 10 = 5 THEN NULL ELSE 'User' || i || '@Example.com' END,
+               CASE WHEN i % 10 = 5 THEN NULL
+                    ELSE 'user' || i || '@' || (['example.com', 'mail.co.il', 'corp.example.org'])[1 + i % 3] END,
+               CASE WHEN i % 10 = 5 THEN NULL
+                    ELSE 'User' || i || '@' || (['Example.com', 'Mail.co.il', 'Corp.Example.org'])[1 + i % 3] END,
                (?::VARCHAR[])[1 + (i * 7) % ?], (?::VARCHAR[])[1 + (i * 13) % ?], (?::VARCHAR[])[1 + i % ?],
                'Company ' || (i % 5000), 'C' || lpad(i::VARCHAR, 8, '0'),
                (['gold', 'silver', 'bronze', NULL])[1 + i % 4], (i % 1000)::VARCHAR,

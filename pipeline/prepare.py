@@ -1,9 +1,10 @@
 """From a read table and its column map to the rows the store imports.
 
-Each mapped column is normalized as a whole (each distinct value once); a bad
-value becomes a reason on its row, never an exception.  What comes out is an
-`ImportPlan` of the rows that may be imported, and the reasons of those that
-may not.
+Each mapped column is normalized as a whole, in Arrow, each distinct value
+judged once; a bad value becomes a reason on its row, never an exception.
+What comes out is an `ImportPlan` of the rows that may be imported, and the
+reasons of those that may not.  No step here does Python work per row, only
+per distinct value and per bad row.
 """
 
 from __future__ import annotations
@@ -12,15 +13,17 @@ import re
 from dataclasses import dataclass, field
 
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from .config import Config
 from .fields import ColumnMap, catalog
-from .normalize import Reason, is_truthy, normalize_emails, normalize_phones, normalize_typed
+from .normalize import Normalized, Reason, normalize_column, truthy_column
 from .read import Table
 from .store import ImportPlan
 
 _GROUP_SPLIT = re.compile(r"[;,]")
 MAX_DROPPED_LISTED = 1000
+_NO_DETAIL = Reason.NO_CONTACT_DETAIL.value
 
 
 @dataclass
@@ -33,19 +36,41 @@ class Prepared:
     dropped_count: int = 0
 
 
-def _coalesce(cols: list[list[str]]) -> list[str]:
-    """The first non-empty cell of several columns that map to one field."""
-    if len(cols) == 1:
-        return cols[0]
-    out = list(cols[0])
-    for other in cols[1:]:
-        out = [a if a.strip() else b for a, b in zip(out, other)]
-    return out
-
-
 def split_groups(cell: str) -> list[str]:
     """Group names in one cell, separated by ';' or ','."""
     return [g.strip() for g in _GROUP_SPLIT.split(cell) if g.strip()] if cell else []
+
+
+def _coalesce(arrays: list[pa.Array]) -> pa.Array:
+    """The first non-empty cell of several columns that map to one field (the reader strips cells)."""
+    out = arrays[0]
+    for other in arrays[1:]:
+        out = pc.if_else(pc.equal(out, ""), other, out)
+    return out
+
+
+class _Reasons:
+    """Reject reasons of bad rows, gathered column by column."""
+
+    def __init__(self, source_rows: list[int], drop: bool) -> None:
+        self.by_row: dict[int, list[tuple[str, str]]] = {}
+        self.source_rows, self.drop = source_rows, drop
+        self.dropped: list[dict] = []
+        self.dropped_count = 0
+
+    def flag(self, raw: pa.Array, norm: Normalized, reason: Reason, field_name: str, type_: str,
+             choices: tuple[str, ...] = ()) -> None:
+        if not norm.any_invalid:
+            return
+        rows = pc.indices_nonzero(norm.invalid)
+        for i, value in zip(rows.to_pylist(), raw.take(rows).to_pylist()):
+            msg = reason.format(value=value, field=field_name, type=type_, choices=list(choices))
+            self.by_row.setdefault(i, []).append((reason.value, msg))
+            if self.drop:
+                self.dropped_count += 1
+                if len(self.dropped) < MAX_DROPPED_LISTED:
+                    self.dropped.append({"source_row": self.source_rows[i], "field": field_name,
+                                         "value": value, "reason": reason.value})
 
 
 def prepare(table: Table, columns: list[ColumnMap], cfg: Config, *, rule_groups: list[str], mirror: bool,
@@ -53,107 +78,87 @@ def prepare(table: Table, columns: list[ColumnMap], cfg: Config, *, rule_groups:
     """Normalize the mapped columns and split rows into importable and rejected."""
     p = cfg.pipeline
     n = len(table.source_rows)
-    by_target: dict[str, list[list[str]]] = {}
+    by_target: dict[str, list[pa.Array]] = {}
     for c in columns:
         if c.target:
-            by_target.setdefault(c.target, []).append(table.columns[c.index])
+            by_target.setdefault(c.target, []).append(pa.array(table.columns[c.index], pa.string()))
+    raw = {target: _coalesce(arrays) for target, arrays in by_target.items() if target != "groups"}
     clear = p.empty_cells == "clear"
-    drop = p.invalid_values == "drop_value"
-    reasons: dict[int, list[tuple[str, str]]] = {}
-    dropped: list[dict] = []
-    dropped_count = 0
+    reasons = _Reasons(table.source_rows, p.invalid_values == "drop_value")
 
-    def flag(raws: list[str], invalid: list[bool], reason: Reason, field_name: str, type_: str,
-             choices: tuple[str, ...] = ()) -> None:
-        nonlocal dropped_count
-        for i in (i for i, bad in enumerate(invalid) if bad):
-            msg = reason.format(value=raws[i], field=field_name, type=type_, choices=list(choices))
-            reasons.setdefault(i, []).append((reason.value, msg))
-            if drop:
-                dropped_count += 1
-                if len(dropped) < MAX_DROPPED_LISTED:
-                    dropped.append({"source_row": table.source_rows[i], "field": field_name,
-                                    "value": raws[i], "reason": reason.value})
+    def stored(norm: Normalized) -> pa.Array:
+        """Null keeps a stored value; with empty_cells: clear, a blank cell is '' and clears it."""
+        return pc.if_else(pc.and_(pc.is_null(norm.values), norm.blank), "", norm.values) if clear else norm.values
 
-    def stored(raws: list[str], values: list[str | None]) -> list[str | None]:
-        if not clear:
-            return values
-        return [v if v is not None else ("" if not r.strip() else None) for r, v in zip(raws, values)]
-
-    data: dict[str, list] = {}
-    phones = emails = None
-    if "phone" in by_target:
-        raw = _coalesce(by_target["phone"])
-        phones = normalize_phones(raw, p.default_region)
-        flag(raw, [v is None and bool(r.strip()) for r, v in zip(raw, phones)], Reason.INVALID_PHONE, "phone", "phone")
-        data["phone"], data["phone_raw"] = stored(raw, phones), [r.strip() or None for r in raw]
-    if "email" in by_target:
-        raw = _coalesce(by_target["email"])
-        emails = normalize_emails(raw)
-        flag(raw, [v is None and bool(r.strip()) for r, v in zip(raw, emails)], Reason.INVALID_EMAIL, "email", "e-mail")
-        data["email"], data["email_raw"] = stored(raw, emails), [r.strip() or None for r in raw]
-
+    data: dict[str, pa.Array] = {}
+    null = pa.nulls(n, pa.string())
+    details = {}
+    for kind, label in (("phone", "phone"), ("email", "e-mail")):
+        if kind in raw:
+            norm = normalize_column(raw[kind], kind, region=p.default_region)
+            reasons.flag(raw[kind], norm, Reason.INVALID_PHONE if kind == "phone" else Reason.INVALID_EMAIL,
+                         kind, label)
+            data[kind], data[f"{kind}_raw"] = stored(norm), pc.if_else(pc.equal(raw[kind], ""), None, raw[kind])
+            details[kind] = norm.values
     fields = []
     for spec in catalog(cfg.fields):
-        if spec.name in ("phone", "email") or spec.name not in by_target:
+        if spec.name in ("phone", "email") or spec.name not in raw:
             continue
-        raw = _coalesce(by_target[spec.name])
-        values, invalid = normalize_typed(raw, spec.type, choices=spec.choices, date_order=p.date_order)
-        flag(raw, invalid, Reason.INVALID_VALUE, spec.name, spec.type, spec.choices)
-        data[spec.name] = stored(raw, values)
+        norm = normalize_column(raw[spec.name], "typed", type=spec.type, choices=spec.choices,
+                                date_order=p.date_order)
+        reasons.flag(raw[spec.name], norm, Reason.INVALID_VALUE, spec.name, spec.type, spec.choices)
+        data[spec.name] = stored(norm)
         fields.append(spec.name)
 
-    none = [None] * n
-    ph, em = phones or none, emails or none
-    for i in (i for i in range(n) if ph[i] is None and em[i] is None):
-        reasons.setdefault(i, []).append((Reason.NO_CONTACT_DETAIL.value, Reason.NO_CONTACT_DETAIL.format()))
-
-    if drop:  # a bad value is left out; only a row with no detail left is rejected
-        rejects = {i: r for i, r in reasons.items() if any(code == Reason.NO_CONTACT_DETAIL.value for code, _ in r)}
+    phones, emails = details.get("phone", null), details.get("email", null)
+    no_detail = pc.indices_nonzero(pc.and_(pc.is_null(phones), pc.is_null(emails))).to_pylist()
+    for i in no_detail:
+        reasons.by_row.setdefault(i, []).append((_NO_DETAIL, Reason.NO_CONTACT_DETAIL.format()))
+    if reasons.drop:  # a bad value is left out; only a row with no detail left is rejected
+        rejects = {i: reasons.by_row[i] for i in no_detail}
     else:
-        rejects = reasons
+        rejects = reasons.by_row
 
-    grp: list[list[str]] | None = None
+    grp = None
     if "groups" in by_target:  # the file names each row's groups: the rule does not apply
-        cells = _coalesce_groups(by_target["groups"])
-        split = {c: split_groups(c) for c in set(cells)}
-        grp = [split[c] for c in cells]
+        cells = by_target["groups"][0]
+        for other in by_target["groups"][1:]:
+            cells = pc.binary_join_element_wise(cells, other, ";")
+        encoded = pc.dictionary_encode(cells)
+        names = [split_groups(c) for c in encoded.dictionary.to_pylist()]
+        grp = pa.array(names, pa.list_(pa.string())).take(encoded.indices)
         file_groups, mirror_groups = list(extra_groups), []
     else:
         file_groups = list(rule_groups) + list(extra_groups)
         mirror_groups = list(rule_groups) if mirror else []
 
-    optout = [False] * n
-    if "optout" in by_target:
-        for col in by_target["optout"]:
-            optout = [a or is_truthy(b) for a, b in zip(optout, col)]
-    out_ch, out_val = [], []
-    for i in (i for i, o in enumerate(optout) if o):
-        if ph[i]:
-            out_ch.append("sms"), out_val.append(ph[i])
-        if em[i]:
-            out_ch.append("email"), out_val.append(em[i])
+    optout_details = _optout_details(by_target.get("optout", []), phones, emails)
 
-    cols: dict[str, pa.Array] = {"rn": pa.array(range(n), pa.int64())}
-    for name, values in data.items():
-        cols[name] = pa.array(values, pa.string())
+    cols: dict[str, pa.Array] = {"rn": pa.array(range(n), pa.int64()), **data}
     if grp is not None:
-        cols["grp"] = pa.array(grp, pa.list_(pa.string()))
+        cols["grp"] = grp
     rows = pa.table(cols)
     if rejects:
-        keep = [True] * n
-        for i in rejects:
-            keep[i] = False
-        rows = rows.filter(pa.array(keep, pa.bool_()))
+        rejected_rows = pa.array(sorted(rejects), pa.int64())
+        rows = rows.filter(pc.invert(pc.is_in(rows["rn"], value_set=rejected_rows)))
     plan = ImportPlan(
         rows=rows, fields=fields, has_phone="phone" in data, has_email="email" in data,
         file_groups=file_groups, mirror_groups=mirror_groups, group_category=group_category,
-        optout_details=pa.table({"channel": pa.array(out_ch, pa.string()), "value": pa.array(out_val, pa.string())}),
-        source=source)
-    return Prepared(plan=plan, rejects=rejects, dropped=dropped, dropped_count=dropped_count)
+        optout_details=optout_details, source=source)
+    return Prepared(plan=plan, rejects=rejects, dropped=reasons.dropped, dropped_count=reasons.dropped_count)
 
 
-def _coalesce_groups(cols: list[list[str]]) -> list[str]:
-    if len(cols) == 1:
-        return cols[0]
-    return [";".join(c for c in cells if c.strip()) for cells in zip(*cols)]
+def _optout_details(optout_columns: list[pa.Array], phones: pa.Array, emails: pa.Array) -> pa.Table:
+    """(channel, value) of every valid detail on a row that opts out, accepted or rejected."""
+    channel: list[str] = []
+    value: list[str] = []
+    if optout_columns:
+        flags = truthy_column(optout_columns[0])
+        for other in optout_columns[1:]:
+            flags = pc.or_(flags, truthy_column(other))
+        rows = pc.indices_nonzero(flags)
+        for name, col in (("sms", phones), ("email", emails)):
+            found = [v for v in col.take(rows).to_pylist() if v]
+            channel += [name] * len(found)
+            value += found
+    return pa.table({"channel": pa.array(channel, pa.string()), "value": pa.array(value, pa.string())})

@@ -503,12 +503,12 @@ def recover(cfg: Config, con) -> list[str]:
         return done
     for staging in sorted(p for p in cfg.outbox.iterdir() if p.name.startswith(STAGING_PREFIX) and p.is_dir()):
         name = staging.name[len(STAGING_PREFIX):]
-        summary = _read_summary(staging)
-        shown = summary.get("file") or name
         if not store.outbox_of_run(con, name):
             shutil.rmtree(staging, ignore_errors=True)
-            done.append(f"rolled back the unfinished import of {shown}; it is taken again")
+            done.append(f"removed the outbox folder of an import that never committed ({name}); "
+                        "its file is taken again")
             continue
+        summary = _read_summary(staging)
         for part in staging.glob(".*.part"):  # a write cut short before the commit; never part of the folder
             part.unlink(missing_ok=True)
         source = _waiting_source(cfg, summary)
@@ -518,7 +518,8 @@ def recover(cfg: Config, con) -> list[str]:
             else:
                 shutil.move(str(source), staging / safe_name(source.name))
         os.replace(staging, cfg.outbox / name)
-        done.append(f"finished the import of {shown}, committed before the interruption -> {name}/")
+        done.append(f"finished the import of {summary.get('file') or name}, committed before the interruption "
+                    f"-> {name}/")
     return done
 
 

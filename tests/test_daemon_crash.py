@@ -197,8 +197,9 @@ def test_killed_at_random_instants_every_file_still_counts_once(tmp_path, source
         try:
             for _ in range(8):
                 d.start(wait=False)
-                # from the start (recovery, scan) to the end of the work a clean run needs
-                time.sleep(rng.uniform(0.05, 0.5 + 0.8 * reference["work"]))
+                wait_for(lambda: "started" in d.stderr() or not d.alive(), what="the daemon to start")
+                # anywhere from its recovery and first scan to the end of the work a clean run needs
+                time.sleep(rng.uniform(0, 0.1 + reference["work"]))
                 if settled_home(home, N_FILES):
                     break
                 d.kill()

@@ -139,3 +139,26 @@ email_text = st.emails() | st.from_regex(r"[ A-Za-z0-9._+-]{1,20}@[A-Za-z0-9.-]{
 @given(st.lists(email_text | st.text(max_size=20), max_size=20))
 def test_email_column_equals_library_path(values):
     assert normalize_emails(values) == [email_normal(v) for v in values]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(phone_text | email_text | st.text(max_size=20), max_size=25), st.sampled_from(REGIONS))
+def test_arrow_columns_equal_the_single_value_functions(values, region):
+    import pyarrow as pa
+
+    from pipeline.normalize import INVALID, is_blank, normalize_column, parse_typed
+
+    arr = pa.array(values, pa.string())
+    phones = normalize_column(arr, "phone", region=region)
+    assert phones.values.to_pylist() == [phone_e164(v, region) for v in values]
+    expected_bad = [phone_e164(v, region) is None and not is_blank(v) for v in values]
+    assert (phones.invalid.to_pylist() if phones.any_invalid else [False] * len(values)) == expected_bad
+    assert phones.blank.to_pylist() == [is_blank(v) for v in values]
+    emails = normalize_column(arr, "email")
+    assert emails.values.to_pylist() == [email_normal(v) for v in values]
+    for type_ in ("text", "number", "date", "boolean"):
+        typed = normalize_column(arr, "typed", type=type_)
+        parsed = [parse_typed(v, type_) for v in values]
+        assert typed.values.to_pylist() == [None if r is INVALID else r for r in parsed], type_
+        assert (typed.invalid.to_pylist() if typed.any_invalid else [False] * len(values)) == \
+            [r is INVALID for r in parsed], type_
