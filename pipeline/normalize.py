@@ -723,7 +723,8 @@ def normalize_column(raw, kind: str, *, region: str = "", type: str = "text", ch
         parse = _typed_parser(type, tuple(choices), date_order)
         results = [(d or None) if type == "text" and d.isprintable() and len(d) <= MAX_TEXT and d == d.strip()
                    else parse(d) for d in distinct]
-    blank = [is_blank(d) for d in distinct]
+    # A normalizer answers None for every blank cell: only those need the closer look.
+    blank = [r is None and (not d or is_blank(d)) for d, r in zip(distinct, results)]
     if kind == "typed":
         invalid = [r is INVALID for r in results]
         results = [None if r is INVALID else r for r in results]

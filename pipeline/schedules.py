@@ -187,8 +187,8 @@ class Jobs:
             self.scheduler.shutdown(wait=True)
 
     def _skipped(self, event) -> None:
-        self.log.warning("schedule %s skipped its run of %s: the previous run is still going", event.job_id,
-                         _show(event.scheduled_run_time))
+        when = ", ".join(_show(t) for t in event.scheduled_run_times)
+        self.log.warning("schedule %s skipped its run of %s: the previous run is still going", event.job_id, when)
 
     def _run(self, s: Schedule) -> None:
         started = datetime.now(self.tz)

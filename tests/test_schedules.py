@@ -128,7 +128,7 @@ def test_collect_copies_new_or_changed_files_and_never_the_same_content_twice(tm
     assert re.search(r"schedule crm \(collect\) ran: copied 2 file\(s\): a\.csv, b\.csv", log)
     assert re.search(r"schedule crm \(collect\) ran: copied 2 file\(s\): b\.csv, c\.csv", log)
     state = json.loads((home / "data" / "schedules.json").read_text())
-    assert len(state["jobs"]["crm"]["seen"]) == 3
+    assert len(state["jobs"]["crm"]["seen"]) == 4, "a, b before and after its change, c"
 
 
 def test_exports_write_contacts_optouts_and_recipients_whole(tmp_path, daemons):
@@ -150,15 +150,15 @@ def test_exports_write_contacts_optouts_and_recipients_whole(tmp_path, daemons):
     started = time.time()
     contacts_rows = read_csv(newest("all-contacts"))
     assert contacts_rows[0][:4] == ["record_id", "first_name", "last_name", "phone"]
-    phones = [r[3] for r in contacts_rows[1:]]
-    assert phones == ["+972523000000", "+972523000001", "+972523000002"], "phones as text, +972..."
+    phones = [r[3] for r in contacts_rows[1:]]  # a leading + gets the apostrophe that keeps a csv cell text
+    assert phones == ["'+972523000000", "'+972523000001", "'+972523000002"], "phones as text, +972..."
     book = openpyxl.load_workbook(newest("optouts-nightly"))
     rows = [[c.value for c in r] for r in book.worksheets[0].iter_rows()]
     assert rows[0] == ["channel", "value", "since", "source", "reason"]
     assert rows[1][:2] == ["sms", "+972523000001"] and rows[1][3] == "file stop.csv"
     recipients = read_csv(newest("vip-sms"))
     assert recipients[0] == ["contact_id", "channel", "value", "first_name", "last_name"]
-    assert [r[2] for r in recipients[1:]] == ["+972523000000", "+972523000002"], "never an opted-out detail"
+    assert [r[2] for r in recipients[1:]] == ["'+972523000000", "'+972523000002"], "never an opted-out detail"
     assert not [p for p in (home / "outbox" / "exports").iterdir() if p.name.startswith(".")], "nothing half-written"
     assert re.search(r"schedule vip-sms \(export\) ran: wrote outbox/exports/vip-sms-\S+\.csv \(2 rows; "
                      r"2 recipients; left out: 1 opted out\)", d.log())
@@ -166,7 +166,7 @@ def test_exports_write_contacts_optouts_and_recipients_whole(tmp_path, daemons):
 
 def _next_second_pair() -> tuple[datetime, datetime]:
     """Two times a few seconds ahead, in one minute."""
-    t = datetime.now().replace(microsecond=0) + timedelta(seconds=3)
+    t = datetime.now().replace(microsecond=0) + timedelta(seconds=3)  # time to start and stop the daemon first
     if t.second >= 58:
         t = t + timedelta(seconds=60 - t.second + 1)
     return t, t + timedelta(seconds=1)
