@@ -9,7 +9,11 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Callable, TypeVar
+from typing import Callable, Sequence, TypeVar
+
+import duckdb
+
+import helpers
 
 T = TypeVar("T")
 
@@ -28,6 +32,18 @@ def wait_for(predicate: Callable[[], T], timeout: float = 20, interval: float = 
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout} s waiting for {what or predicate}")
         time.sleep(interval)
+
+
+def query(home: Path, sql: str, params: Sequence[object] = ()) -> list[tuple]:
+    """`helpers.query` on a home whose daemon may hold the database for a moment: retried until it is free."""
+    deadline = time.monotonic() + 20
+    while True:
+        try:
+            return helpers.query(home, sql, params)
+        except duckdb.IOException:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
 
 
 def contacts(home: Path, *args: str, timeout: float = 60, **kw) -> subprocess.CompletedProcess:

@@ -17,8 +17,9 @@ from pathlib import Path
 
 import pytest
 
-from daemon_helpers import CONTACTS, FAST, Daemon, contacts, outbox_folders, staging_folders, summaries, wait_for
-from helpers import csv_file, make_home, query, xlsx
+from daemon_helpers import (CONTACTS, FAST, Daemon, contacts, outbox_folders, query, staging_folders, summaries,
+                            wait_for)
+from helpers import csv_file, make_home, xlsx
 
 HEAD = ["First Name", "Last Name", "Mobile", "E-mail"]
 CORPORA = Path(__file__).resolve().parents[2] / "shared" / "corpora"

@@ -14,8 +14,8 @@ import openpyxl
 import pytest
 from apscheduler.triggers.cron import CronTrigger
 
-from daemon_helpers import Daemon, contacts, outbox_folders, summaries, wait_for
-from helpers import csv_file, make_home, query
+from daemon_helpers import Daemon, contacts, outbox_folders, query, summaries, wait_for
+from helpers import csv_file, make_home
 from pipeline.config import load_config
 from pipeline.errors import ConfigError
 from pipeline.schedules import _weekdays, check_schedules, cron_trigger, first_missed
