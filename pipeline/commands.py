@@ -587,16 +587,12 @@ def optout_history(ctx, value, channel, as_json) -> None:
     _err(f"{h['value']} is {now}" + ("" if h["events"] else " and has no history") + ".")
 
 
-def _pasted_values(text: str) -> list[str]:
-    """A pasted column: one value a line; a first line that names the column is skipped."""
-    from .fields import SYNONYMS, fold
-
-    lines = [line.strip().strip('"').strip() for line in text.splitlines()]
-    lines = [line for line in lines if line]
-    names = {fold(w) for key in ("phone", "email", "optout") for w in SYNONYMS[key]} | {"value"}
-    if lines and fold(lines[0]) in names:
-        lines = lines[1:]
-    return lines
+def _stdin_bytes() -> bytes:
+    """What was typed or pasted on stdin, as bytes: the file reader decides the encoding, as for a file."""
+    if sys.stdin.isatty():
+        _err("Paste or type the rows, then press Ctrl-D.")
+    stream = getattr(sys.stdin, "buffer", None)
+    return stream.read() if stream is not None else sys.stdin.read().encode("utf-8")
 
 
 @optout_cmd.command("import")
@@ -617,13 +613,21 @@ def optout_import(ctx, file, channel, reason, as_json) -> None:
     from .process import read_limits
 
     cfg = get_config(ctx)
+    region = cfg.pipeline.default_region
     if file == "-":
-        values, source = _pasted_values(sys.stdin.read()), "pasted list"
+        data = _stdin_bytes()
+        if not data.strip():
+            raise UsageError("Nothing was pasted: give one phone or e-mail a line on stdin.")
+        with tempfile.TemporaryDirectory(prefix="contacts-optouts-") as tmp:
+            pasted = Path(tmp) / "pasted.txt"
+            pasted.write_bytes(data)
+            values = optouts.read_optout_values(pasted, region=region, **read_limits(cfg))
+        source = "pasted list"
     else:
         path = Path(file)
         if not path.is_file():
             raise UsageError(f"{file} is not a file.")
-        values = optouts.read_optout_values(path, region=cfg.pipeline.default_region, **read_limits(cfg))
+        values = optouts.read_optout_values(path, region=region, **read_limits(cfg))
         source = f"file {path.name}"
     with _store(ctx) as (cfg, con):
         r = optouts.import_values(con, values, source=source, reason=reason, region=cfg.pipeline.default_region,
@@ -739,16 +743,13 @@ def paste_cmd(ctx, groups, dry_run, force, as_json) -> None:
     from .process import process_file
 
     cfg = get_config(ctx)
-    stdin = sys.stdin
-    if stdin.isatty():
-        _err("Paste or type the rows, header first, then press Ctrl-D.")
-    text = stdin.read()
-    if not text.strip():
+    data = _stdin_bytes()
+    if not data.strip():
         raise UsageError("Nothing was pasted: give a header line and at least one row on stdin.")
     name = f"paste-{datetime.now(timezone.utc):%Y%m%dT%H%M%SZ}.csv"
     with tempfile.TemporaryDirectory(prefix="contacts-paste-") as tmp:
         path = Path(tmp) / name
-        path.write_text(text.removeprefix("\ufeff"), encoding="utf-8")
+        path.write_bytes(data)
         con = open_store(cfg)
         try:
             s = process_file(path, cfg, groups=list(groups), dry_run=dry_run, force=force,

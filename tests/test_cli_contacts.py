@@ -409,3 +409,13 @@ def test_real_entry_point_paste(tmp_path):
     home = make_home(tmp_path)
     p = real(home, "paste", input="First name,Mobile\nDana,0523456789\n")
     assert p.returncode == 0 and "1 new" in p.stdout
+
+
+def test_real_entry_point_paste_reads_any_encoding(tmp_path):
+    """Text pasted from an old Hebrew Windows program arrives as cp1255 bytes, not UTF-8."""
+    home = make_home(tmp_path)
+    data = "שם פרטי;נייד\nדנה;052-345-6789\n".encode("cp1255")
+    env = {k: v for k, v in os.environ.items() if k != "CONTACTS_HOME"}
+    p = subprocess.run([CONTACTS, "--home", str(home), "paste"], input=data, capture_output=True, env=env, timeout=60)
+    assert p.returncode == 0, p.stderr
+    assert query(home, "SELECT first_name, phone FROM contacts") == [("דנה", "+972523456789")]

@@ -198,8 +198,8 @@ def test_killed_at_random_instants_every_file_still_counts_once(tmp_path, source
             for _ in range(8):
                 d.start(wait=False)
                 wait_for(lambda: "started" in d.stderr() or not d.alive(), what="the daemon to start")
-                # anywhere from its recovery and first scan to the end of the work a clean run needs
-                time.sleep(rng.uniform(0, 0.1 + 0.7 * reference["work"]))
+                # mostly while files are taken (after the first settle time), sometimes during recovery and scan
+                time.sleep(rng.uniform(0.05, 0.25 + 0.6 * reference["work"]))
                 if settled_home(home, N_FILES):
                     break
                 d.kill()
