@@ -93,6 +93,13 @@ class _OneLineFormatter(logging.Formatter):
 
 def setup_logging(cfg: Config) -> logging.Logger:
     """The daemon's logger: one line per event, to stderr and to the rotating log file under the home."""
+    try:
+        cfg.log_file.parent.mkdir(parents=True, exist_ok=True)
+        file_handler = logging.handlers.RotatingFileHandler(cfg.log_file, maxBytes=LOG_BYTES,
+                                                            backupCount=LOG_BACKUPS, encoding="utf-8")
+    except OSError as e:
+        raise PipelineError(f"The log file {cfg.pipeline.log_file} cannot be written "
+                            f"({e.strerror or e.__class__.__name__}).") from None
     log = logging.getLogger("contacts.daemon")
     log.setLevel(logging.INFO)
     log.propagate = False
@@ -100,10 +107,7 @@ def setup_logging(cfg: Config) -> logging.Logger:
         log.removeHandler(h)
         h.close()
     formatter = _OneLineFormatter()
-    cfg.log_file.parent.mkdir(parents=True, exist_ok=True)
-    for handler in (logging.StreamHandler(sys.stderr),
-                    logging.handlers.RotatingFileHandler(cfg.log_file, maxBytes=LOG_BYTES, backupCount=LOG_BACKUPS,
-                                                         encoding="utf-8")):
+    for handler in (logging.StreamHandler(sys.stderr), file_handler):
         handler.setFormatter(formatter)
         log.addHandler(handler)
     return log
@@ -132,8 +136,12 @@ class _Relay(logging.Handler):
 def acquire_lock(cfg: Config) -> int:
     """Hold the home's daemon lock (a file beside the database) for the life of the process; refuse a second."""
     path = cfg.database.parent / "daemon.lock"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    except OSError as e:
+        raise PipelineError(f"The daemon's lock file {path} cannot be written "
+                            f"({e.strerror or e.__class__.__name__}).") from None
     if fcntl is None:
         return fd
     try:
@@ -235,7 +243,8 @@ class Daemon:
         self.busy_marker = cfg.database.with_suffix(".busy")
         self.settle = cfg.pipeline.settle_seconds
         self.empty_grace = max(EMPTY_GRACE_MIN, EMPTY_GRACE_SETTLES * self.settle)
-        self.events: deque[str] = deque()
+        self.events: set[str] = set()        # paths named by file events since the loop last looked
+        self.events_lock = threading.Lock()
         self.wake = threading.Event()
         self.waiting: dict[Path, _Waiting] = {}
         self.left: dict[Path, tuple] = {}   # taken but still here (could not be moved): not taken again unless changed
@@ -247,6 +256,7 @@ class Daemon:
         self.folder_ids: tuple = ()
         self.jobs = None
         self.closing = False
+        self.recover_error: str | None = None
 
     # ------------------------------------------------------------------ life cycle
 
@@ -276,8 +286,8 @@ class Daemon:
                           self._rel(self.cfg.log_file))
             try:
                 self._loop()
-            except KeyboardInterrupt:  # asked twice to stop: the file in hand was rolled back
-                self.log.info("interrupted: the file in hand was rolled back; it is taken again at the next start")
+            except KeyboardInterrupt:  # asked twice to stop: the file in hand is abandoned where it was
+                self.log.info("interrupted: the file in hand is rolled back, or finished if it had committed")
                 self._recover_now(wait=5)
             self.log.info("stopping on %s", signal.Signals(self.stopping).name if self.stopping else "request")
         finally:
@@ -363,15 +373,17 @@ class Daemon:
         return tuple(ids)
 
     def _drain_events(self) -> None:
-        while self.events:
-            self._consider(Path(self.events.popleft()))
+        with self.events_lock:
+            paths, self.events = self.events, set()
+        for p in paths:
+            self._consider(Path(p))
 
     def _rescan(self) -> None:
         """List the inbox afresh: catches anything the events missed; also re-watches a replaced inbox folder."""
         for folder in (self.inbox, self.optouts):
             folder.mkdir(parents=True, exist_ok=True)
         if self._folder_ids() != self.folder_ids or not self.observer.is_alive():
-            self.log.warning("the inbox folder was replaced; watching the new one")
+            self.log.warning("the inbox folder was replaced (or its watcher stopped); watching it afresh")
             self.observer.stop()
             self.observer.join(timeout=5)
             self._start_observer()
@@ -481,6 +493,12 @@ class Daemon:
                     con.close()
         except (_Stopping, DatabaseBusy):
             return
+        except (OSError, PipelineError) as e:  # tried again at the next rescan; said once
+            if _one_line(e) != self.recover_error:
+                self.recover_error = _one_line(e)
+                self.log.error("could not finish an interrupted import: %s", self.recover_error)
+            return
+        self.recover_error = None
         for line in lines:
             self.log.info("recovered: %s", line)
 
@@ -515,10 +533,12 @@ class Daemon:
         if summary is not None:
             self._report(rel, summary)
         after = _signature(path)
-        if after is not None:
+        if after is not None and after == sig:
             self.left[path] = after
             self.log.warning("%s stays in the inbox (it could not be moved out); it is taken again only once it "
                              "changes", rel)
+        elif after is not None:  # a new file of the same name, dropped meanwhile
+            self._consider(path)
         return clean
 
     def _import(self, path: Path, rel: str, con):
@@ -577,21 +597,24 @@ class _Events(FileSystemEventHandler):
     def dispatch(self, event) -> None:
         if event.event_type in ("opened", "closed_no_write"):  # reads, ours included, change nothing
             return
-        for p in (event.src_path, getattr(event, "dest_path", "")):
-            if p:
-                self.daemon.events.append(os.fsdecode(p))
+        with self.daemon.events_lock:
+            for p in (event.src_path, getattr(event, "dest_path", "")):
+                if p:
+                    self.daemon.events.add(os.fsdecode(p))
         self.daemon.wake.set()
 
 
 def run(cfg: Config) -> int:
     """`contacts watch`: the daemon, until SIGTERM or Ctrl-C; returns the exit code (0)."""
     lock = acquire_lock(cfg)
-    log = setup_logging(cfg)
     try:
-        Daemon(cfg, log).serve()
+        log = setup_logging(cfg)
+        try:
+            Daemon(cfg, log).serve()
+        finally:
+            for h in list(log.handlers):
+                log.removeHandler(h)
+                h.close()
     finally:
-        for h in list(log.handlers):
-            log.removeHandler(h)
-            h.close()
         os.close(lock)
     return 0

@@ -171,7 +171,7 @@ class Jobs:
             missed = first_missed(trigger, since, now) if since else None
             extra = {"next_run_time": now} if missed else {}
             self.scheduler.add_job(self._run, trigger, args=[s], id=s.name, name=s.name, max_instances=1,
-                                         coalesce=True, misfire_grace_time=None, **extra)
+                                   coalesce=True, misfire_grace_time=None, **extra)
             if missed:
                 self.log.info("schedule %s missed its run of %s while the daemon was down; it runs now, once",
                               s.name, _show(missed))

@@ -187,13 +187,13 @@ def test_a_run_missed_while_the_daemon_was_down_runs_once_on_restart(tmp_path):
 
         d.start()
         wait_for(lambda: len(exports(home, "nightly")) == 1, what="the missed run")
-        time.sleep(1.5)
+        time.sleep(1.0)
         assert len(exports(home, "nightly")) == 1, "once, not once per missed time"
         assert d.log().count("schedule nightly missed its run") == 1
         assert d.stop() == 0
 
         d.start()  # and not again at the next start
-        time.sleep(1.5)
+        time.sleep(1.0)
         assert len(exports(home, "nightly")) == 1
         assert d.log().count("schedule nightly missed its run") == 1
         assert re.search(r"schedule nightly \(export\) ran: wrote outbox/exports/nightly-", d.log())
