@@ -13,7 +13,6 @@ import click
 from .config import Config, load_config
 from .errors import PipelineError, UsageError
 
-TEMP_PATTERNS = ("~$*", ".~lock.*#", "*.tmp", "*.part", "*.crdownload")
 
 
 def _err(message: str) -> None:
@@ -79,15 +78,10 @@ def main(ctx: click.Context, home: str | None) -> None:
 
 
 def _waiting_files(folder: Path) -> list[Path]:
-    import fnmatch
+    """The files of a folder that the daemon would take: no temporary, lock or hidden ones."""
+    from .daemon import ignored_name
 
-    out = []
-    for p in sorted(folder.iterdir()):
-        if p.name.startswith(".") or any(fnmatch.fnmatch(p.name, pat) for pat in TEMP_PATTERNS):
-            continue
-        if p.is_file():
-            out.append(p)
-    return out
+    return [p for p in sorted(folder.iterdir()) if not ignored_name(p.name) and p.is_file()]
 
 
 @main.command("import")
@@ -121,6 +115,9 @@ def import_cmd(ctx, files: tuple[Path, ...], groups: tuple[str, ...], dry_run: b
     results = []
     try:
         for path in paths:
+            if not path.exists() and not path.is_symlink():  # taken meanwhile, by a running daemon
+                _err(f"{path.name}: no longer there (taken by the daemon?); skipped.")
+                continue
             s = process_file(path, cfg, groups=list(groups), dry_run=dry_run, force=force,
                              reporter=StderrReporter(), con=con)
             failed += s.status == "failed"
@@ -248,6 +245,3 @@ def watch_cmd(ctx) -> None:
 
     run(get_config(ctx))
 
-
-if __name__ == "__main__":  # pragma: no cover
-    main()

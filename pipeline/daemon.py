@@ -39,7 +39,7 @@ except ImportError:  # not a Unix system: no single-instance lock, no open-for-w
 
 from . import store
 from .config import Config
-from .errors import DatabaseBusy, PipelineError
+from .errors import AlreadyRunning, DatabaseBusy, PipelineError
 from .report import write_text_atomic
 
 #: Names of files that are never taken: office lock files, partial downloads and copies, hidden files.
@@ -58,10 +58,6 @@ NETWORK_FILESYSTEMS = {"nfs", "nfs4", "cifs", "smbfs", "smb3", "9p", "afs", "ncp
                        "fuse.davfs2", "fuse.glusterfs", "fuse.cephfs", "fuse.grpcfuse"}
 LOG_BYTES = 10_000_000
 LOG_BACKUPS = 5
-
-
-class AlreadyRunning(PipelineError):
-    """Another daemon already watches this home."""
 
 
 class _Stopping(Exception):

@@ -59,3 +59,7 @@ class Conflict(PipelineError):
 
 class InvalidValue(PipelineError):
     """A value given on the command line is not valid for its field."""
+
+
+class AlreadyRunning(PipelineError):
+    """Another daemon already watches this home."""
