@@ -18,6 +18,7 @@ test: $(BIN)/contacts
 
 bench: $(BIN)/contacts
 	$(BIN)/python -m bench.run
+	$(BIN)/python -m bench.store_queries
 
 clean:
 	rm -rf $(VENV) build *.egg-info
