@@ -136,6 +136,18 @@ def sha256_of(path: Path) -> str:
     return h.hexdigest()
 
 
+def _source_sha256(path: Path, from_inbox: bool) -> str:
+    """The content hash of a file fit to be read; a link in the inbox or an unreadable file is refused."""
+    if from_inbox and path.is_symlink():
+        raise FileRejected("The file is a link to another place; drop the file itself.")
+    if not path.is_file():
+        raise FileRejected("The path is not a regular file.")
+    try:
+        return sha256_of(path)
+    except OSError as e:
+        raise FileRejected(f"The file cannot be read ({e.strerror or e.__class__.__name__}).") from None
+
+
 def in_folder(path: Path, folder: Path) -> bool:
     try:
         path.resolve().relative_to(folder.resolve())
@@ -173,15 +185,8 @@ def process_file(path: Path, cfg: Config, *, groups: list[str] | None = None, dr
     if con is None:
         con = store.connect(cfg)
     try:
-        if from_inbox and path.is_symlink():
-            raise FileRejected("The file is a link to another place; drop the file itself.")
-        if not path.is_file():
-            raise FileRejected("The path is not a regular file.")
         t0 = time.perf_counter()
-        try:
-            summary.sha256 = sha256_of(path)
-        except OSError as e:
-            raise FileRejected(f"The file cannot be read ({e.strerror or e.__class__.__name__}).") from None
+        summary.sha256 = _source_sha256(path, from_inbox)
         if not force and (earlier := store.find_run(con, summary.sha256)):
             return _duplicate(cfg, con, path, summary, earlier, from_inbox, dry_run)
         reporter.stage(path.name, "read")
@@ -243,19 +248,32 @@ def _import(cfg: Config, con, path: Path, table: Table, summary: RunSummary, sta
         summary.finished_at = _iso(utcnow())
         timings["outputs"] = time.perf_counter() - t
         summary.timings = _rounded(timings)
+    except BaseException:
+        _rollback(con)
+        raise
+    _commit_run(con, summary, staging, final, path, from_inbox)
+    return summary
+
+
+def _rollback(con) -> None:
+    try:
+        con.execute("ROLLBACK")
+    except Exception:  # noqa: BLE001 - nothing left to roll back
+        pass
+
+
+def _commit_run(con, summary: RunSummary, staging: Path, final: Path, source: Path | None, move: bool) -> None:
+    """Write the summary, record the run and commit the file's transaction; then the outbox folder takes its place."""
+    try:
         _write_summary(staging, summary)
         store.record_run(con, summary.asdict(), final.name)
         pause_point("commit")
         con.execute("COMMIT")
     except BaseException:
-        try:
-            con.execute("ROLLBACK")
-        except Exception:
-            pass
+        _rollback(con)
         raise
     pause_point("after_commit")
-    finish_outbox(staging, final, path, from_inbox)
-    return summary
+    finish_outbox(staging, final, source, move)
 
 
 def finish_outbox(staging: Path, final: Path, source: Path | None, move: bool) -> None:
@@ -437,14 +455,7 @@ def process_optout_file(path: Path, cfg: Config, *, con=None) -> RunSummary:
     if con is None:
         con = store.connect(cfg)
     try:
-        if from_inbox and path.is_symlink():
-            raise FileRejected("The file is a link to another place; drop the file itself.")
-        if not path.is_file():
-            raise FileRejected("The path is not a regular file.")
-        try:
-            summary.sha256 = sha256_of(path)
-        except OSError as e:
-            raise FileRejected(f"The file cannot be read ({e.strerror or e.__class__.__name__}).") from None
+        summary.sha256 = _source_sha256(path, from_inbox)
         region = cfg.pipeline.default_region
         values = read_optout_values(path, region=region, **read_limits(cfg))
         con.execute("BEGIN TRANSACTION")
@@ -459,18 +470,10 @@ def process_optout_file(path: Path, cfg: Config, *, con=None) -> RunSummary:
             summary.outbox = final.name
             summary.finished_at = _iso(utcnow())
             pause_point("outputs")
-            _write_summary(staging, summary)
-            store.record_run(con, summary.asdict(), final.name)
-            pause_point("commit")
-            con.execute("COMMIT")
         except BaseException:
-            try:
-                con.execute("ROLLBACK")
-            except Exception:
-                pass
+            _rollback(con)
             raise
-        pause_point("after_commit")
-        finish_outbox(staging, final, path, from_inbox)
+        _commit_run(con, summary, staging, final, path, from_inbox)
         return summary
     except FileRejected as e:
         return _failed(cfg, con, path, summary, str(e), from_inbox, False)
