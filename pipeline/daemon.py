@@ -568,9 +568,9 @@ class Daemon:
                           rel, o["added"], o["already"], o["invalid"], where)
         elif s.status == "done":
             r = s.rows
-            self.log.info("imported %s: %d rows: %d new, %d updated, %d unchanged, %d duplicate, %d rejected -> %s",
-                          rel, r["total"], r["new"], r["updated"], r["unchanged"], r["duplicate"], r["rejected"],
-                          where)
+            self.log.info("imported %s: %d row%s: %d new, %d updated, %d unchanged, %d duplicate, %d rejected -> %s",
+                          rel, r["total"], "" if r["total"] == 1 else "s", r["new"], r["updated"], r["unchanged"],
+                          r["duplicate"], r["rejected"], where)
         elif s.status == "duplicate":
             self.log.info("skipped %s: %s -> %s", rel, s.reason, where)
         else:
