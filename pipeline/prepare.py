@@ -81,7 +81,7 @@ def prepare(table: Table, columns: list[ColumnMap], cfg: Config, *, rule_groups:
     by_target: dict[str, list[pa.Array]] = {}
     for c in columns:
         if c.target:
-            by_target.setdefault(c.target, []).append(pa.array(table.columns[c.index], pa.string()))
+            by_target.setdefault(c.target, []).append(table.array(c.index))
     raw = {target: _coalesce(arrays) for target, arrays in by_target.items() if target != "groups"}
     clear = p.empty_cells == "clear"
     reasons = _Reasons(table.source_rows, p.invalid_values == "drop_value")

@@ -337,12 +337,12 @@ def _fill_summary(summary: RunSummary, table: Table, outcome: store.ImportOutcom
 
 def _write_rejects(path: Path, table: Table, rejected: dict[int, list[tuple[str, str]]]) -> None:
     headers = list(table.headers) + ["Reject reason", "Source row"]
-    cols = table.columns
+    order = sorted(rejected)
 
     def rows():
-        for i in sorted(rejected):
+        for i, cells in zip(order, table.rows(order)):
             reason = "; ".join(f"{code}: {msg}" for code, msg in rejected[i])
-            yield [col[i] for col in cols] + [reason, str(table.source_rows[i])]
+            yield cells + [reason, str(table.source_rows[i])]
 
     write_xlsx(path, headers, rows(), sheet="Rejected rows")
 

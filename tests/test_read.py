@@ -1046,3 +1046,41 @@ def test_first_line_with_years_for_headers_is_the_header():
     table = read_table(frictionless_file("issue-825.csv"))
     assert table.headers == ["Musei", "2011", "2010"] and table.header_row == 1
     assert len(table.source_rows) == 2 and table.columns[1] == ["23.824", "in restauro"]
+
+
+# ---------------------------------------------------------------- the fast path for plain text
+
+plain_cell = st.text(st.characters(blacklist_categories=("Cs", "Cc"), blacklist_characters='",;|\t"')
+                     | st.sampled_from("  \x1f\xa0"), max_size=8)
+
+
+@st.composite
+def plain_texts(draw):
+    delimiter = draw(st.sampled_from([",", ";", "\t", "|"]))
+    width = draw(st.integers(1, 5))
+    header = draw(st.lists(header_word, min_size=width, max_size=width))
+    titles = draw(st.lists(st.from_regex(r"[A-Za-z ]{1,12}", fullmatch=True), max_size=2))
+    body = draw(st.lists(st.lists(plain_cell, min_size=width, max_size=width), max_size=15))
+    lines = titles + [delimiter.join(header)] + [delimiter.join(row) for row in body]
+    ending = draw(st.sampled_from(["\n", "\r\n"]))
+    return ending.join(lines) + draw(st.sampled_from(["", ending, ending * 3]))
+
+
+@settings(max_examples=300, deadline=None)
+@given(plain_texts())
+def test_the_plain_text_fast_path_reads_what_the_careful_path_reads(text):
+    from pipeline.read import _read_text
+
+    careful = _read_text(text, "utf-8", 1000, 100, fast=False)
+    fast = _read_text(text, "utf-8", 1000, 100)
+    assert fast == careful
+
+
+def test_a_plain_csv_takes_the_fast_path_and_a_quoted_one_does_not(tmp_path):
+    plain = write_csv(tmp_path / "plain.csv", "Name,Mobile\n Dana ,052\n,\nAvi,053\n\n")
+    table = read_table(plain)
+    assert table._arrays is not None
+    assert table.columns == [["Dana", "Avi"], ["052", "053"]] and table.source_rows == [2, 4]
+    assert table.blank_rows == 2
+    quoted = write_csv(tmp_path / "quoted.csv", 'Name,Mobile\n"Levi, Dana",052\n')
+    assert read_table(quoted)._arrays is None
