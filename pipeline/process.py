@@ -222,6 +222,15 @@ def _import(cfg: Config, con, path: Path, table: Table, summary: RunSummary, sta
     t = time.perf_counter()
     reporter.stage(path.name, "upsert")
     now = started.replace(tzinfo=None)
+    staging = final = writer = None
+    rejects_name = safe_name(f"{Path(path.name).stem}.rejects.xlsx")
+    if not dry_run:
+        final = _outbox_folder(cfg, started, path.name)
+        staging = final.parent / (STAGING_PREFIX + final.name)
+        staging.mkdir(parents=True)
+        summary.outbox = final.name
+        if prepared.rejects:  # written on the other core while the database does the upsert
+            writer = _Background(_write_rejects, staging / rejects_name, table, prepared.rejects)
     con.execute("BEGIN TRANSACTION")
     try:
         outcome = store.import_rows(con, cfg, prepared.plan, now)
@@ -237,22 +246,48 @@ def _import(cfg: Config, con, path: Path, table: Table, summary: RunSummary, sta
             return summary
         t = time.perf_counter()
         reporter.stage(path.name, "outputs")
-        final = _outbox_folder(cfg, started, path.name)
-        staging = final.parent / (STAGING_PREFIX + final.name)
-        staging.mkdir(parents=True)
-        summary.outbox = final.name
+        if writer is not None:
+            writer.join()
+        if outcome.rejected:  # the upsert rejected rows too: the workbook holds every rejected row, in order
+            _write_rejects(staging / rejects_name, table, rejected)
         if rejected:
-            summary.rejects_file = safe_name(f"{Path(path.name).stem}.rejects.xlsx")
-            _write_rejects(staging / summary.rejects_file, table, rejected)
+            summary.rejects_file = rejects_name
         pause_point("outputs")
         summary.finished_at = _iso(utcnow())
         timings["outputs"] = time.perf_counter() - t
         summary.timings = _rounded(timings)
     except BaseException:
         _rollback(con)
+        if writer is not None:
+            writer.join(raise_error=False)
+        if staging is not None:
+            shutil.rmtree(staging, ignore_errors=True)
         raise
     _commit_run(con, summary, staging, final, path, from_inbox)
     return summary
+
+
+class _Background:
+    """A function run on a thread; `join` waits and raises what it raised."""
+
+    def __init__(self, fn, *args) -> None:
+        import threading
+
+        self.error: BaseException | None = None
+
+        def run() -> None:
+            try:
+                fn(*args)
+            except BaseException as e:  # noqa: BLE001 - handed to join()
+                self.error = e
+
+        self.thread = threading.Thread(target=run, name="outputs", daemon=True)
+        self.thread.start()
+
+    def join(self, raise_error: bool = True) -> None:
+        self.thread.join()
+        if self.error is not None and raise_error:
+            raise self.error
 
 
 def _rollback(con) -> None:
