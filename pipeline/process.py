@@ -23,7 +23,7 @@ from .config import Config
 from .errors import FileHeld, FileRejected, PipelineError
 from .fields import ColumnMap, file_rule, map_columns
 from .prepare import prepare
-from .read import Table, read_table
+from .read import Table, bulk_allocation, read_table
 from .report import safe_name, unique_path, write_json_atomic, write_text_atomic, write_xlsx
 
 STAGING_PREFIX = ".staging-"
@@ -194,7 +194,9 @@ def process_file(path: Path, cfg: Config, *, groups: list[str] | None = None, dr
         timings["read"] = time.perf_counter() - t0
         summary.source = {"format": table.format, "sheet": table.sheet, "header_row": table.header_row,
                           "encoding": table.encoding, "delimiter": table.delimiter}
-        return _import(cfg, con, path, table, summary, started, groups or [], dry_run, from_inbox, reporter, timings)
+        with bulk_allocation():  # a million rows of cells are alive: collector passes would rescan them all
+            return _import(cfg, con, path, table, summary, started, groups or [], dry_run, from_inbox, reporter,
+                           timings)
     except FileRejected as e:
         return _failed(cfg, con, path, summary, str(e), from_inbox, dry_run)
     finally:

@@ -206,7 +206,7 @@ def read_table(
 
     if size == 0:
         raise FileRejected(_NO_ROWS)
-    with _bulk_allocation():
+    with bulk_allocation():
         if magic.startswith(b"PK\x03\x04"):
             return _read_workbook(path, _sniff_zip(path), max_rows, max_columns)
         if magic.startswith(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"):
@@ -230,12 +230,12 @@ def read_text_rows(text: str) -> Table:
     """
     if text.startswith("\ufeff"):
         text = text[1:]
-    with _bulk_allocation():
+    with bulk_allocation():
         return _read_text(text, None, 5_000_000, 1000)
 
 
 @contextmanager
-def _bulk_allocation():
+def bulk_allocation():
     """Pause the cycle collector while millions of row lists are built.
 
     Every list created counts towards the collector's thresholds, so reading a
