@@ -239,8 +239,10 @@ def import_rows(con: duckdb.DuckDBPyConnection, cfg: Config, plan: ImportPlan, n
     rejected: dict[int, list[tuple[str, str]]] = {}
 
     # 1. Each row's matches among stored contacts, one column per key; two different ones are a conflict.
+    # Only stored contacts whose key the file names: the cost follows the file, not the store.
     joins = [f"LEFT JOIN (SELECT {q(k)} AS k, min(id) AS id, count(*) AS n FROM contacts "
-             f"WHERE {q(k)} IS NOT NULL AND {q(k)} <> '' GROUP BY 1) m_{k} ON m_{k}.k = i.{q(k)}" for k in keys]
+             f"WHERE {q(k)} IN (SELECT {q(k)} FROM inc WHERE {q(k)} <> '') GROUP BY 1) m_{k} ON m_{k}.k = i.{q(k)}"
+             for k in keys]
     found = ", ".join(f"m_{k}.id" for k in keys)
     match_expr = f"coalesce({found})" if keys else "NULL::BIGINT"
     # list_distinct drops NULLs: the number of different contacts the row's keys found
