@@ -229,6 +229,7 @@ def import_rows(con: duckdb.DuckDBPyConnection, cfg: Config, plan: ImportPlan, n
         con.execute("CREATE OR REPLACE TEMP TABLE inc AS SELECT * FROM incoming")
     finally:
         con.unregister("incoming")
+    plan.rows = plan.rows.slice(0, 0)  # the database holds the rows now; let Arrow's copy go
     for col, present in (("phone", plan.has_phone), ("email", plan.has_email)):
         if not present:
             con.execute(f"ALTER TABLE inc ADD COLUMN {col} VARCHAR; ALTER TABLE inc ADD COLUMN {col}_raw VARCHAR")
@@ -279,6 +280,8 @@ def import_rows(con: duckdb.DuckDBPyConnection, cfg: Config, plan: ImportPlan, n
                 f"{', '.join(aggs)} FROM lab l JOIN inc i USING (rn) WHERE l.label IN (SELECT label FROM multi) "
                 "GROUP BY l.label")
 
+    con.execute("DROP TABLE inc; DROP TABLE matched; DROP TABLE multi; DROP TABLE clash")
+
     # 4. A cluster that would take a detail another contact (or an earlier cluster) holds is rejected.
     taken_sql = []
     for d in ("phone", "email"):
@@ -313,6 +316,7 @@ def import_rows(con: duckdb.DuckDBPyConnection, cfg: Config, plan: ImportPlan, n
     _reject(con, rejected, "SELECT rn FROM lab WHERE label IN (SELECT label FROM final "
                            "WHERE phone IS NULL AND email IS NULL)", "no_contact_detail", "")
     con.execute("DELETE FROM final WHERE phone IS NULL AND email IS NULL")
+    con.execute("DROP TABLE merged; DROP TABLE taken")
     changed = " OR ".join(f"f.{q(c)} IS DISTINCT FROM c.{q(c)}" for c in merge_cols)
     con.execute(f"CREATE OR REPLACE TEMP TABLE changed AS SELECT f.label FROM final f JOIN contacts c "
                 f"ON c.id = f.target WHERE {changed}")
@@ -341,6 +345,7 @@ def import_rows(con: duckdb.DuckDBPyConnection, cfg: Config, plan: ImportPlan, n
     ).fetchall()[0]
     result.optouts_added = add_optouts(con, plan.optout_details, now, plan.source, "opt-out column in the file")
     result.groups = _assign_groups(con, plan, now)
+    con.execute("DROP TABLE lab; DROP TABLE final; DROP TABLE changed; DROP TABLE ids; DROP TABLE final_groups")
     return result
 
 
