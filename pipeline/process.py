@@ -21,7 +21,7 @@ from typing import Protocol
 from . import store
 from .config import Config
 from .errors import FileHeld, FileRejected, PipelineError
-from .fields import ColumnMap, file_rule, map_columns
+from .fields import ColumnMap, map_columns
 from .prepare import prepare
 from .read import Table, bulk_allocation, read_table
 from .report import safe_name, unique_path, write_json_atomic, write_text_atomic, write_xlsx

@@ -38,21 +38,6 @@ def inbox_files(home: Path) -> list[str]:
     return sorted(p.name for p in (home / "inbox").iterdir() if p.is_file() or p.is_symlink())
 
 
-@pytest.fixture
-def daemons(tmp_path):
-    """Start daemons on homes; every one still running at the end is killed (by its own pid)."""
-    started: list[Daemon] = []
-
-    def start(home: Path, **env: str) -> Daemon:
-        d = Daemon(home, logs=tmp_path)
-        started.append(d)
-        return d.start(**env)
-
-    yield start
-    for d in started:
-        d.close()
-
-
 def test_files_waiting_dropped_copied_moved_and_renamed_in_are_each_imported_once(tmp_path, daemons):
     home = make_home(tmp_path / "home", pipeline=FAST)
     outside = tmp_path / "outside"

@@ -28,20 +28,6 @@ def people(n: int, start: int = 0) -> list[list[str]]:
     return [HEAD] + [[f"P{i}", "Test", f"+97252{3000000 + i:07d}", f"p{i}@example.com"] for i in range(start, start + n)]
 
 
-@pytest.fixture
-def daemons(tmp_path):
-    started: list[Daemon] = []
-
-    def start(home: Path, **env: str) -> Daemon:
-        d = Daemon(home, logs=tmp_path)
-        started.append(d)
-        return d.start(**env)
-
-    yield start
-    for d in started:
-        d.close()
-
-
 def exports(home: Path, prefix: str) -> list[Path]:
     folder = home / "outbox" / "exports"
     return sorted(folder.glob(f"{prefix}-*")) if folder.is_dir() else []
