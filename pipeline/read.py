@@ -22,7 +22,7 @@ from contextlib import contextmanager
 from datetime import date, datetime, time, timedelta
 from html import unescape
 from itertools import compress
-from operator import itemgetter, not_
+from operator import not_
 from pathlib import Path
 
 import python_calamine
@@ -317,7 +317,9 @@ def _text_columns(rows: list[list], width: int) -> list[list[str]]:
     """Column-major text of row-major cells; a short row's missing cells are empty."""
     if min(map(len, rows), default=width) < width:
         rows = [row + [""] * (width - len(row)) if len(row) < width else row for row in rows]
-    return [_column_text(list(map(itemgetter(j), rows))) for j in range(width)]
+    if not rows:
+        return [[] for _ in range(width)]
+    return [_column_text(list(column)) for column in zip(*rows)]  # zip transposes in C
 
 
 _NUMBER_LIKE = re.compile(r"[-+(]?[\d\s.,:/()+%-]*\d[\d\s.,:/()+%-]*")
