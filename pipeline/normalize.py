@@ -282,7 +282,7 @@ def _phone_plan(region: str) -> dict | None:
         if d is not None and d.national_number_pattern:
             descs.append((d.national_number_pattern, set(d.possible_length)))
     g = meta.general_desc
-    return {"cc": str(meta.country_code), "np": np_, "idd": meta.international_prefix or "(?!)",
+    return {"cc": str(meta.country_code), "np": np_, "idd": meta.international_prefix or "a^",  # RE2 has no (?!): a pattern that never matches
             "general": (g.national_number_pattern, set(g.possible_length)), "types": descs}
 
 
