@@ -20,7 +20,7 @@ import pyarrow as pa
 
 from . import store
 from .errors import InvalidValue, NotFound, UsageError
-from .normalize import detail_channel, email_normal, is_blank, phone_e164
+from .normalize import detail_channel, email_normal, is_blank, normalize_emails, normalize_phones, phone_e164
 
 CHANNELS = ("sms", "email")
 #: How many invalid values a result lists by name (all are counted).
@@ -53,20 +53,29 @@ def channel_value(raw: str, region: str, channel: str | None = None) -> tuple[st
 
 
 def _classify(values: Iterable[str], region: str, channel: str | None) -> tuple[list[tuple[str, str]], list[str]]:
-    """Distinct valid (channel, value) pairs in first-seen order, and the invalid raw values (blank ones skipped)."""
+    """Distinct valid (channel, value) pairs in first-seen order, and the invalid raw values (blank ones skipped).
+
+    Each distinct value is judged once, phones and e-mails each as a whole
+    column (with the normalizers' vectorized fast paths), so a list of a
+    million numbers costs seconds, not minutes.
+    """
+    if channel is not None and channel not in CHANNELS:
+        raise UsageError(f"A channel is sms or email, not '{channel}'.")
+    distinct = [raw if isinstance(raw, str) else str(raw)
+                for raw in dict.fromkeys(v for v in values if v is not None)]
+    distinct = [raw for raw in distinct if not is_blank(raw)]
+    as_email = [raw for raw in distinct if (channel == "email" if channel else "@" in raw)]
+    as_phone = [raw for raw in distinct if (channel == "sms" if channel else "@" not in raw)]
+    found = dict(zip(as_email, (("email", v) if v else None for v in normalize_emails(as_email))))
+    found.update(zip(as_phone, (("sms", v) if v else None for v in normalize_phones(as_phone, region))))
     valid: dict[tuple[str, str], None] = {}
     invalid: list[str] = []
-    seen: dict[str, tuple[str, str] | None] = {}
-    for raw in values:
-        if raw is None or is_blank(raw):
-            continue
-        raw = raw if isinstance(raw, str) else str(raw)
-        if raw not in seen:
-            seen[raw] = channel_value(raw, region, channel)
-            if seen[raw] is None:
-                invalid.append(raw.strip())
-        if seen[raw] is not None:
-            valid.setdefault(seen[raw], None)
+    for raw in distinct:
+        pair = found[raw]
+        if pair is None:
+            invalid.append(raw.strip())
+        else:
+            valid.setdefault(pair, None)
     return list(valid), invalid
 
 
