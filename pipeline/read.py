@@ -925,8 +925,7 @@ def _read_plain_text(text: str, encoding: str | None, delimiter: str, max_rows: 
         text = text.replace("\r\n", "\n")
         if "\r" in text:
             return None
-    head = text.split("\n", _HEAD_LINES)
-    body = head.pop() if len(head) > _HEAD_LINES else ""
+    head = text.split("\n", _HEAD_LINES)[:_HEAD_LINES]  # the body stays in `text`: no copy of a big file
     found = [(n, line.split(delimiter)) for n, line in enumerate(head, start=1) if line]
     found = [(n, record) for n, record in found if any(record)]
     header_index = _find_header([record for _, record in found])
@@ -936,10 +935,12 @@ def _read_plain_text(text: str, encoding: str | None, delimiter: str, max_rows: 
     width = len(record)
     if width > max_columns:
         return None
-    data = "\n".join(head[header_line:] + ([body] if body else []))
-    kept = data.rstrip("\n")
-    trailing_blank = len(data) - len(kept) - (1 if kept and data != kept else 0)
-    if "\n\n" in kept or kept.startswith("\n"):
+    start = sum(len(line) + 1 for line in head[:header_line])  # where the line after the header begins
+    end = len(text)
+    while end > start and text[end - 1] == "\n":
+        end -= 1
+    trailing_blank = max(0, len(text) - max(end, start) - (1 if end > start else 0))
+    if text.find("\n\n", start, end) >= 0 or (end > start and text[start] == "\n"):
         return None
     import pyarrow as pa
     import pyarrow.compute as pc
@@ -953,16 +954,19 @@ def _read_plain_text(text: str, encoding: str | None, delimiter: str, max_rows: 
         return "skip"
 
     try:
-        raw = kept.encode("utf-8")
+        raw = text.encode("utf-8")  # one copy for Arrow; the data rows are a view into it
+        offset = len(text[:start].encode("utf-8"))
+        size = len(raw) - offset - (len(text) - max(end, start))  # the tail past `end` is newlines: a byte each
+        data = pa.py_buffer(raw)[offset:offset + size] if size > 0 else None
         table = pcsv.read_csv(
-            io.BytesIO(raw),
+            pa.BufferReader(data),
             read_options=pcsv.ReadOptions(column_names=names, use_threads=True),
             parse_options=pcsv.ParseOptions(delimiter=delimiter, quote_char=False, double_quote=False,
                                             escape_char=False, newlines_in_values=False, ignore_empty_lines=False,
                                             invalid_row_handler=off_width),
             convert_options=pcsv.ConvertOptions(column_types={n: pa.string() for n in names},
                                                 strings_can_be_null=False, quoted_strings_can_be_null=False),
-        ) if raw else pa.table({n: pa.array([], pa.string()) for n in names})
+        ) if data is not None else pa.table({n: pa.array([], pa.string()) for n in names})
     except (pa.ArrowException, UnicodeError):
         return None
     if ragged:

@@ -78,6 +78,7 @@ def connect(cfg: Config, *, on_wait: Callable[[str], None] | None = None,
                 on_wait(busy_reason(cfg))
                 told = True
             time.sleep(0.2)
+    con.execute(f"SET memory_limit = '{int(cfg.pipeline.database_memory_mb)}MB'")  # an int: no user text in SQL
     ensure_schema(con, cfg)
     return con
 
