@@ -1068,7 +1068,7 @@ def plain_texts(draw):
 @settings(max_examples=300, deadline=None)
 @given(plain_texts())
 def test_the_plain_text_fast_path_reads_what_the_careful_path_reads(text):
-    from pipeline.read import _read_text
+    from pipeline.textfile import read_text as _read_text
 
     careful = _read_text(text, "utf-8", 1000, 100, fast=False)
     fast = _read_text(text, "utf-8", 1000, 100)

@@ -1,0 +1,304 @@
+"""Delimited text files: decoding, delimiter sniffing, and parsing.
+
+Any common encoding is decoded (UTF-8 with or without BOM, UTF-16, cp1252,
+cp1255, latin-1...), the delimiter is sniffed among `,` `;` tab and `|`.  Plain
+text (no quotes, rows as wide as the header) is parsed by Arrow's csv reader on
+both cores; anything else by the `csv` module, which reads it all.  Each data
+row keeps the line number where it starts.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+
+from charset_normalizer import from_bytes
+
+from .errors import FileRejected
+from .table import (
+    CONTROL_CHARS, HEADER_SCAN_ROWS, NOT_READABLE, NO_ROWS, Table, UNCLOSED_QUOTE, WEB_PAGE,
+    assemble, find_header, text_columns,
+)
+
+_SNIFF_LINES = 50
+_DELIMITERS = (",", ";", "\t", "|")
+_MARKUP_START = re.compile(r"\s*<(?:\?xml|!doctype|html|table|workbook)\b", re.IGNORECASE)
+
+# Single-byte code pages that charset-normalizer may choose between when a
+# text file is in a non-Latin script (Latin text is decided without it).
+_NON_LATIN_CODEPAGES = ["cp1255", "cp1251", "cp1253", "cp1256"]
+_ACCENTED_WORD = re.compile(rb"[A-Za-z]*[\xc0-\xff][A-Za-z\xc0-\xff]*")
+_HIGH_LETTER = re.compile(rb"[\xc0-\xff]")
+_HEBREW_LETTER = re.compile(rb"[\xe0-\xfa]")
+_ASCII_LETTER = re.compile(rb"[A-Za-z]")
+
+
+# ---------------------------------------------------------------- text files
+
+
+def decode(data: bytes) -> tuple[str, str]:
+    """Text and the encoding it was in; refuses bytes that are not text."""
+    for bom, codec, label in (
+        (b"\xff\xfe\x00\x00", "utf-32-le", "utf-32"),
+        (b"\x00\x00\xfe\xff", "utf-32-be", "utf-32"),
+        (b"\xef\xbb\xbf", "utf-8", "utf-8-sig"),
+        (b"\xff\xfe", "utf-16-le", "utf-16"),
+        (b"\xfe\xff", "utf-16-be", "utf-16"),
+    ):
+        if data.startswith(bom):
+            return _checked(data[len(bom) :].decode(codec, "replace")), label
+
+    sample = data[:65536]
+    nuls = sample.count(0)
+    if nuls:
+        half = max(len(sample) // 2, 1)
+        even, odd = sample[0::2].count(0), sample[1::2].count(0)
+        for codec, zeros, others in (("utf-16-le", odd, even), ("utf-16-be", even, odd)):
+            if zeros > half * 0.2 and others < zeros * 0.05 and len(data) % 2 == 0:
+                try:
+                    return _checked(data.decode(codec)), codec
+                except UnicodeDecodeError:
+                    pass
+        if nuls > len(sample) * 0.3:  # a few NULs are stripped; a file of them is not text
+            raise FileRejected(NOT_READABLE)
+
+    try:
+        return _checked(data.decode("utf-8")), "utf-8"
+    except UnicodeDecodeError:
+        pass
+    # Mostly UTF-8 with a few broken bytes (two exports pasted together, a cut
+    # character): keep UTF-8 rather than garble every accented letter.
+    text = data.decode("utf-8", "replace")
+    broken = text.count("\ufffd")
+    non_ascii = len(text) - len(text.encode("ascii", "ignore"))
+    if non_ascii - broken >= 10 * broken:
+        return _checked(text), "utf-8"
+    del text
+    codec = _single_byte_codepage(data)
+    return _checked(data.decode(codec, "replace")), codec
+
+
+def _single_byte_codepage(data: bytes) -> str:
+    """Choose the Windows code page of a text that is not UTF-8.
+
+    Western text has accented letters inside otherwise ASCII words ("Hélène");
+    Hebrew, Cyrillic, Greek or Arabic text has whole words of high bytes.  Hebrew
+    (cp1255) letters all sit in 0xE0-0xFA, where Russian also needs capitals.
+    charset-normalizer alone picks cp1250 for short German or French lists and
+    cp1251 for short Hebrew ones, so it only decides between non-Latin scripts.
+    """
+    sample = data[:1_000_000]
+    whole_words = mixed_words = 0
+    for word in _ACCENTED_WORD.findall(sample):
+        if _ASCII_LETTER.search(word):
+            mixed_words += 1
+        elif len(word) >= 2:
+            whole_words += 1
+    if whole_words > mixed_words:
+        hebrew = len(_HEBREW_LETTER.findall(sample))
+        if hebrew >= 0.9 * len(_HIGH_LETTER.findall(sample)) and _decodes(sample, "cp1255"):
+            return "cp1255"
+        best = from_bytes(sample, cp_isolation=_NON_LATIN_CODEPAGES).best()
+        if best is not None:
+            return best.encoding
+        return "cp1255"
+    return "cp1252" if _decodes(data, "cp1252") else "latin-1"
+
+
+def _decodes(data: bytes, codec: str) -> bool:
+    try:
+        data.decode(codec)
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def _checked(text: str) -> str:
+    """The text, unless it is clearly binary or markup rather than rows."""
+    sample = text[:65536]
+    # Random bytes read as a code page are about a quarter control characters.
+    if len(CONTROL_CHARS.findall(sample)) > len(sample) * 0.1:
+        raise FileRejected(NOT_READABLE)
+    if _MARKUP_START.match(sample.lstrip("\ufeff")):
+        raise FileRejected(WEB_PAGE)
+    if "\x00" in text:
+        text = text.replace("\x00", "")
+    return text
+
+
+def _sniff_delimiter(text: str) -> str:
+    """The delimiter whose field count is the most consistent over the first lines."""
+    lines = []
+    for line in io.StringIO(text, newline=""):
+        lines.append(line)
+        if len(lines) >= _SNIFF_LINES:
+            break
+    best, best_score = ",", (0.0, 0)
+    for delimiter in _DELIMITERS:
+        counts: list[int] = []
+        try:
+            for record in csv.reader(lines, delimiter=delimiter, strict=False):
+                if record:
+                    counts.append(len(record))
+        except csv.Error:  # the sample may end inside a quoted value
+            pass
+        if not counts:
+            continue
+        mode = max(set(counts), key=lambda n: (counts.count(n), n))
+        if mode < 2:
+            continue
+        score = (counts.count(mode) / len(counts), mode)
+        if score > best_score:
+            best, best_score = delimiter, score
+    return best
+
+
+def read_text(text: str, encoding: str | None, max_rows: int, max_columns: int, fast: bool = True) -> Table:
+    delimiter = _sniff_delimiter(text)
+    plain = _read_plain_text(text, encoding, delimiter, max_rows, max_columns) if fast else None
+    if plain is not None:
+        return plain
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=False)
+    records: list[list[str]] = []
+    starts: list[int] = []
+    blank_before: list[int] = []  # blank records seen before each record kept
+    blanks = 0
+    previous_line = 0
+    limit = max_rows + HEADER_SCAN_ROWS + 1
+    try:
+        for record in reader:
+            start = previous_line + 1
+            previous_line = reader.line_num
+            if not any(record):
+                blanks += 1
+                continue
+            if len(record) > max_columns:
+                while record and not record[-1].strip():
+                    record.pop()
+                if len(record) > max_columns:
+                    raise FileRejected(
+                        f"The file has {len(record):,} columns, more than the {max_columns:,} one import accepts."
+                    )
+            blank_before.append(blanks)
+            records.append(record)
+            starts.append(start)
+            if len(records) > limit:
+                raise FileRejected(
+                    f"The file has more than {max_rows:,} data rows, the most one import accepts; split it into smaller files."
+                )
+    except csv.Error:
+        raise FileRejected(UNCLOSED_QUOTE) from None
+
+    header_index = find_header(records)
+    if header_index is None:
+        raise FileRejected(NO_ROWS)
+    header = [cell.strip().replace("\x00", "") for cell in records[header_index]]
+    header_line = starts[header_index]
+    data = records[header_index + 1 :]
+    source_rows = starts[header_index + 1 :]
+    del records, starts
+    columns = text_columns(data, max(len(header), max(map(len, data), default=0)))
+    del data
+    header, columns, source_rows, blank = assemble(header, columns, 0, source_rows, max_rows, max_columns)
+    return Table(
+        format="csv",
+        sheet=None,
+        header_row=header_line,
+        headers=header,
+        columns=columns,
+        source_rows=source_rows,
+        blank_rows=blank + blanks - blank_before[header_index],
+        encoding=encoding,
+        delimiter=delimiter,
+    )
+
+
+#: What Python's str.strip() strips, so the Arrow path trims cells exactly as the careful path does.
+_PY_WHITESPACE = "".join(chr(c) for c in range(0x3001) if chr(c).isspace())
+_HEAD_LINES = 200
+
+
+def _read_plain_text(text: str, encoding: str | None, delimiter: str, max_rows: int,
+                     max_columns: int) -> Table | None:
+    """The fast path for plain delimited text: no quotes, no NULs, no blank lines inside, every row as wide
+    as the header.  Arrow's csv reader parses it on both cores; None sends the text down the careful path,
+    which reads anything and gives the same table.
+    """
+    if '"' in text or "\x00" in text:
+        return None
+    if "\r" in text:
+        text = text.replace("\r\n", "\n")
+        if "\r" in text:
+            return None
+    head = text.split("\n", _HEAD_LINES)[:_HEAD_LINES]  # the body stays in `text`: no copy of a big file
+    found = [(n, line.split(delimiter)) for n, line in enumerate(head, start=1) if line]
+    found = [(n, record) for n, record in found if any(record)]
+    header_index = find_header([record for _, record in found])
+    if header_index is None:
+        return None
+    header_line, record = found[header_index]
+    width = len(record)
+    if width > max_columns:
+        return None
+    start = sum(len(line) + 1 for line in head[:header_line])  # where the line after the header begins
+    end = len(text)
+    while end > start and text[end - 1] == "\n":
+        end -= 1
+    trailing_blank = max(0, len(text) - max(end, start) - (1 if end > start else 0))
+    if text.find("\n\n", start, end) >= 0 or (end > start and text[start] == "\n"):
+        return None
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    import pyarrow.csv as pcsv
+
+    names = [f"c{j}" for j in range(width)]
+    ragged: list[object] = []
+
+    def off_width(row) -> str:
+        ragged.append(row)
+        return "skip"
+
+    try:
+        raw = text.encode("utf-8")  # one copy for Arrow; the data rows are a view into it
+        offset = len(text[:start].encode("utf-8"))
+        size = len(raw) - offset - (len(text) - max(end, start))  # the tail past `end` is newlines: a byte each
+        data = pa.py_buffer(raw)[offset:offset + size] if size > 0 else None
+        table = pcsv.read_csv(
+            pa.BufferReader(data),
+            read_options=pcsv.ReadOptions(column_names=names, use_threads=True),
+            parse_options=pcsv.ParseOptions(delimiter=delimiter, quote_char=False, double_quote=False,
+                                            escape_char=False, newlines_in_values=False, ignore_empty_lines=False,
+                                            invalid_row_handler=off_width),
+            convert_options=pcsv.ConvertOptions(column_types={n: pa.string() for n in names},
+                                                strings_can_be_null=False, quoted_strings_can_be_null=False),
+        ) if data is not None else pa.table({n: pa.array([], pa.string()) for n in names})
+    except (pa.ArrowException, UnicodeError):
+        return None
+    if ragged:
+        return None
+    arrays = [pc.utf8_trim(table.column(j).combine_chunks(), characters=_PY_WHITESPACE) for j in range(width)]
+    headers = [cell.strip() for cell in record]
+    empty = None
+    for a in arrays:
+        e = pc.equal(a, "")
+        empty = e if empty is None else pc.and_(empty, e)
+    first = header_line + 1
+    if empty is not None and pc.any(empty).as_py():
+        keep = pc.indices_nonzero(pc.invert(empty))
+        blank = len(empty) - len(keep)
+        arrays = [a.take(keep) for a in arrays]
+        source_rows = pc.add(keep, first).to_pylist()
+    else:
+        blank = 0
+        source_rows = list(range(first, first + (len(arrays[0]) if arrays else 0)))
+    while headers and not headers[-1] and not pc.any(pc.not_equal(arrays[-1], "")).as_py():
+        headers.pop()
+        arrays.pop()
+    if len(source_rows) > max_rows:
+        raise FileRejected(
+            f"The file has more than {max_rows:,} data rows, the most one import accepts; split it into smaller files."
+        )
+    return Table(format="csv", sheet=None, header_row=header_line, headers=headers, arrays=arrays,
+                 source_rows=source_rows, blank_rows=blank + trailing_blank, encoding=encoding,
+                 delimiter=delimiter)
