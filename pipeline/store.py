@@ -229,6 +229,7 @@ def import_rows(con: duckdb.DuckDBPyConnection, cfg: Config, plan: ImportPlan, n
         con.execute("CREATE OR REPLACE TEMP TABLE inc AS SELECT * FROM incoming")
     finally:
         con.unregister("incoming")
+    n_rows = plan.rows.num_rows
     plan.rows = plan.rows.slice(0, 0)  # the database holds the rows now; let Arrow's copy go
     for col, present in (("phone", plan.has_phone), ("email", plan.has_email)):
         if not present:
@@ -240,10 +241,14 @@ def import_rows(con: duckdb.DuckDBPyConnection, cfg: Config, plan: ImportPlan, n
     rejected: dict[int, list[tuple[str, str]]] = {}
 
     # 1. Each row's matches among stored contacts, one column per key; two different ones are a conflict.
-    # Only stored contacts whose key the file names: the cost follows the file, not the store.
-    joins = [f"LEFT JOIN (SELECT {q(k)} AS k, min(id) AS id, count(*) AS n FROM contacts "
-             f"WHERE {q(k)} IN (SELECT {q(k)} FROM inc WHERE {q(k)} <> '') GROUP BY 1) m_{k} ON m_{k}.k = i.{q(k)}"
-             for k in keys]
+    # Into a store larger than the file, only the stored contacts whose key the file names are read,
+    # so the cost follows the file; into a smaller store, reading it whole is cheaper than the filter.
+    stored = con.execute("SELECT count(*) FROM contacts").fetchall()[0][0]
+    only_named = stored > n_rows
+    joins = [f"LEFT JOIN (SELECT {q(k)} AS k, min(id) AS id, count(*) AS n FROM contacts WHERE "
+             + (f"{q(k)} IN (SELECT {q(k)} FROM inc WHERE {q(k)} <> '')" if only_named
+                else f"{q(k)} IS NOT NULL AND {q(k)} <> ''")
+             + f" GROUP BY 1) m_{k} ON m_{k}.k = i.{q(k)}" for k in keys]
     found = ", ".join(f"m_{k}.id" for k in keys)
     match_expr = f"coalesce({found})" if keys else "NULL::BIGINT"
     # list_distinct drops NULLs: the number of different contacts the row's keys found
