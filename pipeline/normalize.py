@@ -124,11 +124,6 @@ def is_blank(raw: str | None) -> bool:
     return raw is None or not _clean(str(raw))
 
 
-def _column(values: Sequence[Any], one: Callable[[Any], Any]) -> list[Any]:
-    """`one` applied to each value, computed once per distinct value."""
-    return _column_fast(values, None, one)
-
-
 # --------------------------------------------------------------------------- phones
 
 _MAX_PHONE_TEXT = 40
@@ -217,7 +212,7 @@ def normalize_phones(values: Sequence[str], region: str) -> list[str | None]:
     Distinct values go through `fast_phones` first, one vectorized pass; what
     it cannot vouch for takes the library path.
     """
-    return _column_fast(values, lambda d: fast_phones(d, region), lambda raw: phone_e164(raw, region))
+    return _column_fast(values, *_judges("phone", region=region))
 
 
 def _column_fast(values: Sequence[Any], fast: Callable[[list[str]], list[str | None]] | None,
@@ -241,9 +236,7 @@ def _column_fast(values: Sequence[Any], fast: Callable[[list[str]], list[str | N
             if found is None:
                 cache[raw] = one(raw)
         return list(map(cache.__getitem__, values))
-    distinct = encoded.dictionary.to_pylist()
-    found = fast(distinct) if fast and distinct else [None] * len(distinct)
-    results = [f if f is not None else one(d) for d, f in zip(distinct, found)]
+    results = _verdicts(encoded.dictionary.to_pylist(), fast, one)
     indices = encoded.indices
     if indices.null_count:  # None cells: one answer for all of them
         results.append(one(None))
@@ -251,6 +244,32 @@ def _column_fast(values: Sequence[Any], fast: Callable[[list[str]], list[str | N
     if INVALID in results:  # the sentinel cannot travel through Arrow: gather in Python
         return list(map(results.__getitem__, indices.to_pylist()))
     return pa.array(results, pa.string()).take(indices).to_pylist()
+
+
+def _verdicts(distinct: list[str], fast: Callable[[list[str]], list[str | None]] | None,
+              one: Callable[[Any], Any]) -> list[Any]:
+    """Each distinct text's verdict: the vectorized pass where it answers, the per-value path elsewhere."""
+    found = fast(distinct) if fast and distinct else [None] * len(distinct)
+    return [f if f is not None else one(d) for d, f in zip(distinct, found)]
+
+
+def _judges(kind: str, *, region: str = "", type: str = "text", choices: Sequence[str] = (),
+            date_order: str = "dmy") -> tuple[Callable[[list[str]], list[str | None]] | None, Callable[[Any], Any]]:
+    """(vectorized pass or None, per-value path) that judge one kind of column: phone, email or typed."""
+    if kind == "phone":
+        return (lambda texts: fast_phones(texts, region)), (lambda raw: phone_e164(raw, region))
+    if kind == "email":
+        return fast_emails, email_normal
+    parse = _typed_parser(type, tuple(choices), date_order)
+    if type != "text":
+        return None, parse
+
+    def text(raw: Any) -> Any:  # most cells are already clean text: printable, stripped, short
+        if isinstance(raw, str) and raw.isprintable() and len(raw) <= MAX_TEXT and raw == raw.strip():
+            return raw or None
+        return parse(raw)
+
+    return None, text
 
 
 # --------------------------------------------------------------------------- fast paths
@@ -370,7 +389,7 @@ def email_normal(raw: str) -> str | None:
 
 def normalize_emails(values: Sequence[str]) -> list[str | None]:
     """`email_normal` of each value; a result is None for an empty cell and for an invalid one."""
-    return _column_fast(values, fast_emails, email_normal)
+    return _column_fast(values, *_judges("email"))
 
 
 _LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
@@ -464,15 +483,7 @@ def normalize_typed(
     values: Sequence[str], type: str, *, choices: Sequence[str] = (), date_order: str = "dmy"
 ) -> tuple[list[str | None], list[bool]]:
     """`parse_typed` of each value: (canonical values with None for empty or bad, a flag per value that is bad)."""
-    parse = _typed_parser(type, tuple(choices), date_order)
-    if type == "text":
-        def one(raw: Any) -> Any:  # most cells are already clean text: printable, stripped, short
-            if isinstance(raw, str) and raw.isprintable() and len(raw) <= MAX_TEXT and raw == raw.strip():
-                return raw or None
-            return parse(raw)
-    else:
-        one = parse
-    results = _column_fast(values, None, one)
+    results = _column_fast(values, *_judges("typed", type=type, choices=choices, date_order=date_order))
     if INVALID not in results:
         return results, [False] * len(results)
     return [None if r is INVALID else r for r in results], [r is INVALID for r in results]
@@ -709,20 +720,8 @@ def normalize_column(raw, kind: str, *, region: str = "", type: str = "text", ch
     distinct values and spreads the answers back.
     """
     pa = _pa()
-    import pyarrow.compute as pc
-
-    encoded = pc.dictionary_encode(raw.fill_null("") if raw.null_count else raw)
-    distinct = encoded.dictionary.to_pylist()
-    if kind == "phone":
-        found = fast_phones(distinct, region)
-        results = [f if f is not None else phone_e164(d, region) for d, f in zip(distinct, found)]
-    elif kind == "email":
-        found = fast_emails(distinct)
-        results = [f if f is not None else email_normal(d) for d, f in zip(distinct, found)]
-    else:
-        parse = _typed_parser(type, tuple(choices), date_order)
-        results = [(d or None) if type == "text" and d.isprintable() and len(d) <= MAX_TEXT and d == d.strip()
-                   else parse(d) for d in distinct]
+    distinct, indices = _encode(raw)
+    results = _verdicts(distinct, *_judges(kind, region=region, type=type, choices=choices, date_order=date_order))
     # A normalizer answers None for every blank cell: only those need the closer look.
     blank = [r is None and (not d or is_blank(d)) for d, r in zip(distinct, results)]
     if kind == "typed":
@@ -730,7 +729,6 @@ def normalize_column(raw, kind: str, *, region: str = "", type: str = "text", ch
         results = [None if r is INVALID else r for r in results]
     else:
         invalid = [r is None and not b for r, b in zip(results, blank)]
-    indices = encoded.indices
     any_invalid = any(invalid)
     return Normalized(
         values=pa.array(results, pa.string()).take(indices),
@@ -741,9 +739,13 @@ def normalize_column(raw, kind: str, *, region: str = "", type: str = "text", ch
 
 def truthy_column(raw):
     """`is_truthy` of each cell of an Arrow string column, as an Arrow boolean column."""
-    pa = _pa()
+    distinct, indices = _encode(raw)
+    return _pa().array([is_truthy(d) for d in distinct], _pa().bool_()).take(indices)
+
+
+def _encode(raw):
+    """The distinct texts of an Arrow string column (nulls read as empty) and each cell's index among them."""
     import pyarrow.compute as pc
 
     encoded = pc.dictionary_encode(raw.fill_null("") if raw.null_count else raw)
-    flags = [is_truthy(d) for d in encoded.dictionary.to_pylist()]
-    return pa.array(flags, pa.bool_()).take(encoded.indices)
+    return encoded.dictionary.to_pylist(), encoded.indices
