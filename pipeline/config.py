@@ -7,6 +7,7 @@ files larger than a config file has any reason to be.
 
 from __future__ import annotations
 
+import fnmatch
 import os
 import re
 from dataclasses import dataclass
@@ -356,6 +357,12 @@ class Config:
     @property
     def log_file(self) -> Path:
         return self.path(self.pipeline.log_file)
+
+
+def first_rule(rules: list, file_name: str):
+    """The first of the rules (fields.yaml `rules`, groups.yaml `assign`) whose `files` glob matches, or None."""
+    name = file_name.casefold()
+    return next((r for r in rules if fnmatch.fnmatch(name, r.files.casefold())), None)
 
 
 def resolve_home(home: str | os.PathLike[str] | None) -> Path:

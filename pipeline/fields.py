@@ -11,7 +11,7 @@ import fnmatch
 import unicodedata
 from dataclasses import dataclass
 
-from .config import DEFAULT_FIELDS, CustomField, FieldsConfig
+from .config import DEFAULT_FIELDS, CustomField, FieldsConfig, first_rule
 
 #: Columns the reject workbook adds; a re-dropped workbook never imports them.
 REJECT_COLUMNS = ("Reject reason", "Source row")
@@ -102,17 +102,9 @@ class ColumnMap:
         return {"header": self.header, "field": self.target, "how": self.how}
 
 
-def file_rule(cfg: FieldsConfig, file_name: str):
-    """The first rule whose `files` glob matches the file's name, or None."""
-    for rule in cfg.rules:
-        if fnmatch.fnmatch(file_name.casefold(), rule.files.casefold()):
-            return rule
-    return None
-
-
 def map_columns(headers: list[str], file_name: str, cfg: FieldsConfig) -> list[ColumnMap]:
     """Decide each column's target and why, by the precedence of DESIGN section 4."""
-    rule = file_rule(cfg, file_name)
+    rule = first_rule(cfg.rules, file_name)
     rule_map = {fold(h): t for h, t in (rule.columns.items() if rule else ())}
     aliases: dict[str, str] = {}
     for spec in catalog(cfg):

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Protocol
 
 from . import store
-from .config import Config
+from .config import Config, first_rule
 from .errors import FileHeld, FileRejected, PipelineError
 from .fields import ColumnMap, map_columns
 from .prepare import prepare
@@ -211,7 +211,7 @@ def _import(cfg: Config, con, path: Path, table: Table, summary: RunSummary, sta
     reporter.stage(path.name, "map")
     columns = plan_columns(cfg, table, path.name)
     summary.columns = [c.asdict() for c in columns]
-    rule = _group_rule(cfg, path.name)
+    rule = first_rule(cfg.groups.assign, path.name)
     timings["map"] = time.perf_counter() - t
 
     t = time.perf_counter()
@@ -342,15 +342,6 @@ def _sql_reason_message(code: str, detail: str) -> str:
 
 def _rounded(timings: dict[str, float]) -> dict[str, float]:
     return {k: round(v, 3) for k, v in timings.items()}
-
-
-def _group_rule(cfg: Config, name: str):
-    import fnmatch
-
-    for rule in cfg.groups.assign:
-        if fnmatch.fnmatch(name.casefold(), rule.files.casefold()):
-            return rule
-    return None
 
 
 def _fill_summary(summary: RunSummary, table: Table, outcome: store.ImportOutcome,
