@@ -22,6 +22,7 @@ from . import store
 from .config import Config, first_rule
 from .errors import FileHeld, FileRejected, PipelineError
 from .fields import ColumnMap, map_columns
+from .normalize import Reason
 from .prepare import prepare
 from .read import Table, bulk_allocation, read_table
 from .report import safe_name, unique_path, write_json_atomic, write_text_atomic, write_xlsx
@@ -227,10 +228,7 @@ def _import(cfg: Config, con, path: Path, table: Table, summary: RunSummary, sta
     staging = final = writer = None
     rejects_name = safe_name(f"{Path(path.name).stem}.rejects.xlsx")
     if not dry_run:
-        final = _outbox_folder(cfg, started, path.name)
-        staging = final.parent / (STAGING_PREFIX + final.name)
-        staging.mkdir(parents=True)
-        summary.outbox = final.name
+        staging, final = _new_outbox(cfg, started, path.name, summary)
         if prepared.rejects:  # written on the other core while the database does the upsert
             writer = _Background(_write_rejects, staging / rejects_name, table, prepared.rejects)
     con.execute("BEGIN TRANSACTION")
@@ -238,8 +236,8 @@ def _import(cfg: Config, con, path: Path, table: Table, summary: RunSummary, sta
         outcome = store.import_rows(con, cfg, prepared.plan, now)
         timings["upsert"] = time.perf_counter() - t
         rejected = dict(prepared.rejects)
-        rejected.update({rn: [(code, _sql_reason_message(code, detail))] for rn, detail_list in outcome.rejected.items()
-                         for code, detail in detail_list})
+        for rn, reasons in outcome.rejected.items():  # rows the upsert rejected: conflicts, details taken
+            rejected[rn] = [(code, Reason(code).format(detail=detail)) for code, detail in reasons]
         _fill_summary(summary, table, outcome, rejected, prepared)
         if dry_run:
             con.execute("ROLLBACK")
@@ -331,15 +329,6 @@ def finish_outbox(staging: Path, final: Path, source: Path | None, move: bool) -
         os.replace(staging, final)
 
 
-def _sql_reason_message(code: str, detail: str) -> str:
-    from .normalize import Reason
-
-    try:
-        return Reason(code).format(detail=detail)
-    except ValueError:
-        return detail
-
-
 def _rounded(timings: dict[str, float]) -> dict[str, float]:
     return {k: round(v, 3) for k, v in timings.items()}
 
@@ -380,6 +369,15 @@ def _write_summary(folder: Path, summary: RunSummary) -> None:
     write_text_atomic(folder / "summary.txt", str(summary))
 
 
+def _new_outbox(cfg: Config, started: datetime, name: str, summary: RunSummary) -> tuple[Path, Path]:
+    """A new outbox folder for a file, made under its staging name: (staging, final)."""
+    final = _outbox_folder(cfg, started, name)
+    staging = final.parent / (STAGING_PREFIX + final.name)
+    staging.mkdir(parents=True)
+    summary.outbox = final.name
+    return staging, final
+
+
 def _outbox_folder(cfg: Config, started: datetime, name: str) -> Path:
     stem = safe_name(Path(name).stem, 80)
     base = f"{started.strftime('%Y%m%dT%H%M%SZ')}-{stem}"
@@ -415,10 +413,7 @@ def _leave_outbox(cfg: Config, con, path: Path, summary: RunSummary, move_source
 def _stage_outbox(cfg: Config, con, path: Path, summary: RunSummary) -> tuple[Path, Path]:
     """The outbox folder of a file that was not imported, under its staging name, with its run committed."""
     started = datetime.strptime(summary.started_at, "%Y-%m-%dT%H:%M:%SZ")
-    final = _outbox_folder(cfg, started, path.name)
-    staging = final.parent / (STAGING_PREFIX + final.name)
-    staging.mkdir(parents=True)
-    summary.outbox = final.name
+    staging, final = _new_outbox(cfg, started, path.name, summary)
     _write_summary(staging, summary)
     if con is not None:
         with store.transaction(con):  # the run and its id counter together, or neither
@@ -492,10 +487,7 @@ def process_optout_file(path: Path, cfg: Config, *, con=None) -> RunSummary:
                                    now=started.replace(tzinfo=None), transaction=False)
             summary.optout_list = counts
             summary.optouts["added"] = counts["added"]
-            final = _outbox_folder(cfg, started, path.name)
-            staging = final.parent / (STAGING_PREFIX + final.name)
-            staging.mkdir(parents=True)
-            summary.outbox = final.name
+            staging, final = _new_outbox(cfg, started, path.name, summary)
             summary.finished_at = _iso(utcnow())
             pause_point("outputs")
         except BaseException:
