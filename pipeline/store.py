@@ -302,7 +302,8 @@ def import_rows(con: duckdb.DuckDBPyConnection, cfg: Config, plan: ImportPlan, n
     con.execute("DELETE FROM merged WHERE label IN (SELECT label FROM taken)")
 
     # 5. New values against the stored ones; the outcome of each cluster.
-    all_cols = ["phone", "phone_raw", "email", "email_raw"] + _field_columns(cfg)
+    all_cols = ["phone", "phone_raw", "email", "email_raw"] + [f for f in field_columns(cfg)
+                                                               if f not in ("phone", "email")]
     sets = []
     for c in all_cols:
         src = c.removesuffix("_raw")
@@ -352,10 +353,6 @@ def import_rows(con: duckdb.DuckDBPyConnection, cfg: Config, plan: ImportPlan, n
     result.groups = _assign_groups(con, plan, now)
     con.execute("DROP TABLE lab; DROP TABLE final; DROP TABLE changed; DROP TABLE ids; DROP TABLE final_groups")
     return result
-
-
-def _field_columns(cfg: Config) -> list[str]:
-    return [f for f in DEFAULT_FIELDS if f not in ("phone", "email")] + [f.name for f in cfg.fields.custom_fields]
 
 
 def _propagate_labels(con: duckdb.DuckDBPyConnection, keys: list[str]) -> None:
