@@ -7,6 +7,7 @@ import os
 import sys
 from functools import wraps
 from pathlib import Path
+from typing import Any, Iterable, Sequence
 
 import click
 
@@ -17,6 +18,25 @@ from .errors import PipelineError, UsageError
 
 def _err(message: str) -> None:
     click.echo(message, err=True)
+
+
+def _json(data: Any) -> None:
+    click.echo(json.dumps(data, ensure_ascii=False, indent=2, default=str))
+
+
+def _table(headers: Sequence[str], rows: Iterable[Sequence[Any]], title: str | None = None) -> None:
+    """A table for a person; cell text is shown as is (never read as markup), nothing cut off."""
+    from rich.console import Console
+    from rich.table import Table
+    from rich.text import Text
+
+    t = Table(title=Text(title) if title else None, title_justify="left")
+    for h in headers:
+        t.add_column(h, overflow="fold")
+    for row in rows:
+        t.add_row(*(Text("" if v is None else str(v)) for v in row))
+    out = sys.stdout
+    Console(file=out, highlight=False, width=None if out.isatty() else 200).print(t)
 
 
 def fail_cleanly(fn):
@@ -32,6 +52,9 @@ def fail_cleanly(fn):
         except KeyboardInterrupt:
             _err("Interrupted.")
             sys.exit(130)
+        except BrokenPipeError:  # `contacts list | head`: the reader had enough
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            sys.exit(0)
         except Exception as e:  # a bug: say it in one line, the trace only on request
             if os.environ.get("CONTACTS_DEBUG"):
                 raise
@@ -153,20 +176,14 @@ def map_cmd(ctx, file: Path, as_json: bool) -> None:
     table = read_table(file, **read_limits(cfg))
     columns = map_columns(table.headers, file.name, cfg.fields)
     if as_json:
-        click.echo(json.dumps([c.asdict() for c in columns], ensure_ascii=False, indent=2))
+        _json([c.asdict() for c in columns])
         return
-    from rich.console import Console
-    from rich.table import Table as RichTable
-
-    t = RichTable(title=f"{file.name}: header on row {table.header_row}, {len(table.source_rows)} data rows")
-    for col in ("column", "header", "field", "why"):
-        t.add_column(col)
     why = {"rule": "a rule in fields.yaml", "ignored": "ignored by fields.yaml", "alias": "an alias in fields.yaml",
            "synonym": "a built-in synonym", "unknown": "not recognized: not imported", "blank": "no header",
            "reject_info": "added by a reject workbook"}
-    for c in columns:
-        t.add_row(str(c.index + 1), c.header, c.target or "-", why.get(c.how, c.how))
-    Console().print(t)
+    _table(["column", "header", "field", "why"],
+           [[c.index + 1, c.header, c.target or "-", why.get(c.how, c.how)] for c in columns],
+           title=f"{file.name}: header on row {table.header_row}, {len(table.source_rows)} data rows")
     click.echo("\n# A rule to paste into config/fields.yaml (edit the targets as needed):")
     click.echo(rule_yaml(file.name, columns), nl=False)
 
@@ -209,19 +226,12 @@ def runs_cmd(ctx, as_json: bool, limit: int | None) -> None:
     finally:
         con.close()
     if as_json:
-        click.echo(json.dumps(runs, ensure_ascii=False, indent=2))
+        _json(runs)
         return
-    from rich.console import Console
-    from rich.table import Table as RichTable
-
-    t = RichTable()
-    for col in ("run", "finished", "file", "status", "total", "new", "updated", "unchanged", "duplicate", "rejected"):
-        t.add_column(col)
-    for r in runs:
-        rows = r.get("rows", {})
-        t.add_row(str(r["run"]), r.get("finished_at") or "", r["file"], r["status"],
-                  *(str(rows.get(k, "")) for k in ("total", "new", "updated", "unchanged", "duplicate", "rejected")))
-    Console().print(t)
+    counts = ("total", "new", "updated", "unchanged", "duplicate", "rejected")
+    _table(["run", "finished", "file", "status", *counts],
+           [[r["run"], r.get("finished_at") or "", r["file"], r["status"],
+             *(r.get("rows", {}).get(k, "") for k in counts)] for r in runs])
 
 
 from .commands import register  # noqa: E402

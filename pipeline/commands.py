@@ -17,36 +17,13 @@ from typing import Any, Iterable, Iterator, Sequence
 
 import click
 
-from .cli import fail_cleanly, get_config, open_store
+from .cli import _err, _json, _table, fail_cleanly, get_config, open_store
 from .errors import NotFound, UsageError
 
 EXPORT_HELP = "Write the whole list to FILE (.xlsx or .csv) instead of printing it."
 
 
 # --------------------------------------------------------------------------- output helpers
-
-
-def _err(message: str) -> None:
-    click.echo(message, err=True)
-
-
-def _json(data: Any) -> None:
-    click.echo(json.dumps(data, ensure_ascii=False, indent=2, default=str))
-
-
-def _table(headers: Sequence[str], rows: Iterable[Sequence[Any]], title: str | None = None) -> None:
-    """A table for a person; cell text is shown as is (never read as markup), nothing cut off."""
-    from rich.console import Console
-    from rich.table import Table
-    from rich.text import Text
-
-    t = Table(title=title, title_justify="left")
-    for h in headers:
-        t.add_column(h, overflow="fold")
-    for row in rows:
-        t.add_row(*(Text("" if v is None else str(v)) for v in row))
-    out = sys.stdout
-    Console(file=out, highlight=False, width=None if out.isatty() else 200).print(t)
 
 
 def _one_output(as_json: bool, export: Path | None) -> None:
