@@ -136,7 +136,7 @@ def write_table(path: Path, headers: Sequence[str], rows: Iterable[Sequence[obje
     """An export, .xlsx or .csv by the file name."""
     if path.suffix.lower() == ".xlsx":
         write_xlsx(path, headers, rows)
-    elif path.suffix.lower() in (".csv", ".txt"):
+    elif path.suffix.lower() == ".csv":
         write_csv(path, headers, rows)
     else:
         from .errors import UsageError
