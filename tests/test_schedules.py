@@ -145,6 +145,7 @@ def test_exports_write_contacts_optouts_and_recipients_whole(tmp_path, daemons):
     recipients = read_csv(newest("vip-sms"))
     assert recipients[0] == ["contact_id", "channel", "value", "first_name", "last_name"]
     assert [r[2] for r in recipients[1:]] == ["'+972523000000", "'+972523000002"], "never an opted-out detail"
+    assert d.stop() == 0  # exports run every 2 s: look at the folder and the log once they have stopped
     assert not [p for p in (home / "outbox" / "exports").iterdir() if p.name.startswith(".")], "nothing half-written"
     assert re.search(r"schedule vip-sms \(export\) ran: wrote outbox/exports/vip-sms-\S+\.csv \(2 rows; "
                      r"2 recipients; left out: 1 opted out\)", d.log())
