@@ -334,6 +334,13 @@ class Config:
         p = Path(rel)
         return p if p.is_absolute() else self.home / p
 
+    def shown(self, path: Path) -> str:
+        """A path as logs and messages show it: relative to the home when it lies inside."""
+        try:
+            return str(Path(path).relative_to(self.home))
+        except ValueError:
+            return str(path)
+
     @property
     def database(self) -> Path:
         return self.path(self.pipeline.database)

@@ -577,10 +577,7 @@ class Daemon:
             self.log.warning("rejected %s: %s -> %s/", rel, s.reason, self.cfg.pipeline.rejects)
 
     def _rel(self, path: Path) -> str:
-        try:
-            return str(path.relative_to(self.cfg.home))
-        except ValueError:
-            return str(path)
+        return self.cfg.shown(path)
 
 
 class _Events(FileSystemEventHandler):

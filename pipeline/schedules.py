@@ -214,7 +214,7 @@ class Jobs:
     def _export(self, s: Schedule) -> str:
         with self.database(f"the scheduled export {s.name}") as con:
             path, n, note = export(self.cfg, s, con)
-        return f"wrote {_rel(self.cfg, path)} ({n} rows{note})"
+        return f"wrote {self.cfg.shown(path)} ({n} rows{note})"
 
 
 def _parse(text: Any) -> datetime | None:
@@ -227,13 +227,6 @@ def _parse(text: Any) -> datetime | None:
 
 def _show(t: datetime | None) -> str:
     return t.strftime("%Y-%m-%d %H:%M:%S %Z").strip() if t else "never"
-
-
-def _rel(cfg: Config, path: Path) -> str:
-    try:
-        return str(path.relative_to(cfg.home))
-    except ValueError:
-        return str(path)
 
 
 # --------------------------------------------------------------------------- collect
