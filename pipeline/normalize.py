@@ -328,14 +328,20 @@ def fast_phones(texts: list[str], region: str) -> list[str | None]:
     CC + NSN without the plus (a number cell), and a bare NSN (a lost leading
     zero), only for the default region's own country code.
     """
+    found = _phones_arrow(_pa().array(texts, _pa().string()), region) if texts else None
+    return found.to_pylist() if found is not None else [None] * len(texts)
+
+
+def _phones_arrow(arr, region: str):
+    """`fast_phones` of an Arrow string column, as an Arrow column; None when the region has no fast path."""
     plan = _phone_plan(region)
-    if plan is None or not texts:
-        return [None] * len(texts)
+    if plan is None:
+        return None
     pa = _pa()
     import pyarrow.compute as pc
 
+    n = len(arr)
     try:
-        arr = pa.array(texts, pa.string())
         shaped = pc.fill_null(pc.match_substring_regex(arr, _PHONE_SHAPE), False)
         plus = pc.starts_with(pc.utf8_trim(arr, " "), "+")
         digits = pc.replace_substring_regex(arr, "[^0-9]", "")
@@ -352,8 +358,8 @@ def fast_phones(texts: list[str], region: str) -> list[str | None]:
         nsn = pc.case_when(
             pc.make_struct(pc.and_(plus, starts_cc), plus, idd, pc.and_(starts_cc, pc.invert(full_general)),
                            starts_cc, starts_np),
-            after_cc, pa.nulls(len(texts), pa.string()), pa.nulls(len(texts), pa.string()), after_cc,
-            pa.nulls(len(texts), pa.string()), after_np, digits)
+            after_cc, pa.nulls(n, pa.string()), pa.nulls(n, pa.string()), after_cc,
+            pa.nulls(n, pa.string()), after_np, digits)
         nsn = pc.if_else(pc.or_(pc.starts_with(nsn, np_), pc.invert(shaped)), None, nsn)
         ok = _matches(nsn, general)
         any_type = None
@@ -361,10 +367,9 @@ def fast_phones(texts: list[str], region: str) -> list[str | None]:
             m = _matches(nsn, desc)
             any_type = m if any_type is None else pc.or_(any_type, m)
         ok = pc.and_(ok, any_type) if any_type is not None else pc.and_(ok, False)
-        out = pc.if_else(pc.fill_null(ok, False), pc.binary_join_element_wise("+" + cc, nsn, ""), None)
-        return out.to_pylist()
+        return pc.if_else(pc.fill_null(ok, False), pc.binary_join_element_wise("+" + cc, nsn, ""), None)
     except pa.ArrowException:  # a pattern RE2 cannot compile, say: no fast path, the library decides
-        return [None] * len(texts)
+        return None
 
 
 # --------------------------------------------------------------------------- e-mails
@@ -404,14 +409,16 @@ def fast_emails(texts: list[str]) -> list[str | None]:
     domain labels with no `--` (so no Punycode), an alphabetic top-level label,
     no special-use domain, at most 250 characters in all.
     """
-    if not texts:
-        return []
-    pa = _pa()
+    return _emails_arrow(_pa().array(texts, _pa().string())).to_pylist() if texts else []
+
+
+def _emails_arrow(arr):
+    """`fast_emails` of an Arrow string column, as an Arrow column."""
     import pyarrow.compute as pc
 
     from email_validator import SPECIAL_USE_DOMAIN_NAMES
 
-    arr = pc.utf8_trim(pa.array(texts, pa.string()), " ")
+    arr = pc.utf8_trim(arr, " ")
     ok = pc.match_substring_regex(arr, _PLAIN_EMAIL)
     local = pc.utf8_length(pc.replace_substring_regex(arr, "@.*$", ""))
     ok = pc.and_(ok, pc.less_equal(local, 64))
@@ -419,8 +426,7 @@ def fast_emails(texts: list[str]) -> list[str | None]:
     ok = pc.and_(ok, pc.invert(pc.match_substring(arr, "--")))
     special = "|".join(re.escape(d) for d in SPECIAL_USE_DOMAIN_NAMES)
     ok = pc.and_(ok, pc.invert(pc.match_substring_regex(arr, f"(?i)[@.](?:{special})$")))
-    out = pc.if_else(pc.fill_null(ok, False), pc.utf8_lower(arr), None)
-    return out.to_pylist()
+    return pc.if_else(pc.fill_null(ok, False), pc.utf8_lower(arr), None)
 
 
 def detail_channel(raw: str, region: str) -> tuple[str, str] | None:
@@ -715,13 +721,28 @@ def normalize_column(raw, kind: str, *, region: str = "", type: str = "text", ch
                      date_order: str = "dmy") -> Normalized:
     """Normalize a whole Arrow string column: `kind` is phone, email or typed (with `type`).
 
-    The same verdicts as `phone_e164`, `email_normal` and `parse_typed`, each
-    distinct value judged once, with no per-row Python work: Arrow finds the
-    distinct values and spreads the answers back.
+    The same verdicts as `phone_e164`, `email_normal` and `parse_typed`.  The
+    kind's vectorized pass answers for the whole column in Arrow first; only
+    the cells it leaves open reach Python, each distinct value once, and their
+    answers are spread back by Arrow.  No step does Python work per row.
     """
     pa = _pa()
-    distinct, indices = _encode(raw)
-    results = _verdicts(distinct, *_judges(kind, region=region, type=type, choices=choices, date_order=date_order))
+    import pyarrow.compute as pc
+
+    if raw.null_count:
+        raw = raw.fill_null("")
+    answered = _arrow_pass(raw, kind, region, type)
+    if answered is None:
+        open_ = None
+        rest = raw
+    else:
+        open_ = pc.is_null(answered)
+        if not answered.null_count:
+            return Normalized(values=answered, invalid=None, blank=pa.repeat(False, len(raw)), any_invalid=False)
+        rest = raw.filter(open_)
+    one = _judges(kind, region=region, type=type, choices=choices, date_order=date_order)[1]
+    distinct, indices = _encode(rest)
+    results = [one(d) for d in distinct]
     # A normalizer answers None for every blank cell: only those need the closer look.
     blank = [r is None and (not d or is_blank(d)) for d, r in zip(distinct, results)]
     if kind == "typed":
@@ -730,11 +751,33 @@ def normalize_column(raw, kind: str, *, region: str = "", type: str = "text", ch
     else:
         invalid = [r is None and not b for r, b in zip(results, blank)]
     any_invalid = any(invalid)
-    return Normalized(
-        values=pa.array(results, pa.string()).take(indices),
-        invalid=pa.array(invalid, pa.bool_()).take(indices) if any_invalid else None,
-        blank=pa.array(blank, pa.bool_()).take(indices),
-        any_invalid=any_invalid)
+    values = pa.array(results, pa.string()).take(indices)
+    blanks = pa.array(blank, pa.bool_()).take(indices)
+    bad = pa.array(invalid, pa.bool_()).take(indices) if any_invalid else None
+    if open_ is not None:  # the open cells' answers go back where they came from
+        values = pc.replace_with_mask(answered, open_, values)
+        none = pa.repeat(False, len(raw))
+        blanks = pc.replace_with_mask(none, open_, blanks)
+        bad = pc.replace_with_mask(none, open_, bad) if bad is not None else None
+    return Normalized(values=values, invalid=bad, blank=blanks, any_invalid=any_invalid)
+
+
+#: Text that `_text` keeps as it is: printable ASCII with no surrounding space (its length is checked apart).
+_PLAIN_TEXT = r"^[!-~](?:[ -~]*[!-~])?$"
+
+
+def _arrow_pass(raw, kind: str, region: str, type: str):
+    """The kind's vectorized answers for a column (null where it cannot tell), or None when it has no such pass."""
+    import pyarrow.compute as pc
+
+    if kind == "phone":
+        return _phones_arrow(raw, region)
+    if kind == "email":
+        return _emails_arrow(raw)
+    if type == "text":
+        ok = pc.and_(pc.match_substring_regex(raw, _PLAIN_TEXT), pc.less_equal(pc.utf8_length(raw), MAX_TEXT))
+        return pc.if_else(ok, raw, None)
+    return None
 
 
 def truthy_column(raw):
