@@ -17,6 +17,7 @@ test: $(BIN)/contacts
 	$(BIN)/pytest -q -n 2
 
 bench: $(BIN)/contacts
+	$(BIN)/pip install --quiet -e '.[test,bench]'
 	$(BIN)/python -m bench.run
 	$(BIN)/python -m bench.store_queries
 

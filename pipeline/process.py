@@ -18,7 +18,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Protocol
 
-from . import store
+from . import report, store
 from .config import Config, first_rule
 from .errors import FileHeld, FileRejected, PipelineError
 from .fields import ColumnMap, map_columns
@@ -230,7 +230,7 @@ def _import(cfg: Config, con, path: Path, table: Table, summary: RunSummary, sta
     if not dry_run:
         staging, final = _new_outbox(cfg, started, path.name, summary)
         if prepared.rejects:  # written on the other core while the database does the upsert
-            writer = _Background(_write_rejects, staging / rejects_name, table, prepared.rejects)
+            writer = _RejectsWriter(staging / rejects_name, *_reject_rows(table, prepared.rejects))
     con.execute("BEGIN TRANSACTION")
     try:
         outcome = store.import_rows(con, cfg, prepared.plan, now)
@@ -267,25 +267,55 @@ def _import(cfg: Config, con, path: Path, table: Table, summary: RunSummary, sta
     return summary
 
 
-class _Background:
-    """A function run on a thread; `join` waits and raises what it raised."""
+#: From this many rejected rows on, the reject workbook is written by a process of its own: on a
+#: thread, its Python work would take turns with the upsert's for the one interpreter lock.
+PROCESS_WRITER_ROWS = 5_000
 
-    def __init__(self, fn, *args) -> None:
+
+class _RejectsWriter:
+    """The reject workbook written beside the upsert; `join` waits and raises what the writing raised.
+
+    Many rows go to `python -m pipeline.report` through a pipe (a plain child
+    process, so nothing of the caller's own script runs again in it, and in a
+    session of its own, so a Ctrl-C meant for the import does not stop it half
+    way); when that child fails for any reason, `join` writes the workbook here.
+    """
+
+    def __init__(self, path: Path, headers: list[str], rows: list[list[str]]) -> None:
         import threading
 
+        self.args = (path, headers, rows, REJECTS_SHEET)
         self.error: BaseException | None = None
-
-        def run() -> None:
+        self.child = None
+        if len(rows) >= PROCESS_WRITER_ROWS:
             try:
-                fn(*args)
-            except BaseException as e:  # noqa: BLE001 - handed to join()
-                self.error = e
-
-        self.thread = threading.Thread(target=run, name="outputs", daemon=True)
+                self.child = report.start_writer(path, REJECTS_SHEET)
+                work = self._feed
+            except OSError:
+                work = self._write
+        else:
+            work = self._write
+        self.thread = threading.Thread(target=work, name="outputs", daemon=True)
         self.thread.start()
+
+    def _write(self) -> None:
+        try:
+            write_xlsx(*self.args)
+        except BaseException as e:  # noqa: BLE001 - handed to join()
+            self.error = e
+
+    def _feed(self) -> None:
+        try:
+            report.feed_writer(self.child, self.args[1], self.args[2])
+        except OSError:  # the child is gone: join() sees its exit status
+            pass
 
     def join(self, raise_error: bool = True) -> None:
         self.thread.join()
+        if self.child is not None and self.child.wait() != 0:
+            if not raise_error:
+                return
+            self._write()
         if self.error is not None and raise_error:
             raise self.error
 
@@ -352,16 +382,22 @@ def _fill_summary(summary: RunSummary, table: Table, outcome: store.ImportOutcom
     assert sum(rows[k] for k in ("new", "updated", "unchanged", "duplicate", "rejected")) == rows["total"], rows
 
 
-def _write_rejects(path: Path, table: Table, rejected: dict[int, list[tuple[str, str]]]) -> None:
+REJECTS_SHEET = "Rejected rows"
+
+
+def _reject_rows(table: Table, rejected: dict[int, list[tuple[str, str]]]) -> tuple[list[str], list[list[str]]]:
+    """The reject workbook's header and rows: each rejected row's cells as read, its reasons and source row."""
     headers = list(table.headers) + ["Reject reason", "Source row"]
     order = sorted(rejected)
+    rows = []
+    for i, cells in zip(order, table.rows(order)):
+        reason = "; ".join(f"{code}: {msg}" for code, msg in rejected[i])
+        rows.append(cells + [reason, str(table.source_rows[i])])
+    return headers, rows
 
-    def rows():
-        for i, cells in zip(order, table.rows(order)):
-            reason = "; ".join(f"{code}: {msg}" for code, msg in rejected[i])
-            yield cells + [reason, str(table.source_rows[i])]
 
-    write_xlsx(path, headers, rows(), sheet="Rejected rows")
+def _write_rejects(path: Path, table: Table, rejected: dict[int, list[tuple[str, str]]]) -> None:
+    write_xlsx(path, *_reject_rows(table, rejected), sheet=REJECTS_SHEET)
 
 
 def _write_summary(folder: Path, summary: RunSummary) -> None:

@@ -13,6 +13,8 @@ import io
 import json
 import os
 import re
+import subprocess
+import sys
 import tempfile
 import unicodedata
 from pathlib import Path
@@ -142,3 +144,31 @@ def write_table(path: Path, headers: Sequence[str], rows: Iterable[Sequence[obje
         from .errors import UsageError
 
         raise UsageError(f"An export file must end in .xlsx or .csv, not '{path.suffix or path.name}'.")
+
+
+# --------------------------------------------------------------------------- a workbook written by a child process
+
+
+def start_writer(path: Path, sheet: str) -> subprocess.Popen:
+    """A child process that writes an xlsx of the rows `feed_writer` sends it (see `write_xlsx`)."""
+    package_root = str(Path(__file__).resolve().parent.parent)
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [package_root, os.environ.get("PYTHONPATH")])))
+    return subprocess.Popen([sys.executable, "-m", "pipeline.report", str(path), sheet], stdin=subprocess.PIPE,
+                            env=env, start_new_session=True)
+
+
+def feed_writer(child: subprocess.Popen, headers: Sequence[str], rows: list[Sequence[object]]) -> None:
+    """Send a writer process its header and rows; it writes the workbook once the pipe closes."""
+    try:
+        child.stdin.write(json.dumps([list(headers), rows], ensure_ascii=False).encode("utf-8", "surrogatepass"))
+    finally:
+        child.stdin.close()
+
+
+def _write_from_pipe(path: str, sheet: str) -> None:
+    headers, rows = json.loads(sys.stdin.buffer.read().decode("utf-8", "surrogatepass"))
+    write_xlsx(Path(path), headers, rows, sheet=sheet)
+
+
+if __name__ == "__main__":
+    _write_from_pipe(*sys.argv[1:3])

@@ -76,6 +76,32 @@ def test_reject_workbook_has_source_headers_reasons_and_rows(tmp_path):
     assert s.reject_reasons == {"invalid_phone": 1, "invalid_email": 1, "no_contact_detail": 2}
 
 
+def test_many_rejects_are_written_by_a_process_of_their_own_with_every_row(tmp_path):
+    from pipeline.process import PROCESS_WRITER_ROWS
+
+    home = make_home(tmp_path)
+    bad = PROCESS_WRITER_ROWS + 7
+    rows = [HEAD] + [["N", str(i), f"12-{i}", "", "X"] for i in range(bad)] + [["Ok", "Row", "0523456789", "", "Y"]]
+    s = run(home, csv_file(home / "inbox" / "many.csv", rows))
+    assert s.rows["rejected"] == bad and counts(s)["new"] == 1
+    book = read_xlsx(outbox_folder(home, s) / s.rejects_file)
+    assert len(book) == bad + 1
+    assert [r[1] for r in book[1:]] == [str(i) for i in range(bad)], "every rejected row, in file order"
+    assert [r[-1] for r in book[1:]] == [str(i + 2) for i in range(bad)]
+    assert all(r[-2].startswith("invalid_phone") for r in book[1:])
+
+
+def test_writer_process_writes_the_workbook_it_is_fed(tmp_path):
+    from pipeline.report import feed_writer, start_writer
+
+    rows = [["a", "=1+1", "", "\u05d3\u05e0\u05d4 \U0001f600"], ["b", "x\ny", "0523", ""]]
+    child = start_writer(tmp_path / "out.xlsx", "Rejected rows")
+    feed_writer(child, ["H1", "H2", "H3", "H4"], rows)
+    assert child.wait(timeout=60) == 0
+    assert read_xlsx(tmp_path / "out.xlsx") == [["H1", "H2", "H3", "H4"], ["a", "=1+1", None, "\u05d3\u05e0\u05d4 \U0001f600"],
+                                                ["b", "x\ny", "0523", None]]
+
+
 def test_fixed_reject_workbook_dropped_back_imports(tmp_path):
     home = make_home(tmp_path)
     s = run(home, xlsx(tmp_path / "a.xlsx", [HEAD, ["A", "B", "12", "a@example.com", "X"]]))
