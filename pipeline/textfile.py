@@ -21,6 +21,7 @@ from .table import (
     assemble, find_header, text_columns,
 )
 
+_SNIFF_CHARS = 1 << 20
 _SNIFF_LINES = 50
 _DELIMITERS = (",", ";", "\t", "|")
 _MARKUP_START = re.compile(r"\s*<(?:\?xml|!doctype|html|table|workbook)\b", re.IGNORECASE)
@@ -129,11 +130,14 @@ def _checked(text: str) -> str:
 
 def _sniff_delimiter(text: str) -> str:
     """The delimiter whose field count is the most consistent over the first lines."""
+    head = text[:_SNIFF_CHARS]  # a big file is not copied whole to look at its first lines
     lines = []
-    for line in io.StringIO(text, newline=""):
+    for line in io.StringIO(head, newline=""):
         lines.append(line)
         if len(lines) >= _SNIFF_LINES:
             break
+    if len(head) < len(text) and len(lines) > 1 and not lines[-1].endswith(("\n", "\r")):
+        lines.pop()  # cut short by the slice
     best, best_score = ",", (0.0, 0)
     for delimiter in _DELIMITERS:
         counts: list[int] = []
