@@ -15,7 +15,7 @@ from pathlib import Path
 
 from .errors import FileRejected
 from .table import NOT_READABLE, NO_ROWS, Table, bulk_allocation
-from .textfile import decode, read_text
+from .textfile import decode, read_plain_file, read_text
 from .workbook import read_workbook, sniff_ole, sniff_zip
 
 __all__ = ["Table", "bulk_allocation", "read_table", "read_text_rows"]
@@ -78,6 +78,9 @@ def read_table(
             return read_workbook(path, sniff_ole(path), max_rows, max_columns)
         if magic.startswith(_BINARY_MAGIC):
             raise FileRejected(NOT_READABLE)
+        plain = read_plain_file(path, max_rows, max_columns)  # a big plain file is never held whole
+        if plain is not None:
+            return plain
         try:
             data = path.read_bytes()
         except OSError:

@@ -188,9 +188,7 @@ def read_text(text: str, encoding: str | None, max_rows: int, max_columns: int, 
             records.append(record)
             starts.append(start)
             if len(records) > limit:
-                raise FileRejected(
-                    f"The file has more than {max_rows:,} data rows, the most one import accepts; split it into smaller files."
-                )
+                raise _too_many_rows(max_rows)
     except csv.Error:
         raise FileRejected(UNCLOSED_QUOTE) from None
 
@@ -281,8 +279,24 @@ def _read_plain_text(text: str, encoding: str | None, delimiter: str, max_rows: 
         return None
     if ragged:
         return None
-    arrays = [pc.utf8_trim(table.column(j).combine_chunks(), characters=_PY_WHITESPACE) for j in range(width)]
-    headers = [cell.strip() for cell in record]
+    columns = [table.column(j).chunks for j in range(width)]
+    del table
+    return _plain_table(columns, [cell.strip() for cell in record], header_line, trailing_blank, encoding,
+                        delimiter, max_rows)
+
+
+def _plain_table(chunks: list[list], headers: list[str], header_line: int, trailing_blank: int,
+                 encoding: str | None, delimiter: str, max_rows: int) -> Table:
+    """The table of plain text Arrow has parsed: cells trimmed, blank rows dropped and counted, rows numbered."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    arrays = []
+    for j in range(len(chunks)):  # one column at a time, its chunks let go as it is joined
+        column = pa.chunked_array(chunks[j], pa.string()).combine_chunks()
+        chunks[j] = None
+        arrays.append(pc.utf8_trim(column, characters=_PY_WHITESPACE))
+        del column
     empty = None
     for a in arrays:
         e = pc.equal(a, "")
@@ -300,9 +314,143 @@ def _read_plain_text(text: str, encoding: str | None, delimiter: str, max_rows: 
         headers.pop()
         arrays.pop()
     if len(source_rows) > max_rows:
-        raise FileRejected(
-            f"The file has more than {max_rows:,} data rows, the most one import accepts; split it into smaller files."
-        )
+        raise _too_many_rows(max_rows)
     return Table(format="csv", sheet=None, header_row=header_line, headers=headers, arrays=arrays,
                  source_rows=source_rows, blank_rows=blank + trailing_blank, encoding=encoding,
                  delimiter=delimiter)
+
+
+def _too_many_rows(max_rows: int) -> FileRejected:
+    return FileRejected(
+        f"The file has more than {max_rows:,} data rows, the most one import accepts; split it into smaller files.")
+
+
+# ---------------------------------------------------------------- big plain files, straight from the disk
+
+_STREAM_MIN_BYTES = 1 << 20
+_STREAM_BLOCK = 1 << 24
+_LONE_CR = re.compile(rb"\r(?!\n)")
+_EMPTY_LINE = re.compile(rb"\n\r?\n")
+_LINE_END = b"\r\n"
+
+
+def read_plain_file(path, max_rows: int, max_columns: int) -> Table | None:
+    """A big plain UTF-8 file read from the disk in blocks, never held whole in memory.
+
+    The same table as `read_text(decode(bytes))`, for files that path would read
+    with its Arrow fast path: UTF-8 (with or without a BOM), no quotes, no NULs,
+    no lone CR, no blank line inside the data, every row as wide as the header.
+    The first megabyte decides the delimiter and the header exactly as the
+    whole-text path does; the rest is checked block by block and handed to
+    Arrow's streaming csv reader.  None when anything is not plain (or the file
+    is small): the caller then reads the file the whole-text way.
+    """
+    import pyarrow as pa
+    import pyarrow.csv as pcsv
+
+    size = path.stat().st_size
+    if size <= _STREAM_MIN_BYTES:
+        return None
+    with open(path, "rb") as fh:
+        head = fh.read(_SNIFF_CHARS)  # the lines the delimiter and the header are found in
+    bom = 3 if head.startswith(b"\xef\xbb\xbf") else 0
+    if head.startswith((b"\xff\xfe", b"\xfe\xff", b"\x00\x00\xfe\xff")) or b"\x00" in head:
+        return None
+    cut = head.rfind(b"\n")
+    try:
+        text = head[bom:cut + 1].decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+    sample = text[:65536]
+    if len(CONTROL_CHARS.findall(sample)) > len(sample) * 0.1 or _MARKUP_START.match(sample.lstrip("\ufeff")):
+        return None  # the whole-text path refuses it with its sentence
+    delimiter = _sniff_delimiter(text)
+    text = text.replace("\r\n", "\n")
+    lines = text.split("\n")
+    if len(lines) <= _HEAD_LINES or '"' in text or "\r" in text:
+        return None  # few long lines, quotes or a lone CR: the whole-text path decides
+    found = [(n, line.split(delimiter)) for n, line in enumerate(lines[:_HEAD_LINES], start=1) if line]
+    found = [(n, record) for n, record in found if any(record)]
+    header_index = find_header([record for _, record in found])
+    if header_index is None:
+        return None
+    header_line, record = found[header_index]
+    width = len(record)
+    if width > max_columns:
+        return None
+    # Where the data begins, in bytes (each line's own ending, LF or CRLF), and where its trailing line ends stop.
+    start = bom + sum(len(line) + 1 for line in head[bom:].split(b"\n", header_line)[:header_line])
+    trailing = _trailing_line_ends(path, size)
+    if trailing is None or size - len(trailing) <= start or b"\r" in trailing.replace(b"\r\n", b""):
+        return None
+    if not _plain_bytes(path, start - 1, size - len(trailing)):
+        return None
+    trailing_blank = max(0, trailing.count(b"\n") - 1)
+
+    names = [f"c{j}" for j in range(width)]
+    ragged: list[object] = []
+
+    def off_width(row) -> str:
+        ragged.append(row)
+        return "skip"
+
+    columns: list[list] = [[] for _ in range(width)]
+    try:
+        source = pa.OSFile(str(path))
+        source.seek(start)
+        reader = pcsv.open_csv(
+            source,
+            read_options=pcsv.ReadOptions(column_names=names, use_threads=True, block_size=_STREAM_BLOCK),
+            # No blank line is left inside the data (checked above): the only empty lines are trailing ones.
+            parse_options=pcsv.ParseOptions(delimiter=delimiter, quote_char=False, double_quote=False,
+                                            escape_char=False, newlines_in_values=False, ignore_empty_lines=True,
+                                            invalid_row_handler=off_width),
+            convert_options=pcsv.ConvertOptions(column_types={n: pa.string() for n in names},
+                                                strings_can_be_null=False, quoted_strings_can_be_null=False))
+        for batch in reader:
+            if ragged:
+                return None
+            for j in range(width):
+                columns[j].append(batch.column(j))
+        source.close()
+    except (pa.ArrowException, UnicodeError, OSError):
+        return None
+    if ragged:
+        return None
+    encoding = "utf-8-sig" if bom else "utf-8"
+    return _plain_table(columns, [cell.strip() for cell in record], header_line, trailing_blank, encoding,
+                        delimiter, max_rows)
+
+
+def _trailing_line_ends(path, size: int) -> bytes | None:
+    """The run of line-end bytes that closes the file; None when it is too long to be plain."""
+    with open(path, "rb") as fh:
+        fh.seek(max(0, size - 4096))
+        tail = fh.read()
+    kept = tail.rstrip(_LINE_END)
+    if not kept:
+        return None
+    return tail[len(kept):]
+
+
+def _plain_bytes(path, start: int, end: int) -> bool:
+    """Whether bytes start..end hold no quote, NUL, lone CR or blank line (checked a block at a time)."""
+    with open(path, "rb") as fh:
+        fh.seek(start)
+        carry = b""
+        at = start
+        while at < end:
+            block = fh.read(min(_STREAM_BLOCK, end - at))
+            if not block:
+                return False
+            at += len(block)
+            if b'"' in block or b"\x00" in block:
+                return False
+            joined = carry + block
+            lone = _LONE_CR.search(joined)
+            if lone and not (lone.start() == len(joined) - 1 and at < end):  # a CR ending a block: see the next
+                return False
+            if _EMPTY_LINE.search(joined):
+                return False
+            carry = joined[-2:]
+    return True

@@ -1083,3 +1083,99 @@ def test_a_plain_csv_takes_the_fast_path_and_a_quoted_one_does_not(tmp_path):
     assert table.blank_rows == 2
     quoted = write_csv(tmp_path / "quoted.csv", 'Name,Mobile\n"Levi, Dana",052\n')
     assert read_table(quoted)._arrays is None
+
+
+# ---------------------------------------------------------------- big plain files, read from the disk in blocks
+
+
+def _careful(path: Path) -> Table:
+    from pipeline.textfile import decode, read_text as _read_text
+
+    return _read_text(*decode(path.read_bytes()), 5_000_000, 1000, fast=False)
+
+
+def _streamed(path: Path):
+    from pipeline.textfile import read_plain_file
+
+    return read_plain_file(path, 5_000_000, 1000)
+
+
+def _big_plain(rows: int, *, delimiter: str = ",", ending: str = "\n", bom: bool = False, tail: str = "\n",
+               above: str = "") -> str:
+    names = ["Dana", " Avi ", "דנה", "José", "Noa\xa0", "\x1fMaya", "😀", ""]
+    body = [delimiter.join([f"C{i:07d}", names[i % len(names)], f"05{i % 10}-{i:07d}",
+                            f"u{i}@example.com" if i % 5 else "", ""]) for i in range(rows)]
+    body[7] = delimiter * 4  # a row of empty cells: blank, counted
+    text = above + "\n".join([delimiter.join(["Id", "Name", "Mobile", "Email", "Notes"])] + body) + tail
+    return ("\ufeff" if bom else "") + text.replace("\n", ending)
+
+
+@pytest.mark.parametrize("shape", [
+    {}, {"ending": "\r\n"}, {"bom": True}, {"delimiter": ";"}, {"delimiter": "\t", "tail": ""},
+    {"tail": "\n\n\n"}, {"ending": "\r\n", "tail": "\n\n"}, {"above": "Export of 2026-11-27\n\n"},
+])
+def test_a_big_plain_file_streamed_from_disk_reads_as_the_careful_path_reads(tmp_path, shape):
+    path = write_csv(tmp_path / "big.csv", _big_plain(40_000, **shape))
+    assert path.stat().st_size > 1 << 20
+    streamed = _streamed(path)
+    assert streamed is not None, "a plain big file takes the streaming path"
+    assert streamed == _careful(path)
+    assert read_table(path) == streamed
+
+
+@pytest.mark.parametrize("spoil", [
+    lambda t: t + 'Z,"quoted, late",052,,\n',          # a quote past the first megabyte
+    lambda t: t.replace("C0039000,", "C0039000\r,"),   # a lone CR deep in the data
+    lambda t: t.replace("\nC0039000", "\n\nC0039000"),  # a blank line inside the data
+    lambda t: t + "Z,only,three\n",                     # a row narrower than the header
+    lambda t: t + "Z,a,b,c,d,e,f\n",                    # a row wider than the header
+    lambda t: t + "Z,nul\x00,052,,\n",                  # a NUL late in the file
+    lambda t: t + "Z,end,052,,\r",                      # a lone CR at the very end
+])
+def test_a_big_file_that_is_not_plain_after_all_reads_as_the_careful_path_reads(tmp_path, spoil):
+    path = write_csv(tmp_path / "big.csv", spoil(_big_plain(40_000)))
+    assert _streamed(path) is None
+    assert read_table(path) == _careful(path)
+
+
+def test_a_big_file_with_a_bad_utf8_byte_late_is_left_to_the_careful_decoder(tmp_path):
+    path = tmp_path / "big.csv"
+    path.write_bytes(_big_plain(40_000).encode() + b"Z,caf\xe9,052,,\n")
+    assert _streamed(path) is None
+    assert read_table(path) == _careful(path)
+
+
+@settings(max_examples=150, deadline=None)
+@given(plain_texts(), st.sampled_from(["", "", "", "", '"', "\r", "\n\n", "\x00", ",x"]), st.integers(0, 400),
+       st.integers(1, 64))
+def test_streaming_small_blocks_reads_as_the_careful_path_reads(tmp_path_factory, text, late, where, block):
+    from pipeline import textfile
+
+    cut = min(where, len(text))
+    text = text[:cut] + late + text[cut:]
+    path = write_csv(tmp_path_factory.mktemp("s") / "t.csv", text)
+    with pytest.MonkeyPatch.context() as mp:  # small files and blocks take the streaming path, blocks split anywhere
+        mp.setattr(textfile, "_STREAM_MIN_BYTES", 0)
+        mp.setattr(textfile, "_STREAM_BLOCK", block)
+        mp.setattr(textfile, "_HEAD_LINES", 2)
+        streamed = _streamed(path)
+        try:
+            careful = _careful(path)
+        except FileRejected:
+            careful = None
+    assert streamed is None or streamed == careful
+
+
+@pytest.mark.parametrize("path", corpus_params("frictionless-csv") + corpus_params("csv-spectrum/csvs"))
+def test_every_corpus_text_file_streamed_reads_as_the_careful_path_reads(path):
+    from pipeline import textfile
+
+    with pytest.MonkeyPatch.context() as mp:  # every file, however small, tries the streaming path
+        mp.setattr(textfile, "_STREAM_MIN_BYTES", 0)
+        mp.setattr(textfile, "_HEAD_LINES", 3)
+        streamed = _streamed(path)
+        try:
+            careful = _careful(path)
+        except FileRejected:
+            careful = None
+    assert streamed is None or streamed == careful
