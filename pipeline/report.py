@@ -87,7 +87,9 @@ _SURROGATE = re.compile(r"[\ud800-\udfff]")
 def xlsx_text(value: object) -> str:
     """A value as an xlsx text cell can hold it: length capped, lone surrogates replaced."""
     text = "" if value is None else str(value)
-    return _SURROGATE.sub("\ufffd", text[:EXCEL_MAX_CELL])
+    if len(text) > EXCEL_MAX_CELL:
+        text = text[:EXCEL_MAX_CELL]
+    return text if text.isascii() else _SURROGATE.sub("\ufffd", text)
 
 
 def csv_safe(value: object) -> str:
