@@ -22,6 +22,7 @@ from .table import (
     ALL_SHEETS_EMPTY, DAMAGED, NOT_READABLE, NO_SHEETS, PASSWORD, SHEET_EMPTY, TOO_MANY_CELLS,
     Table, assemble, column_text, find_header, text_columns,
 )
+from .xlsxstream import read_xlsx_stream
 
 # Zip bomb guards: a workbook declaring more than this much content, or a big
 # member packed more tightly than any real sheet, is refused before it is opened.
@@ -251,6 +252,10 @@ def read_workbook(
 ) -> Table:
     """The first sheet with data, visible sheets before hidden ones."""
     kind, parts = sniffed
+    if kind in ("xlsx", "xlsm"):
+        table = read_xlsx_stream(path, kind, parts, max_rows, max_columns)  # None: calamine reads it
+        if table is not None:
+            return table
     try:
         workbook = _open_workbook(path, kind)
         visible = python_calamine.SheetVisibleEnum.Visible

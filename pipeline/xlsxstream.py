@@ -1,0 +1,650 @@
+"""A streaming reader for plain xlsx/xlsm sheets, straight into Arrow text columns.
+
+The calamine path builds every cell of a sheet as a Python object before
+`table.py` turns it into text: a million rows cost seconds and well over a
+gigabyte.  Here the sheet XML is decompressed a few megabytes at a time, each
+block is cut after its last complete row, and Arrow compute (RE2 regular
+expressions, casts, takes) turns every cell into the text the calamine path
+would give it, with no Python work per cell.  Only the columns' text is kept.
+
+Exactness comes before coverage: whenever the workbook uses something whose
+reading by calamine is not mirrored here exactly (dates and other formatted
+numbers, rich text, escapes, merged cells, namespace prefixes, cells without a
+reference, unusual packages...), `read_xlsx_stream` returns None and the
+calamine path reads the file as before.
+"""
+
+from __future__ import annotations
+
+import collections
+import functools
+import posixpath
+import re
+import zipfile
+import zlib
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from xml.etree import ElementTree
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from .errors import FileRejected
+from .table import TOO_MANY_CELLS, Table, find_header
+
+# Decompressed bytes handed to Arrow at a time: big enough that the fixed cost
+# of each compute call vanishes, small enough that the blocks in flight stay a
+# small part of the memory the columns take.
+_BLOCK = 1 << 22
+_PARSERS = 2  # threads turning blocks into cells
+
+_MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
+_PACKAGE_RELATIONSHIPS = "http://schemas.openxmlformats.org/package/2006/relationships"
+_WORKBOOK = "xl/workbook.xml"
+_WORKBOOK_RELS = "xl/_rels/workbook.xml.rels"
+_SHARED_STRINGS = "xl/sharedStrings.xml"
+_STYLES = "xl/styles.xml"
+
+# What str.strip() removes; Arrow's own notion of whitespace differs at the edges.
+_PY_WHITESPACE = "".join(chr(c) for c in range(0x3001) if chr(c).isspace())
+
+# The error values calamine knows; any other makes it refuse the whole sheet.
+_ERRORS = pa.array(["#DIV/0!", "#N/A", "#NAME?", "#NULL!", "#NUM!", "#REF!", "#VALUE!"])
+
+
+@functools.cache
+def _column_names() -> pa.Array:
+    """"A".."XFD": a column's letters looked up here give its 0-based number."""
+    letters = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+    two = [a + b for a in letters for b in letters]
+    three = [a + b + c for a in letters for b in letters for c in letters]
+    return pa.array((list(letters) + two + three)[:16384])
+
+
+# One <c> element, from just after "<c " to the next "<c ", with the row tags
+# that may follow it.  Attributes are single-space separated in the order r,
+# s, t (as Excel, openpyxl and xlsxwriter write them), other attributes after
+# them; anything else fails to match and sends the file to calamine.  Matching
+# only (no captures) runs as a DFA, so the strict check is cheap.
+_CELL = (
+    r'^r="[A-Z]{1,3}[1-9][0-9]{0,6}"(?: s="[0-9]{1,9}")?(?: t="[A-Za-z]{1,9}")?'
+    r'(?: (?:[A-Za-z][A-Za-z0-9]+|[a-qu-zA-Z])="[^"]*")* ?'
+    r"(?:/>|>[ \t\n]*"
+    r"(?:(?:<f(?: [^>]*)?/>|<f(?: [^>]*)?>[^<]*</f>)[ \t\n]*)?"
+    r"(?:(?:<v>[^<]*</v>|<v ?/>"
+    r'|<is>[ \t\n]*(?:(?:<t>[^<]*</t>|<t xml:space="preserve">[^<]*</t>|<t ?/>)[ \t\n]*)?</is>|<is ?/>)[ \t\n]*)?'
+    r"</c>)"
+    r'(?:</row>|<row(?: [A-Za-z][A-Za-z0-9:]*="[^"]*")* ?/?>|[ \t\n])*$'
+)
+# The fields of a cell that matched _CELL: its reference, format, type, the
+# first tag of its value (after any formula) and the text that follows it.
+_FIELDS = (
+    r'^r="(?P<ref>[A-Z0-9]+)"(?: s="(?P<s>[0-9]+)")?(?: t="(?P<t>[A-Za-z]+)")?(?P<attrs>[^>]*)>[ \t\n]*'
+    r"(?:(?:<f[^>]*/>|<f[^>]*>[^<]*</f>)[ \t\n]*)?"
+    r"(?P<open><is>[ \t\n]*<t[^>]*>|<[^>]*>)?(?P<value>[^<]*)"
+)
+_ROW_TAGS = r'^(?:</row>|<row(?: [A-Za-z][A-Za-z0-9:]*="[^"]*")* ?/?>|[ \t\n])*$'
+# Character references, _xHHHH_ escapes, carriage returns (which XML turns
+# into line feeds) and control characters are read by calamine's own rules; a
+# cell reference past column Z makes the calamine path's box guard measure.
+_UNUSUAL = r'[\x00-\x08\x0b\x0c\x0e-\x1f\r]|&#|_x[0-9A-Fa-f]{4}_|r="[A-Z]{2}'
+_UNHANDLED_TEXT = r"[\x00-\x08\x0b\x0c\x0e-\x1f\r]|&#|_x[0-9A-Fa-f]{4}_"
+_ENTITY = "&(?:amp|lt|gt|quot|apos);"
+_NUMBER = r"^-?[0-9]+(?:\.[0-9]+)?(?:[eE][-+]?[0-9]{1,3})?$"
+_WIDE_REFERENCE = r'r="[A-Z]{2,3}[0-9]+"'
+_HEADER_ROWS = 30  # find_header looks at this many non-blank rows
+
+
+class _Unsupported(Exception):
+    """The workbook uses something this reader does not mirror exactly."""
+
+
+@dataclass
+class _Book:
+    """What the chosen sheet needs from the rest of the package."""
+
+    sheet: str
+    member: str
+    strings: pa.Array  # shared strings, already as cell text
+    plain_styles: pa.Array | None  # per cell format: numbers shown plainly; None without styles.xml
+
+
+def read_xlsx_stream(path: Path, kind: str, parts: dict[str, str] | None, max_rows: int,
+                     max_columns: int) -> Table | None:
+    """The sheet the calamine path would pick, read the same way; None when unsure.
+
+    Raises the same `FileRejected` as the calamine path for a sheet it reads
+    (too many rows or columns, cells scattered over too big a box).
+    """
+    if not parts:
+        return None
+    try:
+        with zipfile.ZipFile(path) as archive:
+            book = _read_book(archive, parts)
+            return _read_sheet(archive, kind, book, max_rows, max_columns)
+    except (_Unsupported, pa.ArrowException, zipfile.BadZipFile, zlib.error, ElementTree.ParseError,
+            OSError, EOFError, ValueError, KeyError, UnicodeError):
+        return None
+
+
+# ---------------------------------------------------------------- the package
+
+
+def _read_book(archive: zipfile.ZipFile, parts: dict[str, str]) -> _Book:
+    names = archive.namelist()
+    lowered = {n.lower() for n in names}
+    if len(lowered) != len(names):
+        raise _Unsupported("members differing only in case")
+    for fixed in (_WORKBOOK, _WORKBOOK_RELS, _SHARED_STRINGS, _STYLES):
+        if fixed.lower() in lowered and fixed not in names:
+            raise _Unsupported("a standard member spelt in another case")
+    relations = _workbook_relations(archive)
+    for kind, member in (("sharedStrings", _SHARED_STRINGS), ("styles", _STYLES)):
+        targets = [target for rel_kind, target in relations.values() if rel_kind.endswith("/" + kind)]
+        if targets != ([member] if member in names else []):
+            raise _Unsupported(f"{kind} not where calamine looks for it")
+
+    sheets = _workbook_sheets(archive, relations)
+    if len({name for name, _, _ in sheets}) != len(sheets):
+        raise _Unsupported("two sheets with one name")
+    ordered = [s for s in sheets if s[2]] + [s for s in sheets if not s[2]]
+    name, member, _ = ordered[0]
+    if parts.get(name) != member or not member.startswith("xl/worksheets/") or member not in names:
+        raise _Unsupported("sheet outside the usual place")
+    strings = _shared_strings(archive) if _SHARED_STRINGS in names else pa.array([], pa.string())
+    plain = _plain_styles(archive) if _STYLES in names else None
+    return _Book(name, member, strings, plain)
+
+
+def _parse_xml(archive: zipfile.ZipFile, member: str) -> ElementTree.Element:
+    data = archive.read(member)
+    if b"<!DOCTYPE" in data or b"<!ENTITY" in data:
+        raise _Unsupported("document type declarations")
+    return ElementTree.fromstring(data)
+
+
+def _calamine_path(target: str) -> str:
+    """Where calamine looks for a relationship's target (it does not resolve "..")."""
+    if target.startswith("/xl/"):
+        return target[1:]
+    if target.startswith("xl/"):
+        return target
+    return "xl/" + target
+
+
+def _workbook_relations(archive: zipfile.ZipFile) -> dict[str, tuple[str, str]]:
+    root = _parse_xml(archive, _WORKBOOK_RELS)
+    if root.tag != f"{{{_PACKAGE_RELATIONSHIPS}}}Relationships":
+        raise _Unsupported("relationships in another namespace")
+    found = {}
+    for rel in root:
+        target = rel.get("Target", "")
+        if "&" in target or rel.get("TargetMode"):
+            raise _Unsupported("unusual relationship target")
+        member = _calamine_path(target)
+        if posixpath.normpath(member) != member:
+            raise _Unsupported("relative relationship target")
+        found[rel.get("Id", "")] = (rel.get("Type", ""), member)
+    return found
+
+
+_SHEET_TAG = re.compile(rb"<sheet\b([^>]*)>")
+_ATTRIBUTE = re.compile(rb'\s([\w:.-]+)="([^"]*)"')
+
+
+def _workbook_sheets(archive: zipfile.ZipFile, relations: dict[str, tuple[str, str]]) -> list[tuple[str, str, bool]]:
+    """(name, member, visible) of every sheet, in workbook order, as calamine lists them."""
+    root = _parse_xml(archive, _WORKBOOK)
+    if root.tag != f"{{{_MAIN}}}workbook":
+        raise _Unsupported("workbook in another namespace")
+    elements = [e for e in root.iter() if e.tag.rpartition("}")[2] == "sheet"]
+    raw = _SHEET_TAG.findall(archive.read(_WORKBOOK))
+    if len(raw) != len(elements) or not elements:
+        raise _Unsupported("sheets written with prefixes")
+    sheets = []
+    for element, attributes in zip(elements, raw):
+        if re.search(rb"[\t\n\r]|&#", attributes):
+            raise _Unsupported("attribute values XML would normalise")
+        keys = [key for key, _ in _ATTRIBUTE.findall(attributes)]
+        if keys.count(b"r:id") != 1 or any(key.endswith(b":id") and key != b"r:id" for key in keys):
+            raise _Unsupported("sheet relationship under another prefix")
+        relation = relations.get(dict(_ATTRIBUTE.findall(attributes))[b"r:id"].decode())
+        state = element.get("state", "visible")
+        name = element.get("name")
+        if relation is None or name is None or state not in ("visible", "hidden", "veryHidden"):
+            raise _Unsupported("sheet calamine would refuse")
+        member = relation[1]
+        if member.split("/")[1:2] not in (["worksheets"], ["chartsheets"], ["dialogsheets"]):
+            raise _Unsupported("sheet of an unknown type")
+        sheets.append((name, member, state == "visible"))
+    return sheets
+
+
+def _shared_strings(archive: zipfile.ZipFile) -> pa.Array:
+    """Each shared string as the text of a cell holding it: plain <t> runs only."""
+    data = archive.read(_SHARED_STRINGS)
+    start = data.find(b"<sst")
+    head_end = data.find(b">", start) + 1
+    if start < 0 or head_end <= 0 or data[head_end - 2:head_end] == b"/>":
+        raise _Unsupported("no plain <sst> root")
+    end = data.rfind(b"</sst>")
+    if end < head_end or data[end + 6:].strip() or re.search(rb"<(?!\?xml )[^>]*?:|<!", data[:start]):
+        raise _Unsupported("unusual shared strings part")
+    text = _as_text(data[head_end:end])
+    del data
+    if text.null_count or pc.any(pc.match_substring_regex(text, _UNHANDLED_TEXT)).as_py():
+        raise _Unsupported("escapes in shared strings")
+    pieces = pc.list_flatten(pc.split_pattern(text, "<si>"))
+    if not pc.all(pc.match_substring_regex(pieces[:1], r"^[ \t\n]*$")).as_py():
+        raise _Unsupported("unusual shared strings part")
+    found = pc.extract_regex(
+        pieces[1:],
+        r'^(?:<t>(?P<a>[^<]*)</t>|<t xml:space="preserve">(?P<b>[^<]*)</t>|<t ?/>)</si>[ \t\n]*$',
+    )
+    if found.null_count:
+        raise _Unsupported("rich text or phonetic runs in shared strings")
+    strings = pc.binary_join_element_wise(found.field("a"), found.field("b"), "")
+    return _cell_text(strings, _has_entities(text))
+
+
+def _plain_styles(archive: zipfile.ZipFile) -> pa.Array:
+    """For each cell format, whether calamine hands its numbers over as plain floats.
+
+    Dates, times and durations (and any custom format not plainly numeric)
+    count as not plain: a number cell using one sends the file to calamine.
+    """
+    root = _parse_xml(archive, _STYLES)
+    if root.tag != f"{{{_MAIN}}}styleSheet":
+        raise _Unsupported("styles in another namespace")
+    custom = {}
+    for numfmts in _local(root, "numFmts"):
+        for fmt in _local(numfmts, "numFmt"):
+            if fmt.get("formatCode"):
+                custom[fmt.get("numFmtId")] = fmt.get("formatCode")
+    plain = [_is_plain_format(xf.get("numFmtId"), custom)
+             for xfs in _local(root, "cellXfs") for xf in _local(xfs, "xf")]
+    return pa.array(plain, pa.bool_())
+
+
+def _local(element: ElementTree.Element, name: str) -> list[ElementTree.Element]:
+    """Descendants with this local name, whatever their namespace, as calamine matches them."""
+    return [e for e in element.iter() if e is not element and e.tag.rpartition("}")[2] == name]
+
+
+# Built-in formats calamine shows as plain numbers for certain: General,
+# 0, 0.00, #,##0, percentages, scientific, fractions, accounting and "@".
+_PLAIN_BUILTINS = {str(i) for i in (*range(0, 14), *range(37, 45), 48, 49)}
+_PLAIN_CUSTOM = re.compile(r"[0#?.,%E+\- @]+|General")
+
+
+def _is_plain_format(number_format: str | None, custom: dict[str, str]) -> bool:
+    if number_format is None:
+        return True
+    if number_format in custom:
+        return _PLAIN_CUSTOM.fullmatch(custom[number_format]) is not None
+    return number_format in _PLAIN_BUILTINS
+
+
+# ---------------------------------------------------------------- cell text
+
+
+def _as_text(data: bytes) -> pa.Array:
+    """Bytes as a one-element Arrow string array (UTF-8 checked)."""
+    return pa.array([data], pa.binary()).cast(pa.string())
+
+
+def _has_entities(text: pa.Array) -> bool:
+    """Whether the text holds entity references; any but the five XML ones is refused."""
+    ampersands = pc.count_substring(text, "&")[0].as_py()
+    if ampersands and pc.count_substring_regex(text, _ENTITY)[0].as_py() != ampersands:
+        raise _Unsupported("character or unknown entity references")
+    return bool(ampersands)
+
+
+def _cell_text(raw: pa.Array, entities: bool) -> pa.Array:
+    """XML character data as the text a string cell shows: unescaped, stripped like str.strip()."""
+    if entities:
+        for entity, char in (("&lt;", "<"), ("&gt;", ">"), ("&quot;", '"'), ("&apos;", "'"), ("&amp;", "&")):
+            raw = pc.replace_substring(raw, entity, char)
+    return pc.utf8_trim(raw, characters=_PY_WHITESPACE)
+
+
+def _number_text(raw: pa.Array) -> pa.Array:
+    """`table._float_text` of numbers written as XML text: whole ones within ±1e15 as integers."""
+    if not pc.all(pc.match_substring_regex(raw, _NUMBER)).as_py():
+        raise _Unsupported("number calamine parses by its own rules")
+    values = raw.cast(pa.float64())
+    if not pc.all(pc.is_finite(values)).as_py():
+        raise _Unsupported("number out of range")
+    whole = pc.and_(pc.equal(pc.floor(values), values), pc.less_equal(pc.abs(values), 1e15))
+    texts = pc.if_else(whole, values, 0.0).cast(pa.int64()).cast(pa.string())
+    if pc.all(whole).as_py():
+        return texts
+    # Other floats are shown as Python's repr; they are rare in contact lists.
+    fractional = pc.invert(whole)
+    shown = pa.array([repr(float(v)) for v in raw.filter(fractional).to_pylist()], pa.string())
+    return pc.replace_with_mask(texts, fractional, shown)
+
+
+@dataclass
+class _Cells:
+    """The cells of one block that calamine would not drop, in sheet order."""
+
+    rows: pa.Array  # 1-based spreadsheet row
+    columns: pa.Array  # 0-based column
+    texts: pa.Array  # the text the calamine path gives the cell
+    is_text: pa.Array  # a text value (string or error) rather than a number or a bool
+    first_key: int | None = None  # row * 16384 + column of the block's first and last cell element
+    last_key: int | None = None
+
+
+def _parse_block(block: bytes, book: _Book) -> tuple[_Cells, bool]:
+    """The cells of complete rows of sheet XML, and whether a wide cell reference appears."""
+    text = _as_text(block)
+    wide = False
+    if pc.any(pc.match_substring_regex(text, _UNUSUAL)).as_py():
+        if pc.any(pc.match_substring_regex(text, _UNHANDLED_TEXT)).as_py():
+            raise _Unsupported("escapes or control characters")
+        wide = True
+    entities = b"&" in block and _has_entities(text)
+    pieces = pc.list_flatten(pc.split_pattern(text, "<c "))
+    del text
+    if not pc.all(pc.match_substring_regex(pieces[:1], _ROW_TAGS)).as_py():
+        raise _Unsupported("unexpected element between rows")
+    pieces = pieces[1:]
+    if not pc.all(pc.match_substring_regex(pieces, _CELL)).as_py():
+        raise _Unsupported("cell written in an unusual way")
+    if len(pieces) == 0:
+        empty = pa.array([], pa.int32())
+        return _Cells(empty, empty, pa.array([], pa.string()), pa.array([], pa.bool_())), wide
+    found = pc.extract_regex(pieces, _FIELDS)
+    del pieces
+
+    kind = found.field("t")
+    opening = found.field("open")
+    closed = pc.ends_with(found.field("attrs"), "/")  # <c .../>: no value
+    value_tag = pc.and_not(pc.equal(opening, "<v>"), closed)
+    empty_value_tag = pc.and_not(pc.starts_with(opening, "<v"), pc.or_(value_tag, closed))
+    inline_tag = pc.and_not(pc.starts_with(opening, "<is"), closed)
+    has_value = pc.and_(value_tag, pc.not_equal(found.field("value"), ""))
+    if not pc.all(pc.is_in(kind, value_set=pa.array(["", "n", "s", "b", "e", "inlineStr", "str"]))).as_py():
+        raise _Unsupported("cell type read by calamine's own rules")
+    if pc.any(pc.and_(inline_tag, pc.not_equal(kind, "inlineStr"))).as_py():
+        raise _Unsupported("inline string in a cell of another type")
+    number = pc.and_(pc.or_(pc.equal(kind, ""), pc.equal(kind, "n")), has_value)
+    shared = pc.and_(pc.equal(kind, "s"), has_value)
+    boolean = pc.and_(pc.equal(kind, "b"), has_value)
+    error = pc.and_(pc.equal(kind, "e"), has_value)
+    inline = pc.and_(pc.equal(kind, "inlineStr"), inline_tag)
+    formula_text = pc.and_(pc.equal(kind, "str"), pc.or_(value_tag, empty_value_tag))
+    present = pc.or_(pc.or_(pc.or_(number, shared), pc.or_(boolean, error)), pc.or_(inline, formula_text))
+
+    # Everything below looks at the cells calamine keeps (empty ones it drops).
+    found = found.filter(present)
+    raw, styles, refs = found.field("value"), found.field("s"), found.field("ref")
+    number, shared, boolean, error = (m.filter(present) for m in (number, shared, boolean, error))
+    del found
+    rows = pc.utf8_ltrim(refs, characters="ABCDEFGHIJKLMNOPQRSTUVWXYZ").cast(pa.int32())
+    columns = pc.index_in(pc.utf8_rtrim(refs, characters="0123456789"), value_set=_column_names()).cast(pa.int32())
+    if columns.null_count or (len(rows) and pc.max(rows).as_py() > 1_048_576):
+        raise _Unsupported("cell outside the grid")
+    keys = pc.add(pc.multiply(rows.cast(pa.int64()), 16384), columns.cast(pa.int64()))
+    if len(keys) > 1 and not pc.all(pc.greater(keys[1:], keys[:-1])).as_py():
+        raise _Unsupported("cells out of order")
+
+    texts = _cell_text(raw, entities)
+    if pc.any(error).as_py() and not pc.all(pc.is_in(raw.filter(error), value_set=_ERRORS)).as_py():
+        raise _Unsupported("error value calamine refuses")
+    if pc.any(boolean).as_py():
+        flags = raw.filter(boolean)
+        if not pc.all(pc.is_in(flags, value_set=pa.array(["0", "1"]))).as_py():
+            raise _Unsupported("boolean written another way")
+        texts = pc.replace_with_mask(texts, boolean, pc.if_else(pc.equal(flags, "1"), "TRUE", "FALSE"))
+    if pc.any(shared).as_py():
+        indices = raw.filter(shared).cast(pa.int64())
+        if pc.max(indices).as_py() >= len(book.strings):
+            raise _Unsupported("shared string index out of range")
+        texts = pc.replace_with_mask(texts, shared, book.strings.take(indices))
+    if pc.any(number).as_py():
+        _check_plain_numbers(styles.filter(number), book.plain_styles)
+        texts = pc.replace_with_mask(texts, number, _number_text(raw.filter(number)))
+    is_text = pc.invert(pc.or_(number, boolean))
+    first, last = (keys[0].as_py(), keys[-1].as_py()) if len(keys) else (None, None)
+    return _Cells(rows, columns, texts, is_text, first, last), wide
+
+
+def _check_plain_numbers(styles: pa.Array, plain: pa.Array | None) -> None:
+    """Refuse number cells whose format makes calamine read them as dates or durations."""
+    styled = pc.not_equal(styles, "")
+    if plain is None or not pc.any(styled).as_py():
+        return  # no format, or no styles part at all: calamine reads plain floats
+    ids = styles.filter(styled).cast(pa.int64())
+    if pc.max(ids).as_py() >= len(plain) or not pc.all(plain.take(ids)).as_py():
+        raise _Unsupported("number with a date or unknown format")
+
+
+# ---------------------------------------------------------------- the sheet
+
+
+def _sheet_blocks(stream) -> tuple[bytes, object]:
+    """The sheet XML cut into blocks of whole rows; the text around <sheetData> is checked too.
+
+    Yields (block, wide) where wide tells whether the text outside the cells
+    holds a reference past column Z.
+    """
+    buffer = b""
+    started = False
+    while True:
+        chunk = stream.read(_BLOCK)
+        buffer = buffer + chunk if buffer else chunk
+        if not started:
+            start = buffer.find(b"<sheetData>")
+            if start < 0:
+                if not chunk or len(buffer) > 4 * _BLOCK:
+                    raise _Unsupported("no plain <sheetData>")
+                continue
+            yield None, _check_outside(buffer[:start])
+            buffer = buffer[start + len(b"<sheetData>"):]
+            started = True
+        end = buffer.find(b"</sheetData>")
+        if end >= 0:
+            tail = buffer[end + len(b"</sheetData>"):] + stream.read()
+            if not tail.rstrip().endswith(b"</worksheet>"):
+                raise _Unsupported("sheet XML does not end properly")
+            yield buffer[:end], _check_outside(tail)
+            return
+        if not chunk:
+            raise _Unsupported("sheet XML ends inside <sheetData>")
+        cut = buffer.rfind(b"</row>")
+        if cut < 0:
+            if len(buffer) > 16 * _BLOCK:
+                raise _Unsupported("row too long")
+            continue
+        cut += len(b"</row>")
+        yield buffer[:cut], False
+        buffer = buffer[cut:]
+
+
+_PREFIXED_SHEET_TAG = re.compile(rb"</?[A-Za-z_][\w.-]*:(?:worksheet|sheetData|row|c|dimension)\b")
+_DIMENSION = re.compile(rb"<dimension\b([^>]*)>")
+_DIMENSION_REF = re.compile(rb'\s*ref="[A-Z]{1,3}[1-9][0-9]{0,6}(?::[A-Z]{1,3}[1-9][0-9]{0,6})?"\s*/?')
+
+
+def _check_outside(xml: bytes) -> bool:
+    """Refuse what outside <sheetData> changes calamine's reading; tell if a wide reference appears."""
+    if _PREFIXED_SHEET_TAG.search(xml) or b"mergeCell" in xml or b"<sheetData" in xml:
+        raise _Unsupported("prefixed sheet elements or merged cells")
+    if any(not _DIMENSION_REF.fullmatch(attributes) for attributes in _DIMENSION.findall(xml)):
+        raise _Unsupported("a dimension calamine may refuse")
+    return re.search(_WIDE_REFERENCE.encode(), xml) is not None
+
+
+def _parsed_blocks(archive: zipfile.ZipFile, book: _Book):
+    """(cells, wide) of each block in order, parsed by two threads while this one decompresses.
+
+    zlib and Arrow compute release the GIL, so decompressing and parsing share
+    the cores; at most a few blocks are in flight, so memory stays bounded.
+    """
+    in_flight: collections.deque = collections.deque()
+    with ThreadPoolExecutor(max_workers=_PARSERS) as pool, archive.open(book.member) as stream:
+        try:
+            for block, wide_outside in _sheet_blocks(stream):
+                if block is None:
+                    yield None, wide_outside
+                    continue
+                in_flight.append((pool.submit(_parse_block, block, book), wide_outside))
+                del block
+                if len(in_flight) > _PARSERS:
+                    future, wide = in_flight.popleft()
+                    yield future.result(), wide
+            while in_flight:
+                future, wide = in_flight.popleft()
+                yield future.result(), wide
+        finally:
+            for future, _ in in_flight:
+                future.cancel()
+
+
+@dataclass
+class _Columns:
+    """Data rows gathered so far: per block, the kept rows and each column's text."""
+
+    kept: list[pa.Array] = field(default_factory=list)
+    columns: list[dict[int, pa.Array]] = field(default_factory=list)
+
+    def add(self, cells: _Cells, header_row: int) -> None:
+        filled = pc.and_(pc.not_equal(cells.texts, ""), pc.greater(cells.rows, header_row))
+        if not pc.any(filled).as_py():
+            return
+        rows = cells.rows.filter(filled)
+        columns = cells.columns.filter(filled)
+        texts = cells.texts.filter(filled)
+        kept = pc.unique(rows)
+        by_column = {}
+        for column in pc.unique(columns).to_pylist():
+            mine = pc.equal(columns, column)
+            column_texts = texts.filter(mine)
+            if len(column_texts) == len(kept):  # one cell on every kept row: already dense
+                by_column[column] = column_texts
+            else:
+                where = pc.index_in(kept, value_set=rows.filter(mine))
+                by_column[column] = column_texts.take(where).fill_null("")
+        self.kept.append(kept)
+        self.columns.append(by_column)
+
+    def column(self, j: int) -> pa.Array:
+        parts = [by_column.get(j) for by_column in self.columns]
+        parts = [p if p is not None else pa.repeat(pa.scalar("", pa.string()), len(k))
+                 for p, k in zip(parts, self.kept)]
+        return pa.concat_arrays(parts) if parts else pa.array([], pa.string())
+
+    def widest(self) -> int:
+        return max((max(by_column) for by_column in self.columns if by_column), default=-1)
+
+
+def _read_sheet(archive: zipfile.ZipFile, kind: str, book: _Book, max_rows: int, max_columns: int) -> Table:
+    wide = False
+    last_key = -1
+    waiting: list[_Cells] = []  # blocks read before the header is known
+    header: dict[int, str] | None = None
+    header_row = 0
+    left = 16384
+    end_row = 0
+    data = _Columns()
+    for parsed, wide_outside in _parsed_blocks(archive, book):
+        wide = wide or wide_outside
+        if parsed is None:
+            continue
+        cells, wide_inside = parsed
+        wide = wide or wide_inside
+        if cells.first_key is not None:
+            if cells.first_key <= last_key:
+                raise _Unsupported("cells out of order")
+            last_key = cells.last_key
+        if len(cells.rows):
+            left = min(left, pc.min(cells.columns).as_py())
+            end_row = max(end_row, pc.max(cells.rows).as_py())
+        if header is None:
+            waiting.append(cells)
+            found = _find_header(waiting, final=False)
+            if found is None:
+                continue
+            header_row, header = found
+            for pending in waiting:
+                data.add(pending, header_row)
+            waiting = []
+        else:
+            data.add(cells, header_row)
+    if header is None:
+        found = _find_header(waiting, final=True)
+        if found is None:
+            raise _Unsupported("no header on the first sheet")
+        header_row, header = found
+        for pending in waiting:
+            data.add(pending, header_row)
+
+    if wide:
+        from .workbook import _MAX_GRID_CELLS, _scan_sheet_xml  # the calamine path's own guard
+
+        if _scan_sheet_xml(archive, book.member, None) > _MAX_GRID_CELLS:
+            raise FileRejected(TOO_MANY_CELLS)
+
+    right = max([j for j, text in header.items() if text] + [data.widest()])
+    width = right - left + 1
+    if width > max_columns:
+        raise FileRejected(f"The file has {width:,} columns, more than the {max_columns:,} one import accepts.")
+    rows = sum(len(k) for k in data.kept)
+    if rows > max_rows:
+        raise FileRejected(
+            f"The file has more than {max_rows:,} data rows, the most one import accepts; split it into smaller files."
+        )
+    source_rows = pa.concat_arrays(data.kept).to_pylist() if data.kept else []
+    arrays = [data.column(j) for j in range(left, right + 1)]
+    return Table(
+        format=kind,
+        sheet=book.sheet,
+        header_row=header_row,
+        headers=[header.get(j, "") for j in range(left, right + 1)],
+        arrays=arrays,
+        source_rows=source_rows,
+        blank_rows=end_row - header_row - rows,
+        encoding=None,
+        delimiter=None,
+    )
+
+
+# find_header only asks whether a value is text; numbers and booleans stand for themselves as this.
+_NOT_TEXT = 0.0
+
+
+def _find_header(blocks: list[_Cells], final: bool) -> tuple[int, dict[int, str]] | None:
+    """The header's row number and its cells' text, once enough rows are known to decide.
+
+    Returns None while fewer than the rows find_header looks at are filled
+    (unless the sheet has ended) and when every row is blank.
+    """
+    rows = pa.concat_arrays([b.rows for b in blocks])
+    texts = pa.concat_arrays([b.texts for b in blocks])
+    is_text = pa.concat_arrays([b.is_text for b in blocks])
+    filled = pc.or_(pc.invert(is_text), pc.not_equal(texts, ""))
+    filled_rows = pc.unique(rows.filter(filled))
+    if len(filled_rows) < _HEADER_ROWS and not final:
+        return None
+    if len(filled_rows) == 0:
+        return None
+    last = filled_rows[min(len(filled_rows), _HEADER_ROWS) - 1].as_py()
+    near = pc.less_equal(rows, last)
+    columns = pa.concat_arrays([b.columns for b in blocks]).filter(near).to_pylist()
+    values = zip(rows.filter(near).to_pylist(), columns, texts.filter(near).to_pylist(),
+                 is_text.filter(near).to_pylist())
+    typed: dict[int, list] = {}
+    by_cell: dict[int, dict[int, str]] = {}
+    for row, column, text, textual in values:
+        typed.setdefault(row, []).append(text if textual else _NOT_TEXT)
+        by_cell.setdefault(row, {})[column] = text
+    numbers = list(typed)
+    index = find_header([typed[n] for n in numbers])
+    if index is None:
+        return None
+    return numbers[index], by_cell[numbers[index]]

@@ -1,0 +1,431 @@
+"""The streaming xlsx reader against the calamine path: the same table, or no answer at all.
+
+Every workbook here is read twice: by `read_xlsx_stream` and by the calamine
+path with the fast reader switched off.  The fast reader may decline (None),
+but whatever it returns, or refuses, must be exactly what calamine gives.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import zipfile
+from pathlib import Path
+
+import pytest
+import xlsxwriter
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from openpyxl import Workbook
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+from openpyxl.cell.rich_text import CellRichText, TextBlock
+from openpyxl.cell.text import InlineFont
+
+from pipeline import workbook
+from pipeline.errors import FileRejected
+from pipeline.read import read_table
+from pipeline.xlsxstream import read_xlsx_stream
+
+CORPORA = Path(__file__).resolve().parents[2] / "shared" / "corpora"
+DATA = Path(__file__).resolve().parent / "data"
+LIMITS = {"max_rows": 5_000_000, "max_columns": 1000}
+
+
+def corpus_workbooks() -> list[Path]:
+    found = []
+    for folder in (CORPORA, DATA):
+        if folder.is_dir():
+            found += [p for p in folder.rglob("*") if p.suffix.lower() in (".xlsx", ".xlsm") and p.is_file()]
+    return sorted(found)
+
+
+def outcome(read, *args):
+    """A table, None, or the sentence of a refusal."""
+    try:
+        return read(*args)
+    except FileRejected as refusal:
+        return f"refused: {refusal}"
+
+
+def calamine_path(path: Path, limits: dict) -> object:
+    """The calamine path alone, as it read every workbook before the fast reader."""
+    sniffed = workbook.sniff_zip(path)
+    original = workbook.read_xlsx_stream
+    workbook.read_xlsx_stream = lambda *args: None
+    try:
+        return outcome(workbook.read_workbook, path, sniffed, limits["max_rows"], limits["max_columns"])
+    finally:
+        workbook.read_xlsx_stream = original
+
+
+def fast_path(path: Path, limits: dict) -> object:
+    kind, parts = workbook.sniff_zip(path)
+    return outcome(read_xlsx_stream, path, kind, parts, limits["max_rows"], limits["max_columns"])
+
+
+def check(path: Path, limits: dict = LIMITS) -> object:
+    """Assert the fast reader declines or agrees with calamine; return its answer."""
+    try:
+        workbook.sniff_zip(path)
+    except FileRejected:
+        return None  # refused before any reader runs
+    fast = fast_path(path, limits)
+    if fast is not None:
+        slow = calamine_path(path, limits)
+        assert fast == slow, f"{path.name}: fast {fast!r} but calamine {slow!r}"
+        if not isinstance(fast, str):
+            assert fast.columns == slow.columns
+    return fast
+
+
+# ---------------------------------------------------------------- writers
+
+
+def write_openpyxl(path: Path, rows: list[list], *, write_only: bool = False, start: tuple[int, int] = (1, 1)) -> Path:
+    book = Workbook(write_only=write_only)
+    sheet = book.create_sheet("Contacts") if write_only else book.active
+    if write_only:
+        for row in rows:
+            sheet.append(row)
+    else:
+        sheet.title = "Contacts"
+        for i, row in enumerate(rows):
+            for j, value in enumerate(row):
+                if value is not None:
+                    sheet.cell(row=start[0] + i, column=start[1] + j, value=value)
+    book.save(path)
+    return path
+
+
+def write_xlsxwriter(path: Path, rows: list[list], *, start: tuple[int, int] = (0, 0), formats: dict | None = None) -> Path:
+    book = xlsxwriter.Workbook(str(path))
+    sheet = book.add_worksheet("Contacts")
+    styles = {j: book.add_format({"num_format": f}) for j, f in (formats or {}).items()}
+    for i, row in enumerate(rows):
+        for j, value in enumerate(row):
+            if value is None:
+                continue
+            style = styles.get(j)
+            r, c = start[0] + i, start[1] + j
+            if isinstance(value, str):
+                sheet.write_string(r, c, value, style)
+            elif isinstance(value, bool):
+                sheet.write_boolean(r, c, value, style)
+            elif isinstance(value, (dt.date, dt.datetime)):
+                sheet.write_datetime(r, c, value, style or book.add_format({"num_format": "yyyy-mm-dd"}))
+            else:
+                sheet.write_number(r, c, value, style)
+    book.close()
+    return path
+
+
+SHEET_HEAD = ('<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
+              '<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">')
+
+
+def write_raw(path: Path, sheet_data: str, shared: list[str] | None = None, styles: str | None = None,
+              extra: str = "") -> Path:
+    """A workbook assembled from XML text: one sheet, optional shared strings and cell formats."""
+    relations = [("worksheet", "worksheets/sheet1.xml")]
+    files = {"xl/worksheets/sheet1.xml": f"{SHEET_HEAD}<sheetData>{sheet_data}</sheetData>{extra}</worksheet>"}
+    if shared is not None:
+        relations.append(("sharedStrings", "sharedStrings.xml"))
+        files["xl/sharedStrings.xml"] = (
+            '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
+            '<sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
+            + "".join(f"<si>{s}</si>" for s in shared) + "</sst>")
+    if styles is not None:
+        relations.append(("styles", "styles.xml"))
+        files["xl/styles.xml"] = (
+            '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
+            f'<styleSheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">{styles}</styleSheet>')
+    rels = "".join(
+        f'<Relationship Id="rId{i}" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/{kind}" '
+        f'Target="{target}"/>' for i, (kind, target) in enumerate(relations, 1))
+    files.update({
+        "[Content_Types].xml": (
+            '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
+            '<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
+            '<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/>'
+            '<Default Extension="xml" ContentType="application/xml"/>'
+            '<Override PartName="/xl/workbook.xml" '
+            'ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/></Types>'),
+        "_rels/.rels": (
+            '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
+            '<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
+            '<Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/'
+            'officeDocument" Target="xl/workbook.xml"/></Relationships>'),
+        "xl/workbook.xml": (
+            '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
+            '<workbook xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" '
+            'xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships">'
+            '<sheets><sheet name="Raw" sheetId="1" r:id="rId1"/></sheets></workbook>'),
+        "xl/_rels/workbook.xml.rels": (
+            '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
+            f'<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">{rels}'
+            "</Relationships>"),
+    })
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, text in files.items():
+            archive.writestr(name, text)
+    return path
+
+
+def bench_shaped(path: Path, size: int) -> Path:
+    """A contact list written the way the benchmark writes its big workbooks."""
+    from bench.run import HEAD, rows
+
+    return write_openpyxl(path, [HEAD, *rows(size, as_number=True)], write_only=True)
+
+
+# ---------------------------------------------------------------- corpora
+
+
+@pytest.mark.parametrize("path", corpus_workbooks(), ids=lambda p: f"{p.parent.name}/{p.name}")
+def test_corpus_workbooks_read_alike_or_fall_back(path):
+    check(path)
+
+
+def test_corpora_are_walked():
+    if not CORPORA.is_dir():
+        pytest.skip("the corpora are not beside the project")
+    assert corpus_workbooks()
+
+
+# ---------------------------------------------------------------- the fast path is taken
+
+
+def test_bench_shaped_contacts_take_the_fast_path(tmp_path):
+    table = check(bench_shaped(tmp_path / "contacts.xlsx", 3000))
+    assert table is not None and not isinstance(table, str)
+    assert table.headers[:2] == ["External ID", "First name"] and len(table.source_rows) == 3000
+
+
+def test_read_table_uses_the_fast_path_and_agrees(tmp_path, monkeypatch):
+    path = bench_shaped(tmp_path / "contacts.xlsx", 500)
+    expected = calamine_path(path, LIMITS)
+    monkeypatch.setattr(workbook, "python_calamine", None)  # calamine unreachable: the fast path alone answers
+    assert read_table(path) == expected
+
+
+def test_blocks_cut_inside_the_sheet_agree(tmp_path, monkeypatch):
+    """Many small blocks: rows, the header and shared strings meet block edges everywhere."""
+    import pipeline.xlsxstream as xlsxstream
+
+    monkeypatch.setattr(xlsxstream, "_BLOCK", 700)
+    rows = [["Title of the list"], [], ["Name", "Mobile", "City"]]
+    rows += [[f"name {i}", 972520000000 + i, None if i % 7 else "Haifa"] for i in range(400)]
+    rows += [[None, None, None]] * 3 + [[" ", None, "end"]]
+    assert check(write_xlsxwriter(tmp_path / "small-blocks.xlsx", rows)) is not None
+    assert check(write_openpyxl(tmp_path / "small-blocks-inline.xlsx", rows, write_only=True)) is not None
+
+
+# ---------------------------------------------------------------- generated workbooks
+
+MIXED = [
+    ["Contacts exported", None, None],
+    [None, None, None],
+    ["Name", "Phone", "Score", "Active", "Note"],
+    ["Dana", 972523456789, 1.5, True, "  padded  "],
+    ["דנה כהן", "0521234567", -0.0, False, "🎉 emoji"],
+    ["   ", 1e15, 1e15 + 2, None, "tab\there"],
+    [None, None, None, None, None],
+    ["José", -1e15, 123456789012345678.0, True, "line\nbreak"],
+    ["Avi", 1e-7, 2.5e-300, False, "<&>\"'"],
+    ["Big", 1e300, 0.1 + 0.2, None, "x"],
+    ["Huge", 1.7976931348623157e308, None, None, None],
+    [None, None, None, None, "  "],
+]
+
+
+@pytest.mark.parametrize("writer", ["openpyxl", "openpyxl-write-only", "xlsxwriter"])
+@pytest.mark.parametrize("start", [(1, 1), (3, 2)])
+def test_mixed_types_agree(tmp_path, writer, start):
+    path = tmp_path / f"mixed-{writer}.xlsx"
+    if writer == "xlsxwriter":
+        write_xlsxwriter(path, MIXED, start=(start[0] - 1, start[1] - 1))
+    else:
+        write_openpyxl(path, MIXED, write_only=writer.endswith("write-only"), start=start)
+    check(path)
+    rows = [row for row in MIXED if row[0] != "Huge"]  # written rounded up by openpyxl: infinity
+    assert check(write_xlsxwriter(tmp_path / "plain.xlsx", rows, start=(start[0] - 1, start[1] - 1))) is not None
+
+
+@pytest.mark.parametrize("fmt", ["yyyy-mm-dd", "dd/mm/yyyy hh:mm:ss", "h:mm", "[h]:mm:ss", "mm:ss", "0.00",
+                                 "#,##0", "0%", "00000", "@", "General", '"kg" 0', "0.00E+00", "d-mmm"])
+def test_number_formats_agree_or_fall_back(tmp_path, fmt):
+    rows = [["Name", "Value"], ["a", 45000.25], ["b", 1.0], ["c", 0.5], ["d", 60000]]
+    check(write_xlsxwriter(tmp_path / "formats.xlsx", rows, formats={1: fmt}))
+
+
+def test_dates_times_and_durations_agree_or_fall_back(tmp_path):
+    rows = [["Name", "Born", "At", "Time"],
+            ["a", dt.date(1980, 2, 29), dt.datetime(2020, 1, 2, 3, 4, 5, 600000), dt.time(23, 59, 59, 700000)],
+            ["b", dt.date(1900, 3, 1), dt.datetime(1999, 12, 31, 23, 59, 59), dt.time(0, 0)]]
+    check(write_openpyxl(tmp_path / "dates.xlsx", rows))
+
+
+def test_formulas_errors_and_rich_text_agree_or_fall_back(tmp_path):
+    book = xlsxwriter.Workbook(str(tmp_path / "formulas.xlsx"))
+    sheet = book.add_worksheet()
+    sheet.write_row(0, 0, ["Name", "Sum", "Text", "Err", "Flag"])
+    sheet.write_row(1, 0, ["a"])
+    sheet.write_formula(1, 1, "=1+1", None, 2)
+    sheet.write_formula(1, 2, '="x"&"y"', None, "xy")
+    sheet.write_formula(1, 3, "=1/0", None, "#DIV/0!")
+    sheet.write_formula(1, 4, "=TRUE()", None, True)
+    sheet.write_row(2, 0, ["b"])
+    sheet.write_formula(2, 3, "=NA()", None, "#N/A")
+    sheet.write_rich_string(3, 0, "plain ", book.add_format({"bold": True}), "bold", " tail")
+    book.close()
+    check(tmp_path / "formulas.xlsx")
+
+    rich = Workbook()
+    rich.active.append(["Name", "Note"])
+    rich.active.append([CellRichText("Dana ", TextBlock(InlineFont(b=True), "Cohen")), "x"])
+    rich.save(tmp_path / "rich-inline.xlsx")
+    check(tmp_path / "rich-inline.xlsx")
+
+
+RAW_CELLS = [
+    '<c r="B2" t="inlineStr"><is><t>a</t></is></c>',
+    '<c r="B2" t="inlineStr"/>',
+    '<c r="B2" t="inlineStr"></c>',
+    '<c r="B2" t="inlineStr"><is></is></c>',
+    '<c r="B2" t="inlineStr"><is/></c>',
+    '<c r="B2" t="inlineStr"><is><t/></is></c>',
+    '<c r="B2" t="inlineStr"><is><t xml:space="preserve">  x </t></is></c>',
+    '<c r="B2" t="inlineStr"><v>zz</v></c>',
+    '<c r="B2" t="str"><f>x</f><v></v></c>',
+    '<c r="B2" t="str"><f>x</f><v/></c>',
+    '<c r="B2" t="str"><f>x</f></c>',
+    '<c r="B2" t="str"><v> q &amp; &lt;r&gt; </v></c>',
+    '<c r="B2" t="s"><v></v></c>',
+    '<c r="B2" t="s"><v>0</v></c>',
+    '<c r="B2" t="s"><v>1</v></c>',
+    '<c r="B2" t="n"><v></v></c>',
+    '<c r="B2"><v>1.50</v></c>',
+    '<c r="B2"><v>+3</v></c>',
+    '<c r="B2"><v>.5</v></c>',
+    '<c r="B2"><v>1E3</v></c>',
+    '<c r="B2"><v>abc</v></c>',
+    '<c r="B2" s="1"><v>45000</v></c>',
+    '<c r="B2" s="2"><v>45000.5</v></c>',
+    '<c r="B2" s="7"><v>45000</v></c>',
+    '<c r="B2" t="b"><v>1</v></c>',
+    '<c r="B2" t="b"><v>2</v></c>',
+    '<c r="B2" t="e"><v>#N/A</v></c>',
+    '<c r="B2" t="e"><f>1/0</f><v>#DIV/0!</v></c>',
+    '<c r="B2" t="e"><v>#SPILL!</v></c>',
+    '<c r="B2" t="d"><v>2020-01-01</v></c>',
+    '<c r="B2" t="inlineStr"><is><t>a_x000D_b</t></is></c>',
+    '<c r="B2" t="inlineStr"><is><t>&#65;</t></is></c>',
+    '<c r="B2" t="inlineStr"><is><r><t>a</t></r><r><t> b</t></r></is></c>',
+    '<c r="B2" t="inlineStr" s="1"><is><t>order</t></is></c>',
+    '<c r="B2" cm="1"><v>4</v></c>',
+    '<c t="inlineStr"><is><t>no reference</t></is></c>',
+    '<c r="b2" t="inlineStr"><is><t>lower case</t></is></c>',
+    '<c r="B2" t="inlineStr"><is><t>x</t></is></c><c r="B2" t="inlineStr"><is><t>twice</t></is></c>',
+    '<c r="C2" t="inlineStr"><is><t>x</t></is></c><c r="B2" t="inlineStr"><is><t>backwards</t></is></c>',
+    '<x:c r="B2" t="inlineStr"><x:is><x:t>prefixed</x:t></x:is></x:c>',
+]
+RAW_STYLES = ('<numFmts count="1"><numFmt numFmtId="164" formatCode="yyyy-mm-dd"/></numFmts>'
+              '<cellXfs count="3"><xf numFmtId="0"/><xf numFmtId="14"/><xf numFmtId="2"/></cellXfs>')
+
+
+@pytest.mark.parametrize("cell", RAW_CELLS)
+def test_hand_written_cells_agree_or_fall_back(tmp_path, cell):
+    data = ('<row r="1"><c r="A1" t="inlineStr"><is><t>Name</t></is></c>'
+            '<c r="B1" t="inlineStr"><is><t>Value</t></is></c><c r="C1" t="inlineStr"><is><t>Next</t></is></c></row>'
+            f'<row r="2"><c r="A2" t="inlineStr"><is><t>first</t></is></c>{cell}</row>'
+            '<row r="3"><c r="A3" t="inlineStr"><is><t>last</t></is></c></row>')
+    check(write_raw(tmp_path / "cell.xlsx", data, shared=["<t>shared</t>", "<t xml:space=\"preserve\"> s </t>"],
+                    styles=RAW_STYLES))
+    check(write_raw(tmp_path / "cell-no-styles.xlsx", data, shared=["<t>shared</t>", "<t/>"]))
+
+
+@pytest.mark.parametrize("shared", [
+    ["<t>a &amp; b</t>", "<t>&lt;tag&gt;</t>"],
+    ["<t>x</t>", ""],
+    ["<t>x</t>", "<r><t>rich</t></r><r><rPr><b/></rPr><t> text</t></r>"],
+    ["<t>x</t>", "<t>base</t><rPh sb=\"0\" eb=\"1\"><t>phonetic</t></rPh>"],
+    ["<t>x_x000D_y</t>", "<t>y</t>"],
+])
+def test_shared_strings_agree_or_fall_back(tmp_path, shared):
+    data = ('<row r="1"><c r="A1" t="inlineStr"><is><t>Name</t></is></c><c r="B1" t="inlineStr"><is><t>Value</t>'
+            '</is></c></row><row r="2"><c r="A2" t="s"><v>0</v></c><c r="B2" t="s"><v>1</v></c></row>')
+    check(write_raw(tmp_path / "shared.xlsx", data, shared=shared))
+
+
+def test_merged_cells_and_sheet_order_agree_or_fall_back(tmp_path):
+    book = Workbook()
+    hidden = book.active
+    hidden.title = "Hidden"
+    hidden.sheet_state = "hidden"
+    hidden.append(["Secret", "Column"])
+    hidden.append(["s", "t"])
+    empty = book.create_sheet("Empty")
+    empty["C3"] = "   "
+    merged = book.create_sheet("Merged")
+    merged.append(["Name", "Group", "City"])
+    merged.append(["a", "g1", "x"])
+    merged.append(["b", None, "y"])
+    merged.merge_cells("B2:B3")
+    book.save(tmp_path / "sheets.xlsx")
+    check(tmp_path / "sheets.xlsx")
+
+
+# ---------------------------------------------------------------- refusals
+
+
+def test_limits_are_refused_alike(tmp_path):
+    path = write_xlsxwriter(tmp_path / "wide.xlsx", [[f"h{j}" for j in range(12)],
+                                                      *[[i] * 12 for i in range(30)]])
+    assert check(path, {"max_rows": 1000, "max_columns": 5}) == (
+        "refused: The file has 12 columns, more than the 5 one import accepts.")
+    assert check(path, {"max_rows": 10, "max_columns": 1000}).startswith("refused: The file has more than 10 data")
+
+
+def test_cells_scattered_over_a_huge_box_are_refused_alike(tmp_path):
+    data = ('<row r="1"><c r="A1" t="inlineStr"><is><t>Name</t></is></c><c r="B1" t="inlineStr"><is><t>Phone</t>'
+            '</is></c></row><row r="2"><c r="A2" t="inlineStr"><is><t>Dana</t></is></c><c r="B2"><v>5</v></c></row>'
+            '<row r="1048576"><c r="XFD1048576"><v>1</v></c></row>')
+    path = write_raw(tmp_path / "stray.xlsx", data)
+    assert check(path).startswith("refused: The sheet has cells scattered")
+    wide = "".join(f'<c r="{ref}1" t="inlineStr"><is><t>h{ref}</t></is></c>' for ref in ("AA", "AB", "AZ"))
+    check(write_raw(tmp_path / "wide-but-small.xlsx", f'<row r="1">{wide}</row><row r="2"><c r="AA2"><v>1</v></c></row>'))
+
+
+# ---------------------------------------------------------------- generated sheets
+
+TEXT = st.text(st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"), max_size=12).map(
+    lambda s: ILLEGAL_CHARACTERS_RE.sub("", s))
+CELL = st.one_of(
+    st.none(), TEXT, st.sampled_from(["", " ", "\t", "Name", "0521234567", "+972 52", "a&b", "<x>", "_x000D_"]),
+    st.integers(-10**16, 10**16),
+    st.floats(allow_nan=False, allow_infinity=False), st.booleans(),
+)
+SHEETS = st.lists(st.lists(CELL, min_size=0, max_size=5), min_size=1, max_size=12)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(rows=SHEETS, writer=st.sampled_from(["openpyxl", "xlsxwriter"]), start=st.sampled_from([(1, 1), (2, 3)]))
+def test_generated_sheets_agree_or_fall_back(tmp_path, rows, writer, start):
+    path = tmp_path / f"generated-{writer}.xlsx"
+    if writer == "xlsxwriter":
+        rows = [[v for v in row] for row in rows]
+        write_xlsxwriter(path, rows, start=(start[0] - 1, start[1] - 1))
+    else:
+        rows = [[v if not (isinstance(v, int) and not isinstance(v, bool) and abs(v) > 2**53) else float(v)
+                 for v in row] for row in rows]
+        write_openpyxl(path, rows, start=start)
+    check(path)
+
+
+def test_whole_floats_near_the_integer_limit(tmp_path):
+    values = [1e15, -1e15, 1e15 + 2, 999999999999999.0, 1e16, 2.0**53, 0.1, 1e-5, 1e22, -0.0, 5e-324]
+    rows = [["Name", "Value"], *[[f"r{i}", v] for i, v in enumerate(values)]]
+    table = check(write_xlsxwriter(tmp_path / "floats.xlsx", rows))
+    assert table is not None
+    assert table.columns[1] == [str(int(v)) if v.is_integer() and abs(v) <= 1e15 else repr(v) for v in values]
+    assert not any(math.isnan(float(t)) for t in table.columns[1])
