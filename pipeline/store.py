@@ -291,10 +291,15 @@ def _import_rows(con: duckdb.DuckDBPyConnection, cfg: Config, plan: ImportPlan, 
 
     # 3. One record per cluster: later non-empty values win; '' (clear) only when no row has a value.
     # With no stored contact and no shared key, every row is a cluster of its own: nothing to merge.
+    # Into an empty store a cluster of several rows is one the propagation formed (no row has a target),
+    # so its labels are those of the rows that share a key, the few the propagation kept.
     merge_cols = ["phone", "email"] + plan.fields
     has_multi = propagated or not empty_store
-    if has_multi:
+    if not empty_store:
         con.execute("CREATE OR REPLACE TEMP TABLE multi AS SELECT label FROM inc GROUP BY label HAVING count(*) > 1")
+    elif propagated:
+        con.execute("CREATE OR REPLACE TEMP TABLE multi AS SELECT DISTINCT label FROM sub")
+    con.execute("DROP TABLE IF EXISTS sub")
     aggs = [f"coalesce(arg_max(i.{q(f)}, i.rn) FILTER (WHERE i.{q(f)} <> ''), max(i.{q(f)})) AS {q(f)}"
             for f in merge_cols]
     aggs += [f"arg_max(i.{d}_raw, i.rn) FILTER (WHERE i.{d} <> '') AS {d}_raw" for d in ("phone", "email")]
@@ -353,16 +358,17 @@ def _import_rows(con: duckdb.DuckDBPyConnection, cfg: Config, plan: ImportPlan, 
                 + f", {changed} AS _changed FROM ({merged_sql}) m"
                 + ("" if empty_store else " LEFT JOIN contacts c ON c.id = m.target"))
     # With empty_cells: clear, an update could empty both details; a contact keeps one.
-    if con.execute("SELECT count(*) FROM final WHERE phone IS NULL AND email IS NULL").fetchall()[0][0]:
+    count_sql = ("SELECT count(*) FILTER (WHERE phone IS NULL AND email IS NULL), count(*) FILTER (WHERE target IS NULL), "
+                 "count(*) FILTER (WHERE _changed), count(*), coalesce(sum(_size), 0) FROM final")
+    no_detail, n_new, n_upd, n_clusters, n_rows = con.execute(count_sql).fetchall()[0]
+    if no_detail:
         _reject(con, rejected, "SELECT rn FROM inc WHERE label IN (SELECT label FROM final "
                                "WHERE phone IS NULL AND email IS NULL)", "no_contact_detail", "")
         con.execute("DELETE FROM final WHERE phone IS NULL AND email IS NULL")
+        no_detail, n_new, n_upd, n_clusters, n_rows = con.execute(count_sql).fetchall()[0]
     con.execute("DROP TABLE inc" + ("; DROP TABLE multi" if has_multi else "") + ("; DROP TABLE merged" if check else ""))
 
     # 6. The writes: new contacts take ids in file order, changed ones are updated.
-    n_new, n_upd, n_clusters, n_rows = con.execute(
-        "SELECT count(*) FILTER (WHERE target IS NULL), count(*) FILTER (WHERE _changed), count(*), "
-        "coalesce(sum(_size), 0) FROM final").fetchall()[0]
     start = next_ids(con, "next_contact_id", n_new, "contacts") if n_new else 0
     con.execute("CREATE OR REPLACE TEMP TABLE ids AS SELECT label, ? + row_number() OVER (ORDER BY first_rn) - 1 "
                 "AS cid FROM final WHERE target IS NULL", [start])
@@ -393,7 +399,7 @@ def _propagate_labels(con: duckdb.DuckDBPyConnection, keys: list[str]) -> bool:
 
     Only rows with a key value that another row of the file shares can change
     label, so the fixed-point iteration runs on those alone; returns whether
-    there were any.
+    there were any.  Their final labels stay in `sub` for the caller to drop.
     """
     if not keys:
         return False
@@ -414,7 +420,6 @@ def _propagate_labels(con: duckdb.DuckDBPyConnection, keys: list[str]) -> bool:
             if not moved:
                 break
         con.execute("UPDATE inc SET label = sub.label FROM sub WHERE inc.rn = sub.rn AND inc.label <> sub.label")
-    con.execute("DROP TABLE sub")
     return n > 0
 
 

@@ -14,6 +14,7 @@ import tempfile
 from datetime import datetime
 from pathlib import Path
 
+import pyarrow as pa
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -117,6 +118,29 @@ def test_import_into_a_store_larger_than_the_file(tmp_path):
     out = import_both_ways(home, [big, small])
     assert out[1]["counts"] == {"new": 0, "updated": 2, "unchanged": 0, "duplicate": 0}
     assert [r[0][0] for r in out[1]["rejected"].values()] == ["conflict", "conflict"]
+
+
+def test_an_update_that_would_empty_both_details_is_rejected(tmp_path):
+    """A plan (built by hand: files cannot ask this) that clears a stored contact's phone and e-mail."""
+    home = make_home(tmp_path, pipeline="empty_cells: clear\n")
+    cfg = load_config(home)
+    con = store.connect(cfg)
+    try:
+        same_both_ways(con, cfg, plan_of(cfg, csv_file(home / "inbox" / "f.csv", [
+            HEAD[:3], ["c1", "0523456781", "a@example.com"], ["c2", "0523456782", ""]])))
+        rows = pa.table({"rn": pa.array([0, 1, 2], pa.int64()), "phone": ["", "", "0523456789"],
+                         "phone_raw": pa.array([None, None, "0523456789"], pa.string()),
+                         "email": ["", "", None], "email_raw": pa.array([None, None, None], pa.string()),
+                         "external_id": ["c1", "c2", "c3"]})
+        plan = store.ImportPlan(rows=rows, fields=["external_id"], has_phone=True, has_email=True, file_groups=[],
+                                mirror_groups=[], group_category=None, source="test",
+                                optout_details=pa.table({"channel": pa.array([], pa.string()),
+                                                         "value": pa.array([], pa.string())}))
+        out = same_both_ways(con, cfg, plan)
+        assert out["rejected"] == {0: [("no_contact_detail", "")], 1: [("no_contact_detail", "")]}
+        assert out["counts"] == {"new": 1, "updated": 0, "unchanged": 0, "duplicate": 0}
+    finally:
+        con.close()
 
 
 def test_the_cli_import_of_a_file_with_clusters_keeps_file_order_of_ids(tmp_path):
