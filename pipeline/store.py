@@ -239,7 +239,7 @@ def _import_rows(con: duckdb.DuckDBPyConnection, cfg: Config, plan: ImportPlan, 
     """
     keys = [k for k in cfg.pipeline.match_on if k == "phone" and plan.has_phone or k == "email" and plan.has_email
             or k == "external_id" and "external_id" in plan.fields]
-    n_rows = plan.rows.num_rows
+    file_rows = plan.rows.num_rows
     stored = con.execute("SELECT count(*) FROM contacts").fetchall()[0][0]
     # No stored contact: no row can match one, conflict with one, or find its detail taken by one.
     empty_store = stored == 0 and not general
@@ -249,7 +249,7 @@ def _import_rows(con: duckdb.DuckDBPyConnection, cfg: Config, plan: ImportPlan, 
     # ones are a conflict.  Into a store larger than the file, only the stored contacts whose key the
     # file names are read, so the cost follows the file; into a smaller store, reading it whole is
     # cheaper than the filter.  Columns the file lacks are NULL, so later steps need not ask.
-    only_named = stored > n_rows
+    only_named = stored > file_rows
     absent = [f"NULL::VARCHAR AS {c}" for d, present in (("phone", plan.has_phone), ("email", plan.has_email))
               if not present for c in (d, f"{d}_raw")]
     if "external_id" not in plan.fields:
