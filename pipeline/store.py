@@ -209,139 +209,178 @@ class ImportPlan:
     source: str                    # what history names as the source of opt-outs
 
 
-def _reject(con: duckdb.DuckDBPyConnection, rejected: dict, sql: str, code: str, detail: str) -> None:
-    for (rn,) in con.execute(sql).fetchall():
+def _reject(con: duckdb.DuckDBPyConnection, rejected: dict, sql: str, code: str, detail: str) -> int:
+    """Record the rows a query names as rejected with this reason; returns how many it named."""
+    rows = con.execute(sql).fetchall()
+    for (rn,) in rows:
         rejected[rn] = [(code, detail)]
+    return len(rows)
 
 
 def import_rows(con: duckdb.DuckDBPyConnection, cfg: Config, plan: ImportPlan, now: datetime) -> ImportOutcome:
     """Match, merge, upsert and group one file's accepted rows.  Call inside a transaction.
 
-    In SQL over the whole file: each row's matches among stored contacts
-    (`matched`), clusters of rows naming one contact (`lab`), one merged record
-    per cluster (`merged`), its new values against the stored ones (`final`),
-    then one INSERT, one UPDATE, and the group and opt-out writes.
+    In SQL over the whole file: the file's rows with each one's match among
+    stored contacts (`inc`), clusters of rows naming one contact (labels in
+    `inc`), one record per cluster holding its new values against the stored
+    ones (`final`), then one INSERT, one UPDATE, and the group and opt-out writes.
+    """
+    return _import_rows(con, cfg, plan, now, general=False)
+
+
+def _import_rows(con: duckdb.DuckDBPyConnection, cfg: Config, plan: ImportPlan, now: datetime, *,
+                 general: bool) -> ImportOutcome:
+    """`import_rows`; with `general`, every step runs even where the data shows it cannot change anything.
+
+    The steps skipped otherwise (matching against an empty store, label propagation
+    with no shared key, the merge of clusters when every row is its own, the check
+    that a detail is not taken when the detail is a match key) give the same answer
+    either way; tests compare both.
     """
     keys = [k for k in cfg.pipeline.match_on if k == "phone" and plan.has_phone or k == "email" and plan.has_email
             or k == "external_id" and "external_id" in plan.fields]
-    con.register("incoming", plan.rows)
-    try:
-        con.execute("CREATE OR REPLACE TEMP TABLE inc AS SELECT * FROM incoming")
-    finally:
-        con.unregister("incoming")
-    n_rows = plan.rows.num_rows
-    plan.rows = plan.rows.slice(0, 0)  # the database holds the rows now; let Arrow's copy go
-    for col, present in (("phone", plan.has_phone), ("email", plan.has_email)):
-        if not present:
-            con.execute(f"ALTER TABLE inc ADD COLUMN {col} VARCHAR; ALTER TABLE inc ADD COLUMN {col}_raw VARCHAR")
-    if "external_id" not in plan.fields:
-        con.execute("ALTER TABLE inc ADD COLUMN external_id VARCHAR")
-    if "grp" not in plan.rows.column_names:
-        con.execute("ALTER TABLE inc ADD COLUMN grp VARCHAR[]")
+    file_rows = plan.rows.num_rows
+    stored = con.execute("SELECT count(*) FROM contacts").fetchall()[0][0]
+    # No stored contact: no row can match one, conflict with one, or find its detail taken by one.
+    empty_store = stored == 0 and not general
     rejected: dict[int, list[tuple[str, str]]] = {}
 
-    # 1. Each row's matches among stored contacts, one column per key; two different ones are a conflict.
-    # Into a store larger than the file, only the stored contacts whose key the file names are read,
-    # so the cost follows the file; into a smaller store, reading it whole is cheaper than the filter.
-    stored = con.execute("SELECT count(*) FROM contacts").fetchall()[0][0]
-    only_named = stored > n_rows
+    # 1. The file's rows, each with its match among stored contacts, one join per key; two different
+    # ones are a conflict.  Into a store larger than the file, only the stored contacts whose key the
+    # file names are read, so the cost follows the file; into a smaller store, reading it whole is
+    # cheaper than the filter.  Columns the file lacks are NULL, so later steps need not ask.
+    only_named = stored > file_rows
+    absent = [f"NULL::VARCHAR AS {c}" for d, present in (("phone", plan.has_phone), ("email", plan.has_email))
+              if not present for c in (d, f"{d}_raw")]
+    if "external_id" not in plan.fields:
+        absent.append("NULL::VARCHAR AS external_id")
+    if "grp" not in plan.rows.column_names:
+        absent.append("NULL::VARCHAR[] AS grp")
+    match_keys = [] if empty_store else keys
     joins = [f"LEFT JOIN (SELECT {q(k)} AS k, min(id) AS id, count(*) AS n FROM contacts WHERE "
-             + (f"{q(k)} IN (SELECT {q(k)} FROM inc WHERE {q(k)} <> '')" if only_named
+             + (f"{q(k)} IN (SELECT {q(k)} FROM incoming WHERE {q(k)} <> '')" if only_named
                 else f"{q(k)} IS NOT NULL AND {q(k)} <> ''")
-             + f" GROUP BY 1) m_{k} ON m_{k}.k = i.{q(k)}" for k in keys]
-    found = ", ".join(f"m_{k}.id" for k in keys)
-    match_expr = f"coalesce({found})" if keys else "NULL::BIGINT"
+             + f" GROUP BY 1) m_{k} ON m_{k}.k = i.{q(k)}" for k in match_keys]
+    found = ", ".join(f"m_{k}.id" for k in match_keys)
+    match_expr = f"coalesce({found})" if match_keys else "NULL::BIGINT"
     # list_distinct drops NULLs: the number of different contacts the row's keys found
-    conflict_expr = " OR ".join([f"len(list_distinct([{found}])) > 1"] + [f"coalesce(m_{k}.n, 0) > 1" for k in keys]) \
-        if keys else "false"
-    con.execute(f"CREATE OR REPLACE TEMP TABLE matched AS SELECT i.rn, {match_expr} AS target, "
-                f"({conflict_expr}) AS conflicted FROM inc i {' '.join(joins)}")
-    _reject(con, rejected, "SELECT rn FROM matched WHERE conflicted", "conflict",
-            "each of its keys finds a different contact")
+    conflict_expr = " OR ".join([f"len(list_distinct([{found}])) > 1"]
+                                + [f"coalesce(m_{k}.n, 0) > 1" for k in match_keys]) if match_keys else "false"
+    con.register("incoming", plan.rows)
+    try:
+        con.execute("CREATE OR REPLACE TEMP TABLE inc AS SELECT *, "
+                    "CASE WHEN target IS NOT NULL THEN -target ELSE rn END AS label FROM "
+                    f"(SELECT i.*{''.join(', ' + a for a in absent)}, {match_expr} AS target, "
+                    f"({conflict_expr}) AS _conflicted FROM incoming i {' '.join(joins)})")
+    finally:
+        con.unregister("incoming")
+    plan.rows = plan.rows.slice(0, 0)  # the database holds the rows now; let Arrow's copy go
+    if match_keys and _reject(con, rejected, "SELECT rn FROM inc WHERE _conflicted", "conflict",
+                              "each of its keys finds a different contact"):
+        con.execute("DELETE FROM inc WHERE _conflicted")
 
     # 2. Rows of this file that name one contact form a cluster: a shared key value, or the same stored contact.
-    key_cols = "".join(f", i.{q(k)} AS {q('k_' + k)}" for k in keys)
-    con.execute("CREATE OR REPLACE TEMP TABLE lab AS SELECT i.rn, "
-                "CASE WHEN m.target IS NOT NULL THEN -m.target ELSE i.rn END AS label, m.target"
-                f"{key_cols} FROM inc i JOIN matched m USING (rn) WHERE NOT m.conflicted")
-    _propagate_labels(con, keys)
-    con.execute("CREATE OR REPLACE TEMP TABLE clash AS SELECT label FROM lab WHERE target IS NOT NULL "
-                "GROUP BY label HAVING count(DISTINCT target) > 1")
-    _reject(con, rejected, "SELECT rn FROM lab WHERE label IN (SELECT label FROM clash)", "conflict",
-            "rows of this file tie them together")
-    con.execute("DELETE FROM lab WHERE label IN (SELECT label FROM clash)")
+    propagated = _propagate_labels(con, keys)
+    if not empty_store:
+        con.execute("CREATE OR REPLACE TEMP TABLE clash AS SELECT label FROM inc WHERE target IS NOT NULL "
+                    "GROUP BY label HAVING count(DISTINCT target) > 1")
+        if _reject(con, rejected, "SELECT rn FROM inc WHERE label IN (SELECT label FROM clash)", "conflict",
+                   "rows of this file tie them together"):
+            con.execute("DELETE FROM inc WHERE label IN (SELECT label FROM clash)")
+        con.execute("DROP TABLE clash")
 
     # 3. One record per cluster: later non-empty values win; '' (clear) only when no row has a value.
+    # With no stored contact and no shared key, every row is a cluster of its own: nothing to merge.
+    # Into an empty store a cluster of several rows is one the propagation formed (no row has a target),
+    # so its labels are those of the rows that share a key, the few the propagation kept.
     merge_cols = ["phone", "email"] + plan.fields
-    con.execute("CREATE OR REPLACE TEMP TABLE multi AS SELECT label FROM lab GROUP BY label HAVING count(*) > 1")
+    has_multi = propagated or not empty_store
+    if not empty_store:
+        con.execute("CREATE OR REPLACE TEMP TABLE multi AS SELECT label FROM inc GROUP BY label HAVING count(*) > 1")
+    elif propagated:
+        con.execute("CREATE OR REPLACE TEMP TABLE multi AS SELECT DISTINCT label FROM sub")
+    con.execute("DROP TABLE IF EXISTS sub")
     aggs = [f"coalesce(arg_max(i.{q(f)}, i.rn) FILTER (WHERE i.{q(f)} <> ''), max(i.{q(f)})) AS {q(f)}"
             for f in merge_cols]
     aggs += [f"arg_max(i.{d}_raw, i.rn) FILTER (WHERE i.{d} <> '') AS {d}_raw" for d in ("phone", "email")]
     plain = [f"i.{q(f)}" for f in merge_cols] + ["i.phone_raw", "i.email_raw"]
-    con.execute("CREATE OR REPLACE TEMP TABLE merged AS "
-                f"SELECT l.label, l.rn AS first_rn, l.target, i.grp, {', '.join(plain)} FROM lab l "
-                "JOIN inc i USING (rn) WHERE l.label NOT IN (SELECT label FROM multi) UNION ALL "
-                "SELECT l.label, min(l.rn), any_value(l.target), list_distinct(flatten(list(i.grp))), "
-                f"{', '.join(aggs)} FROM lab l JOIN inc i USING (rn) WHERE l.label IN (SELECT label FROM multi) "
-                "GROUP BY l.label")
-
-    con.execute("DROP TABLE inc; DROP TABLE matched; DROP TABLE multi; DROP TABLE clash")
+    merged_sql = f"SELECT i.label, i.rn AS first_rn, i.target, 1 AS _size, i.grp, {', '.join(plain)} FROM inc i"
+    if has_multi:
+        merged_sql += (" WHERE i.label NOT IN (SELECT label FROM multi) UNION ALL "
+                       "SELECT i.label, min(i.rn), any_value(i.target), count(*), list_distinct(flatten(list(i.grp))), "
+                       f"{', '.join(aggs)} FROM inc i WHERE i.label IN (SELECT label FROM multi) GROUP BY i.label")
 
     # 4. A cluster that would take a detail another contact (or an earlier cluster) holds is rejected.
-    taken_sql = []
-    for d in ("phone", "email"):
-        taken_sql.append(f"SELECT m.label, '{d}' AS d FROM merged m JOIN contacts c ON c.{d} = m.{d} "
-                         f"WHERE m.{d} <> '' AND c.id IS DISTINCT FROM m.target")
-        taken_sql.append(f"SELECT label, '{d}' AS d FROM (SELECT label, row_number() OVER "
-                         f"(PARTITION BY {d} ORDER BY first_rn) AS k FROM merged WHERE {d} IN "
-                         f"(SELECT {d} FROM merged WHERE {d} <> '' GROUP BY 1 HAVING count(*) > 1)) WHERE k > 1")
-    con.execute("CREATE OR REPLACE TEMP TABLE taken AS " + " UNION ".join(taken_sql))
-    for rn, d in con.execute("SELECT l.rn, string_agg(DISTINCT t.d, ' ' ORDER BY t.d) FROM lab l "
-                             "JOIN taken t USING (label) GROUP BY l.rn").fetchall():
-        rejected[rn] = [("detail_taken", {"phone": "Its phone", "email": "Its e-mail"}.get(d, "Its phone and e-mail"))]
-    con.execute("DELETE FROM merged WHERE label IN (SELECT label FROM taken)")
+    # When the detail is a match key neither can happen: a row whose detail a stored contact holds
+    # matched that contact (or was rejected as a conflict), and rows sharing a detail form one cluster.
+    present = {"phone": plan.has_phone, "email": plan.has_email}
+    check = [d for d in ("phone", "email") if present[d] and (general or d not in keys)]
+    if check:
+        con.execute(f"CREATE OR REPLACE TEMP TABLE merged AS {merged_sql}")
+        merged_sql = "SELECT * FROM merged"
+        taken_sql = []
+        for d in check:
+            if not empty_store:
+                taken_sql.append(f"SELECT m.label, '{d}' AS d FROM merged m JOIN contacts c ON c.{d} = m.{d} "
+                                 f"WHERE m.{d} <> '' AND c.id IS DISTINCT FROM m.target")
+            taken_sql.append(f"SELECT label, '{d}' AS d FROM (SELECT label, row_number() OVER "
+                             f"(PARTITION BY {d} ORDER BY first_rn) AS k FROM merged WHERE {d} IN "
+                             f"(SELECT {d} FROM merged WHERE {d} <> '' GROUP BY 1 HAVING count(*) > 1)) WHERE k > 1")
+        con.execute("CREATE OR REPLACE TEMP TABLE taken AS " + " UNION ".join(taken_sql))
+        for rn, d in con.execute("SELECT i.rn, string_agg(DISTINCT t.d, ' ' ORDER BY t.d) FROM inc i "
+                                 "JOIN taken t USING (label) GROUP BY i.rn").fetchall():
+            rejected[rn] = [("detail_taken", {"phone": "Its phone", "email": "Its e-mail"}.get(d, "Its phone and e-mail"))]
+        con.execute("DELETE FROM merged WHERE label IN (SELECT label FROM taken)")
+        con.execute("DROP TABLE taken")
 
-    # 5. New values against the stored ones; the outcome of each cluster.
+    # 5. New values against the stored ones, and whether they change the stored contact.
     all_cols = ["phone", "phone_raw", "email", "email_raw"] + [f for f in field_columns(cfg)
                                                                if f not in ("phone", "email")]
-    sets = []
+
+    def old(c: str) -> str:
+        return "NULL::VARCHAR" if empty_store else f"c.{q(c)}"
+
+    new_values = {}
     for c in all_cols:
         src = c.removesuffix("_raw")
         if c.endswith("_raw"):
-            present = plan.has_phone if src == "phone" else plan.has_email
-            sets.append(f"CASE WHEN m.{src} <> '' THEN m.{c} WHEN m.{src} = '' THEN NULL ELSE c.{c} END AS {q(c)}"
-                        if present else f"c.{q(c)} AS {q(c)}")
+            new_values[c] = (f"CASE WHEN m.{src} <> '' THEN m.{c} WHEN m.{src} = '' THEN NULL ELSE {old(c)} END"
+                             if present[src] else old(c))
         elif c in merge_cols:
-            sets.append(f"CASE WHEN m.{q(c)} IS NULL THEN c.{q(c)} WHEN m.{q(c)} = '' THEN NULL "
-                        f"ELSE m.{q(c)} END AS {q(c)}")
+            new_values[c] = f"CASE WHEN m.{q(c)} IS NULL THEN {old(c)} WHEN m.{q(c)} = '' THEN NULL ELSE m.{q(c)} END"
         else:
-            sets.append(f"c.{q(c)} AS {q(c)}")
-    con.execute(f"CREATE OR REPLACE TEMP TABLE final AS SELECT m.label, m.first_rn, m.target, m.grp, "
-                f"{', '.join(sets)} FROM merged m LEFT JOIN contacts c ON c.id = m.target")
+            new_values[c] = old(c)
+    changed = ("false" if empty_store else
+               "c.id IS NOT NULL AND (" + " OR ".join(f"({new_values[c]}) IS DISTINCT FROM c.{q(c)}"
+                                                      for c in merge_cols) + ")")
+    con.execute("CREATE OR REPLACE TEMP TABLE final AS SELECT m.label, m.first_rn, m.target, m._size, m.grp, "
+                + ", ".join(f"{v} AS {q(c)}" for c, v in new_values.items())
+                + f", {changed} AS _changed FROM ({merged_sql}) m"
+                + ("" if empty_store else " LEFT JOIN contacts c ON c.id = m.target"))
     # With empty_cells: clear, an update could empty both details; a contact keeps one.
-    _reject(con, rejected, "SELECT rn FROM lab WHERE label IN (SELECT label FROM final "
-                           "WHERE phone IS NULL AND email IS NULL)", "no_contact_detail", "")
-    con.execute("DELETE FROM final WHERE phone IS NULL AND email IS NULL")
-    con.execute("DROP TABLE merged; DROP TABLE taken")
-    changed = " OR ".join(f"f.{q(c)} IS DISTINCT FROM c.{q(c)}" for c in merge_cols)
-    con.execute(f"CREATE OR REPLACE TEMP TABLE changed AS SELECT f.label FROM final f JOIN contacts c "
-                f"ON c.id = f.target WHERE {changed}")
+    count_sql = ("SELECT count(*) FILTER (WHERE phone IS NULL AND email IS NULL), count(*) FILTER (WHERE target IS NULL), "
+                 "count(*) FILTER (WHERE _changed), count(*), coalesce(sum(_size), 0) FROM final")
+    no_detail, n_new, n_upd, n_clusters, n_rows = con.execute(count_sql).fetchall()[0]
+    if no_detail:
+        _reject(con, rejected, "SELECT rn FROM inc WHERE label IN (SELECT label FROM final "
+                               "WHERE phone IS NULL AND email IS NULL)", "no_contact_detail", "")
+        con.execute("DELETE FROM final WHERE phone IS NULL AND email IS NULL")
+        no_detail, n_new, n_upd, n_clusters, n_rows = con.execute(count_sql).fetchall()[0]
+    con.execute("DROP TABLE inc" + ("; DROP TABLE multi" if has_multi else "") + ("; DROP TABLE merged" if check else ""))
 
-    n_new = con.execute("SELECT count(*) FROM final WHERE target IS NULL").fetchall()[0][0]
+    # 6. The writes: new contacts take ids in file order, changed ones are updated.
     start = next_ids(con, "next_contact_id", n_new, "contacts") if n_new else 0
-    con.execute("CREATE OR REPLACE TEMP TABLE ids AS SELECT label, coalesce(target, "
-                "? + row_number() OVER (PARTITION BY target IS NULL ORDER BY first_rn) - 1) AS cid FROM final",
-                [start])
+    con.execute("CREATE OR REPLACE TEMP TABLE ids AS SELECT label, ? + row_number() OVER (ORDER BY first_rn) - 1 "
+                "AS cid FROM final WHERE target IS NULL", [start])
     col_list = ", ".join(q(c) for c in all_cols)
-    con.execute(f"INSERT INTO contacts (id, {col_list}, created_at, updated_at) SELECT ids.cid, {col_list}, ?, ? "
-                f"FROM final JOIN ids USING (label) WHERE final.target IS NULL", [now, now])
-    upd = ", ".join(f"{q(c)} = u.{q(c)}" for c in all_cols)
-    con.execute(f"UPDATE contacts SET {upd}, updated_at = ? FROM (SELECT * FROM final WHERE label IN "
-                f"(SELECT label FROM changed)) u WHERE contacts.id = u.target", [now])
+    if n_new:
+        con.execute(f"INSERT INTO contacts (id, {col_list}, created_at, updated_at) SELECT ids.cid, {col_list}, ?, ? "
+                    f"FROM final JOIN ids USING (label)", [now, now])
+    if n_upd:
+        upd = ", ".join(f"{q(c)} = u.{q(c)}" for c in all_cols)
+        con.execute(f"UPDATE contacts SET {upd}, updated_at = ? FROM (SELECT * FROM final WHERE _changed) u "
+                    "WHERE contacts.id = u.target", [now])
 
-    n_rows = con.execute("SELECT count(*) FROM lab WHERE label IN (SELECT label FROM final)").fetchall()[0][0]
-    n_upd = con.execute("SELECT count(*) FROM changed").fetchall()[0][0]
-    n_clusters = con.execute("SELECT count(*) FROM final").fetchall()[0][0]
     counts = {"new": n_new, "updated": n_upd, "unchanged": n_clusters - n_new - n_upd,
               "duplicate": n_rows - n_clusters}
     result = ImportOutcome(counts=counts, rejected=rejected)
@@ -351,40 +390,48 @@ def import_rows(con: duckdb.DuckDBPyConnection, cfg: Config, plan: ImportPlan, n
     ).fetchall()[0]
     result.optouts_added = add_optouts(con, plan.optout_details, now, plan.source, "opt-out column in the file")
     result.groups = _assign_groups(con, plan, now)
-    con.execute("DROP TABLE lab; DROP TABLE final; DROP TABLE changed; DROP TABLE ids; DROP TABLE final_groups")
+    con.execute("DROP TABLE final; DROP TABLE ids; DROP TABLE final_groups")
     return result
 
 
-def _propagate_labels(con: duckdb.DuckDBPyConnection, keys: list[str]) -> None:
+def _propagate_labels(con: duckdb.DuckDBPyConnection, keys: list[str]) -> bool:
     """Give every row of a cluster the smallest label of the cluster (stored contacts' labels are negative).
 
     Only rows with a key value that another row of the file shares can change
-    label, so the fixed-point iteration runs on those alone.
+    label, so the fixed-point iteration runs on those alone; returns whether
+    there were any.  Their final labels stay in `sub` for the caller to drop.
     """
     if not keys:
-        return
-    shared = " OR ".join(f"{q('k_' + k)} IN (SELECT {q('k_' + k)} FROM lab WHERE {q('k_' + k)} <> '' "
-                         f"GROUP BY 1 HAVING count(*) > 1)" for k in keys)
-    con.execute(f"CREATE OR REPLACE TEMP TABLE sub AS SELECT * FROM lab WHERE {shared}")
-    for _ in range(100_000):
-        parts = [f"CASE WHEN {q('k_' + k)} IS NULL OR {q('k_' + k)} = '' THEN label "
-                 f"ELSE min(label) OVER (PARTITION BY {q('k_' + k)}) END" for k in keys]
-        con.execute(f"CREATE OR REPLACE TEMP TABLE sub2 AS SELECT * REPLACE (least(label, {', '.join(parts)}) "
-                    f"AS label) FROM sub")
-        moved = con.execute("SELECT count(*) FROM sub2 JOIN sub USING (rn) WHERE sub2.label <> sub.label"
-                            ).fetchall()[0][0]
-        con.execute("DROP TABLE sub; ALTER TABLE sub2 RENAME TO sub")
-        if not moved:
-            break
-    con.execute("UPDATE lab SET label = sub.label FROM sub WHERE lab.rn = sub.rn AND lab.label <> sub.label")
-    con.execute("DROP TABLE sub")
+        return False
+    key_cols = ", ".join(q(k) for k in keys)
+    shared = " OR ".join(f"{q(k)} IN (SELECT {q(k)} FROM inc WHERE {q(k)} <> '' GROUP BY 1 HAVING count(*) > 1)"
+                         for k in keys)
+    n = con.execute(f"CREATE OR REPLACE TEMP TABLE sub AS SELECT rn, label, {key_cols} FROM inc WHERE {shared}"
+                    ).fetchall()[0][0]
+    if n:
+        parts = [f"CASE WHEN {q(k)} IS NULL OR {q(k)} = '' THEN label "
+                 f"ELSE min(label) OVER (PARTITION BY {q(k)}) END" for k in keys]
+        for _ in range(100_000):
+            # each pass keeps the label it started from, so what moved is counted without a join
+            con.execute(f"CREATE OR REPLACE TEMP TABLE sub2 AS SELECT rn, least(label, {', '.join(parts)}) AS label, "
+                        f"{key_cols}, label AS _before FROM sub")
+            moved = con.execute("SELECT count(*) FROM sub2 WHERE label <> _before").fetchall()[0][0]
+            con.execute("DROP TABLE sub; ALTER TABLE sub2 RENAME TO sub")
+            if not moved:
+                break
+        con.execute("UPDATE inc SET label = sub.label FROM sub WHERE inc.rn = sub.rn AND inc.label <> sub.label")
+    return n > 0
 
 
 def _assign_groups(con: duckdb.DuckDBPyConnection, plan: ImportPlan, now: datetime) -> list[dict]:
+    # every cluster's contact: its target, or the id a new one took
+    cids = "SELECT coalesce(f.target, n.cid) AS cid, f.grp FROM final f LEFT JOIN ids n USING (label)"
+    parts = [f"SELECT cid, unnest(grp) AS g FROM ({cids} WHERE len(f.grp) > 0)"]
+    if plan.file_groups:
+        parts.append(f"SELECT cid, t.g FROM ({cids}), unnest(?::VARCHAR[]) AS t(g)")
     con.execute("CREATE OR REPLACE TEMP TABLE final_groups AS SELECT DISTINCT cid, lower(g) AS g, g AS name "
-                "FROM (SELECT ids.cid, unnest(f.grp) AS g FROM final f JOIN ids USING (label) WHERE len(f.grp) > 0 "
-                "UNION ALL SELECT ids.cid, t.g FROM ids, unnest(?::VARCHAR[]) AS t(g)) "
-                "WHERE g IS NOT NULL AND g <> ''", [plan.file_groups])
+                f"FROM ({' UNION ALL '.join(parts)}) WHERE g IS NOT NULL AND g <> ''",
+                [plan.file_groups] if plan.file_groups else [])
     names = [r[0] for r in con.execute("SELECT min(name) FROM final_groups GROUP BY g ORDER BY min(name)").fetchall()]
     names = list(dict.fromkeys(names + plan.mirror_groups))
     ids = ensure_groups(con, names, now, plan.group_category)
