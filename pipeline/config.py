@@ -26,6 +26,8 @@ DEFAULT_FIELDS: tuple[str, ...] = (
 )
 #: Column targets that are not fields.
 SPECIAL_TARGETS: tuple[str, ...] = ("groups", "optout", "ignore")
+#: Columns the store keeps beside the fields, or the import works with: no custom field may take their names.
+INTERNAL_COLUMNS: tuple[str, ...] = ("phone_raw", "email_raw", "rn", "grp", "label", "target", "first_rn", "cid")
 MAX_CUSTOM_FIELDS = 20
 MAX_CONFIG_BYTES = 1_000_000
 FIELD_NAME = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
@@ -164,6 +166,8 @@ class CustomField(Model):
             raise ValueError("expected lower-case letters, digits and underscores, starting with a letter")
         if v in DEFAULT_FIELDS or v in SPECIAL_TARGETS or v in ("id", "created_at", "updated_at"):
             raise ValueError(f"`{v}` is a built-in name")
+        if v in INTERNAL_COLUMNS:
+            raise ValueError(f"`{v}` is a name the store uses for its own columns; choose another")
         return v
 
     @model_validator(mode="after")

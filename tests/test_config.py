@@ -94,6 +94,8 @@ dynamic:
     ("pipeline.yaml", "schedules:\n  - {name: a, cron: 'nightly', job: export, what: optouts}\n", ["cron"]),
     ("fields.yaml", "custom_fields:\n  - {name: tier, type: colour}\n", ["fields.yaml", "custom_fields.0.type"]),
     ("fields.yaml", "custom_fields:\n  - {name: phone}\n", ["fields.yaml", "built-in"]),
+    ("fields.yaml", "custom_fields:\n  - {name: phone_raw}\n", ["fields.yaml", "phone_raw", "own columns"]),
+    ("fields.yaml", "custom_fields:\n  - {name: rn}\n", ["fields.yaml", "rn", "own columns"]),
     ("fields.yaml", "custom_fields:\n  - {name: tier, type: choice}\n", ["fields.yaml", "choices"]),
     ("fields.yaml", "custom_fields:\n" + "".join(f"  - {{name: f{i}}}\n" for i in range(21)),
      ["fields.yaml", "custom_fields", "20"]),
