@@ -7,16 +7,23 @@ block is cut after its last complete row, and Arrow compute (RE2 regular
 expressions, casts, takes) turns every cell into the text the calamine path
 would give it, with no Python work per cell.  Only the columns' text is kept.
 
+Numbers whose cell format calamine takes for a date, a time or a duration
+become the text the calamine path gives the Python `datetime`, `date`, `time`
+or `timedelta` python-calamine hands over for them (see `_serial_text`): the
+same serial arithmetic (1904 date system, the 1900 leap-year bug, rounding to
+the millisecond) is done on whole Arrow columns.
+
 Exactness comes before coverage: whenever the workbook uses something whose
-reading by calamine is not mirrored here exactly (dates and other formatted
-numbers, rich text, escapes, merged cells, namespace prefixes, cells without a
-reference, unusual packages...), `read_xlsx_stream` returns None and the
+reading by calamine is not mirrored here exactly (rich text, escapes, merged
+cells, namespace prefixes, cells without a reference, serials far outside the
+calendar, unusual packages...), `read_xlsx_stream` returns None and the
 calamine path reads the file as before.
 """
 
 from __future__ import annotations
 
 import collections
+import datetime as dt
 import functools
 import posixpath
 import re
@@ -32,6 +39,7 @@ import pyarrow.compute as pc
 
 from .errors import FileRejected
 from .table import TOO_MANY_CELLS, Table, find_header
+from .textfile import _PY_WHITESPACE  # what str.strip() removes
 
 # Decompressed bytes handed to Arrow at a time: big enough that the fixed cost
 # of each compute call vanishes, small enough that the blocks in flight stay a
@@ -46,8 +54,6 @@ _WORKBOOK_RELS = "xl/_rels/workbook.xml.rels"
 _SHARED_STRINGS = "xl/sharedStrings.xml"
 _STYLES = "xl/styles.xml"
 
-# What str.strip() removes; Arrow's own notion of whitespace differs at the edges.
-_PY_WHITESPACE = "".join(chr(c) for c in range(0x3001) if chr(c).isspace())
 
 # The error values calamine knows; any other makes it refuse the whole sheet.
 _ERRORS = pa.array(["#DIV/0!", "#N/A", "#NAME?", "#NULL!", "#NUM!", "#REF!", "#VALUE!"])
@@ -107,7 +113,8 @@ class _Book:
     sheet: str
     member: str
     strings: pa.Array  # shared strings, already as cell text
-    plain_styles: pa.Array | None  # per cell format: numbers shown plainly; None without styles.xml
+    style_kinds: pa.Array | None  # per cell format: _PLAIN, _DATETIME or _DURATION; None without styles.xml
+    date1904: bool  # serials count days from 1904-01-01
 
 
 def read_xlsx_stream(path: Path, kind: str, parts: dict[str, str] | None, max_rows: int,
@@ -153,8 +160,8 @@ def _read_book(archive: zipfile.ZipFile, parts: dict[str, str]) -> _Book:
     if parts.get(name) != member or not member.startswith("xl/worksheets/") or member not in names:
         raise _Unsupported("sheet outside the usual place")
     strings = _shared_strings(archive) if _SHARED_STRINGS in names else pa.array([], pa.string())
-    plain = _plain_styles(archive) if _STYLES in names else None
-    return _Book(name, member, strings, plain)
+    kinds = _style_kinds(archive) if _STYLES in names else None
+    return _Book(name, member, strings, kinds, _date1904(archive))
 
 
 def _parse_xml(archive: zipfile.ZipFile, member: str) -> ElementTree.Element:
@@ -248,12 +255,8 @@ def _shared_strings(archive: zipfile.ZipFile) -> pa.Array:
     return _cell_text(strings, _has_entities(text))
 
 
-def _plain_styles(archive: zipfile.ZipFile) -> pa.Array:
-    """For each cell format, whether calamine hands its numbers over as plain floats.
-
-    Dates, times and durations (and any custom format not plainly numeric)
-    count as not plain: a number cell using one sends the file to calamine.
-    """
+def _style_kinds(archive: zipfile.ZipFile) -> pa.Array:
+    """For each cell format, how calamine reads the numbers using it: plainly, as dates or as durations."""
     root = _parse_xml(archive, _STYLES)
     if root.tag != f"{{{_MAIN}}}styleSheet":
         raise _Unsupported("styles in another namespace")
@@ -261,10 +264,18 @@ def _plain_styles(archive: zipfile.ZipFile) -> pa.Array:
     for numfmts in _local(root, "numFmts"):
         for fmt in _local(numfmts, "numFmt"):
             if fmt.get("formatCode"):
-                custom[fmt.get("numFmtId")] = fmt.get("formatCode")
-    plain = [_is_plain_format(xf.get("numFmtId"), custom)
-             for xfs in _local(root, "cellXfs") for xf in _local(xfs, "xf")]
-    return pa.array(plain, pa.bool_())
+                custom[_format_id(fmt.get("numFmtId", "0"))] = fmt.get("formatCode")
+    kinds = []
+    for xfs in _local(root, "cellXfs"):
+        for xf in _local(xfs, "xf"):
+            number_format = xf.get("numFmtId")
+            if number_format is None:
+                kinds.append(_PLAIN)
+            elif _format_id(number_format) in custom:
+                kinds.append(_custom_format_kind(custom[_format_id(number_format)]))
+            else:
+                kinds.append(_builtin_format_kind(_format_id(number_format)))
+    return pa.array(kinds, pa.int8())
 
 
 def _local(element: ElementTree.Element, name: str) -> list[ElementTree.Element]:
@@ -272,18 +283,81 @@ def _local(element: ElementTree.Element, name: str) -> list[ElementTree.Element]
     return [e for e in element.iter() if e is not element and e.tag.rpartition("}")[2] == name]
 
 
-# Built-in formats calamine shows as plain numbers for certain: General,
-# 0, 0.00, #,##0, percentages, scientific, fractions, accounting and "@".
-_PLAIN_BUILTINS = {str(i) for i in (*range(0, 14), *range(37, 45), 48, 49)}
-_PLAIN_CUSTOM = re.compile(r"[0#?.,%E+\- @]+|General")
+def _format_id(text: str) -> int:
+    """A numFmtId written plainly; others (leading zeros, signs) calamine versions read differently."""
+    if not re.fullmatch(r"0|[1-9][0-9]{0,8}", text):
+        raise _Unsupported("number format id written unusually")
+    return int(text)
 
 
-def _is_plain_format(number_format: str | None, custom: dict[str, str]) -> bool:
-    if number_format is None:
-        return True
-    if number_format in custom:
-        return _PLAIN_CUSTOM.fullmatch(custom[number_format]) is not None
-    return number_format in _PLAIN_BUILTINS
+# How calamine reads a number by its cell format.
+_PLAIN, _DATETIME, _DURATION = 0, 1, 2
+# Built-in formats calamine takes for dates and times (the locale ones too) and for durations ([h]:mm:ss).
+_BUILTIN_DATETIME = frozenset((*range(14, 23), *range(27, 37), 45, 47, *range(50, 59)))
+_BUILTIN_DURATION = frozenset((46,))
+
+
+def _builtin_format_kind(number_format: int) -> int:
+    if number_format in _BUILTIN_DURATION:
+        return _DURATION
+    return _DATETIME if number_format in _BUILTIN_DATETIME else _PLAIN
+
+
+def _custom_format_kind(code: str) -> int:
+    """calamine's reading of a custom format code: a date, a duration, or a plain number.
+
+    Only the first section counts (up to ";").  Outside quotes and brackets a
+    d, m, h, y or s makes a date; an "a" makes the next p, m or "/" one (AM/PM);
+    "\\", "_" and "*" take the next character literally.  A bracket holding
+    only repeats of one of h, m or s (elapsed time, "[h]") makes a duration.
+    """
+    if code.count("[") > 200:
+        raise _Unsupported("format code calamine may count differently")
+    escaped = quoted = ampm = elapsed = False
+    brackets = 0
+    previous = " "
+    for char in code:
+        if escaped:
+            escaped = False
+        elif char in "_\\*":
+            escaped = True
+        elif quoted:
+            quoted = char != '"'
+        elif char == '"':
+            quoted = True
+        elif char == ";":
+            return _PLAIN
+        elif char == "[":
+            brackets += 1
+        elif char == "]" and brackets == 1 and elapsed:
+            return _DURATION
+        elif char == "]":
+            brackets = max(brackets - 1, 0)
+        elif brackets == 0 and not ampm and char in "aA":
+            ampm = True
+        elif brackets == 0 and ampm and char in "pmPM/":
+            return _DATETIME
+        elif brackets == 0 and not ampm and char in "dmhysDMHYS":
+            return _DATETIME
+        elif not (elapsed and char.isascii() and char.lower() == previous.lower()):
+            elapsed = previous == "[" and char in "hmsHMS"
+        previous = char
+    return _PLAIN
+
+
+_WORKBOOK_PROPERTIES = re.compile(rb"<([A-Za-z_][\w.-]*:)?workbookPr\b([^>]*)>")
+_PLAIN_ATTRIBUTES = re.compile(rb'(?:\s+[A-Za-z_][\w:.-]*="[^"&<]*")*\s*/?')
+
+
+def _date1904(archive: zipfile.ZipFile) -> bool:
+    """Whether the workbook counts dates from 1904, as calamine reads <workbookPr date1904>."""
+    tags = _WORKBOOK_PROPERTIES.findall(archive.read(_WORKBOOK))
+    if not tags:
+        return False
+    if len(tags) > 1 or tags[0][0] or not _PLAIN_ATTRIBUTES.fullmatch(tags[0][1]):
+        raise _Unsupported("workbook properties calamine may read otherwise")
+    values = [value for key, value in _ATTRIBUTE.findall(tags[0][1]) if key == b"date1904"]
+    return bool(values) and values[-1] in (b"1", b"true")
 
 
 # ---------------------------------------------------------------- cell text
@@ -310,13 +384,19 @@ def _cell_text(raw: pa.Array, entities: bool) -> pa.Array:
     return pc.utf8_trim(raw, characters=_PY_WHITESPACE)
 
 
-def _number_text(raw: pa.Array) -> pa.Array:
-    """`table._float_text` of numbers written as XML text: whole ones within ±1e15 as integers."""
+def _number_values(raw: pa.Array) -> pa.Array:
+    """Numbers written as XML text as the floats calamine parses them into."""
     if not pc.all(pc.match_substring_regex(raw, _NUMBER)).as_py():
         raise _Unsupported("number calamine parses by its own rules")
     values = raw.cast(pa.float64())
     if not pc.all(pc.is_finite(values)).as_py():
         raise _Unsupported("number out of range")
+    return values
+
+
+def _number_text(raw: pa.Array) -> pa.Array:
+    """`table._float_text` of numbers written as XML text: whole ones within ±1e15 as integers."""
+    values = _number_values(raw)
     whole = pc.and_(pc.equal(pc.floor(values), values), pc.less_equal(pc.abs(values), 1e15))
     texts = pc.if_else(whole, values, 0.0).cast(pa.int64()).cast(pa.string())
     if pc.all(whole).as_py():
@@ -407,21 +487,130 @@ def _parse_block(block: bytes, book: _Book) -> tuple[_Cells, bool]:
             raise _Unsupported("shared string index out of range")
         texts = pc.replace_with_mask(texts, shared, book.strings.take(indices))
     if pc.any(number).as_py():
-        _check_plain_numbers(styles.filter(number), book.plain_styles)
-        texts = pc.replace_with_mask(texts, number, _number_text(raw.filter(number)))
+        texts = pc.replace_with_mask(texts, number, _numbers_text(raw.filter(number), styles.filter(number), book))
     is_text = pc.invert(pc.or_(number, boolean))
     first, last = (keys[0].as_py(), keys[-1].as_py()) if len(keys) else (None, None)
     return _Cells(rows, columns, texts, is_text, first, last), wide
 
 
-def _check_plain_numbers(styles: pa.Array, plain: pa.Array | None) -> None:
-    """Refuse number cells whose format makes calamine read them as dates or durations."""
+def _numbers_text(raw: pa.Array, styles: pa.Array, book: _Book) -> pa.Array:
+    """The text of number cells: plain numbers, or dates, times and durations by their cell format."""
     styled = pc.not_equal(styles, "")
-    if plain is None or not pc.any(styled).as_py():
-        return  # no format, or no styles part at all: calamine reads plain floats
-    ids = styles.filter(styled).cast(pa.int64())
-    if pc.max(ids).as_py() >= len(plain) or not pc.all(plain.take(ids)).as_py():
-        raise _Unsupported("number with a date or unknown format")
+    if book.style_kinds is None or not pc.any(styled).as_py():
+        return _number_text(raw)  # no format, or no styles part at all: calamine reads plain floats
+    ids = pc.if_else(styled, styles, "0").cast(pa.int64())
+    if pc.max(ids).as_py() >= len(book.style_kinds):
+        raise _Unsupported("number with a cell format calamine does not know")
+    kinds = pc.if_else(styled, book.style_kinds.take(ids), _PLAIN)
+    plain = pc.equal(kinds, _PLAIN)
+    if pc.all(plain).as_py():
+        return _number_text(raw)
+    values = _number_values(raw)
+    texts = pa.repeat(pa.scalar("", pa.string()), len(raw))
+    dated = pc.equal(kinds, _DATETIME)
+    if pc.any(dated).as_py():
+        serials = _serial_text(values.filter(dated), book.date1904)
+        texts = pc.replace_with_mask(texts, dated, serials)
+    lasting = pc.equal(kinds, _DURATION)
+    if pc.any(lasting).as_py():
+        texts = pc.replace_with_mask(texts, lasting, _duration_text(values.filter(lasting)))
+    # Plain numbers, and serials past year 9999 that python-calamine hands over as floats.
+    plain = pc.or_(plain, pc.and_(dated, pc.equal(texts, "")))
+    if pc.any(plain).as_py():
+        texts = pc.replace_with_mask(texts, plain, _number_text(raw.filter(plain)))
+    return texts
+
+
+_DAY_MS = 86_400_000
+_EPOCH = dt.date(1899, 12, 30)  # serial 0, once the 1900 leap-year bug is allowed for
+_EPOCH_TO_UNIX_DAYS = (dt.date(1970, 1, 1) - _EPOCH).days
+_YEAR_10000_MS = float(((dt.date(9999, 12, 31) - _EPOCH).days + 1) * _DAY_MS)
+_LAST_SECOND_MS = ((dt.date(9999, 12, 31) - _EPOCH).days * 86_400 + 86_399) * 1000
+_EARLIEST_TIME_DAYS = -9e7  # chrono's calendar ends about 95 million days before 1900
+
+
+def _serial_text(values: pa.Array, date1904: bool) -> pa.Array:
+    """What the calamine path shows for serials under a date or time format; "" for plain floats.
+
+    calamine shifts a 1904 serial by 1462 days, adds a day below 60 (Excel's
+    phantom 1900-02-29), rounds to the millisecond (half away from zero) and
+    counts from 1899-12-30.  python-calamine hands a serial below 1 over as a
+    `time`, a whole one as a `date`, any other as a `datetime`, and a date
+    past year 9999 as the float itself.  `table._cell_text` then shows a
+    datetime to the second, rounding half a second up, without the time when
+    it is midnight: so a whole serial needs no case of its own.
+    """
+    shifted = pc.add(values, 1462.0) if date1904 else values
+    shifted = pc.if_else(pc.less(shifted, 60.0), pc.add(shifted, 1.0), shifted)
+    clock_only = pc.less(values, 1.0)
+    if pc.any(pc.and_(clock_only, pc.less(shifted, _EARLIEST_TIME_DAYS))).as_py():
+        raise _Unsupported("time of a serial outside calamine's calendar")
+    millis = _round_half_away(pc.multiply(shifted, float(_DAY_MS)))
+    too_late = pc.and_not(pc.greater_equal(millis, _YEAR_10000_MS), clock_only)
+    millis = pc.if_else(too_late, 0.0, millis).cast(pa.int64())
+
+    _, milli = _floor_divmod(millis, 1000)
+    rounded = pc.and_(pc.not_equal(milli, 0), pc.less(millis, _LAST_SECOND_MS))
+    seconds, _ = _floor_divmod(pc.add(millis, pc.if_else(rounded, 500, 0)), 1000)
+    days, second_of_day = _floor_divmod(seconds, 86_400)
+    days = pc.if_else(pc.or_(clock_only, too_late), _EPOCH_TO_UNIX_DAYS, days)
+    day = pc.subtract(days, _EPOCH_TO_UNIX_DAYS).cast(pa.int32()).cast(pa.date32()).cast(pa.string())
+    stamp = pc.if_else(pc.equal(second_of_day, 0), day,
+                       pc.binary_join_element_wise(day, _clock(second_of_day), " "))
+
+    _, milli_of_day = _floor_divmod(millis, _DAY_MS)
+    time_seconds = pc.divide(pc.add(milli_of_day, 500), 1000)
+    time = _clock(pc.if_else(pc.equal(time_seconds, 86_400), 0, time_seconds))
+    return pc.if_else(too_late, "", pc.if_else(clock_only, time, stamp))
+
+
+def _duration_text(values: pa.Array) -> pa.Array:
+    """`str(timedelta)` of the serials under a duration format ([h]:mm:ss), to the millisecond."""
+    if pc.any(pc.greater(pc.abs(values), 1e8)).as_py():
+        raise _Unsupported("duration python-calamine may not convert")
+    millis = _round_half_away(pc.multiply(values, float(_DAY_MS))).cast(pa.int64())
+    days, milli_of_day = _floor_divmod(millis, _DAY_MS)
+    seconds, milli = _floor_divmod(milli_of_day, 1000)
+    hours = pc.divide(seconds, 3600)
+    minutes = pc.subtract(pc.divide(seconds, 60), pc.multiply(hours, 60))
+    clock = pc.binary_join_element_wise(
+        hours.cast(pa.string()), _two_digits(minutes),
+        _two_digits(pc.subtract(seconds, pc.multiply(pc.divide(seconds, 60), 60))), ":")
+    fraction = pc.binary_join_element_wise(
+        clock, ".", pc.utf8_lpad(milli.cast(pa.string()), width=3, padding="0"), "000", "")
+    clock = pc.if_else(pc.equal(milli, 0), clock, fraction)  # the microseconds, when there are any
+    unit = pc.if_else(pc.equal(pc.abs(days), 1), " day, ", " days, ")
+    dated = pc.binary_join_element_wise(days.cast(pa.string()), unit, clock, "")
+    return pc.if_else(pc.equal(days, 0), clock, dated)
+
+
+def _round_half_away(values: pa.Array) -> pa.Array:
+    """Rust's f64::round (half away from zero), exactly: Arrow's own rounding modes may not be exact."""
+    size = pc.abs(values)
+    whole = pc.floor(size)
+    rounded = pc.add(whole, pc.greater_equal(pc.subtract(size, whole), 0.5).cast(pa.float64()))
+    return pc.if_else(pc.less(values, 0.0), pc.negate(rounded), rounded)
+
+
+def _floor_divmod(values: pa.Array, divisor: int) -> tuple[pa.Array, pa.Array]:
+    """Python's divmod by a positive integer (Arrow's integer division truncates towards zero)."""
+    quotient = pc.divide(values, divisor)
+    remainder = pc.subtract(values, pc.multiply(quotient, divisor))
+    below = pc.less(remainder, 0)
+    return (pc.if_else(below, pc.subtract(quotient, 1), quotient),
+            pc.if_else(below, pc.add(remainder, divisor), remainder))
+
+
+def _two_digits(values: pa.Array) -> pa.Array:
+    return pc.utf8_lpad(values.cast(pa.string()), width=2, padding="0")
+
+
+def _clock(seconds: pa.Array) -> pa.Array:
+    """HH:MM:SS of seconds within a day."""
+    minutes = pc.divide(seconds, 60)
+    return pc.binary_join_element_wise(
+        _two_digits(pc.divide(seconds, 3600)), _two_digits(pc.subtract(minutes, pc.multiply(pc.divide(seconds, 3600), 60))),
+        _two_digits(pc.subtract(seconds, pc.multiply(minutes, 60))), ":")
 
 
 # ---------------------------------------------------------------- the sheet

@@ -429,3 +429,136 @@ def test_whole_floats_near_the_integer_limit(tmp_path):
     assert table is not None
     assert table.columns[1] == [str(int(v)) if v.is_integer() and abs(v) <= 1e15 else repr(v) for v in values]
     assert not any(math.isnan(float(t)) for t in table.columns[1])
+
+
+# ---------------------------------------------------------------- dates, times and durations
+
+# Serials around the edges calamine and python-calamine treat apart: 0 and 1 (a time or a date),
+# 59-61 (Excel's phantom 1900-02-29), half seconds and milliseconds, the end of year 9999, negatives.
+SERIALS = [0.0, 1e-9, 0.25, 0.5, 0.99999999, 1.0, 1.5, 59.0, 59.5, 60.0, 60.25, 61.0, 61.75, 25569.0,
+           45000.0, 45000.123456789, 45000 + 0.5 / 86400, 45000 + 0.49999 / 86400, 45000 + 1.5 / 86_400_000,
+           45000 + 0.0005 / 86400, 45000 + 1 - 1e-10, 2958465.0, 2958465.9999999, 2958465.99999999, 2958466.0,
+           2958466.5, 1e9, 1e20, -1e-9, -0.25, -1.0, -1.5, -1462.5, -700000.3, 1e15, 123.000011574]
+DATE_FORMATS = [14, 15, 16, 17, 18, 19, 20, 21, 22, 27, 30, 36, 45, 46, 47, 50, 55, 58, "yyyy-mm-dd",
+                "dd/mm/yyyy hh:mm:ss", "h:mm AM/PM", "[h]:mm:ss", "[mm]:ss", "[s].000", "mm:ss.0",
+                '"at "hh:mm', "[$-409]d-mmm-yy;@", "0.00", "#,##0*y", "General", "A/P", "[Red][h]:mm"]
+
+
+def write_serials(path: Path, serials: list[float], formats: list, *, date1904: bool = False) -> Path:
+    """One column per format, one row per serial, written as plain numbers under that format."""
+    book = xlsxwriter.Workbook(str(path), {"date_1904": date1904})
+    sheet = book.add_worksheet("Contacts")
+    sheet.write_row(0, 0, ["Name", *[f"f{j}" for j in range(len(formats))]])
+    styles = [book.add_format({"num_format": f}) for f in formats]
+    for i, serial in enumerate(serials, 1):
+        sheet.write_string(i, 0, f"r{i}")
+        for j, style in enumerate(styles, 1):
+            duration = formats[j - 1] in (46, "[h]:mm:ss", "[mm]:ss", "[s].000", "[Red][h]:mm")
+            if not (duration and abs(serial) > 1e8):  # python-calamine itself cannot convert those
+                sheet.write_number(i, j, serial, style)
+    book.close()
+    return path
+
+
+@pytest.mark.parametrize("date1904", [False, True])
+def test_serials_under_date_formats_agree(tmp_path, date1904):
+    usable = [s for s in SERIALS if s > -9e7]
+    assert check(write_serials(tmp_path / "serials.xlsx", usable, DATE_FORMATS, date1904=date1904)) is not None
+
+
+def test_serials_outside_the_calendar_fall_back(tmp_path):
+    assert check(write_serials(tmp_path / "ancient.xlsx", [1.0, -1e9], ["h:mm"])) is None
+    assert check(write_serials(tmp_path / "long.xlsx", [1.0, 2e8], ["[h]:mm"])) is None
+
+
+@pytest.mark.parametrize("writer", ["openpyxl", "xlsxwriter"])
+@pytest.mark.parametrize("date1904", [False, True])
+def test_python_dates_times_and_durations_agree(tmp_path, writer, date1904):
+    rows = [["Name", "Born", "At", "Time", "Took"],
+            ["a", dt.date(1980, 2, 29), dt.datetime(2020, 1, 2, 3, 4, 5, 600000), dt.time(23, 59, 59, 700000),
+             dt.timedelta(hours=30, minutes=5)],
+            ["b", dt.date(1900, 3, 1), dt.datetime(1999, 12, 31, 23, 59, 59), dt.time(0, 0), dt.timedelta(0)],
+            ["c", dt.date(1904, 1, 2), dt.datetime(1904, 1, 1, 12, 0), dt.time(12, 0, 0, 499000),
+             dt.timedelta(days=-1, seconds=5)],
+            ["d", dt.date(9999, 12, 31), dt.datetime(9999, 12, 31, 23, 59, 59, 999000), dt.time(0, 0, 0, 500000),
+             dt.timedelta(milliseconds=1)]]
+    path = tmp_path / f"dates-{writer}.xlsx"
+    if writer == "openpyxl":
+        from openpyxl.utils.datetime import CALENDAR_MAC_1904
+
+        book = Workbook()
+        if date1904:
+            book.epoch = CALENDAR_MAC_1904
+        book.active.title = "Contacts"
+        for row in rows:
+            book.active.append(row)
+        book.save(path)
+    else:
+        book = xlsxwriter.Workbook(str(path), {"date_1904": date1904})
+        sheet = book.add_worksheet("Contacts")
+        formats = {1: "yyyy-mm-dd", 2: "yyyy-mm-dd hh:mm:ss", 3: "hh:mm:ss", 4: "[h]:mm:ss"}
+        for i, row in enumerate(rows):
+            for j, value in enumerate(row):
+                if i and j:
+                    sheet.write_datetime(i, j, value, book.add_format({"num_format": formats[j]}))
+                else:
+                    sheet.write(i, j, value)
+        book.close()
+    assert check(path) is not None
+
+
+FORMAT_CODES = st.text(st.sampled_from(list('dmhysDMHYSaApP/[]"\\_*;0#.:, E@b')), min_size=1, max_size=10)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(formats=st.lists(FORMAT_CODES, min_size=1, max_size=12, unique=True))
+def test_generated_format_codes_are_read_alike(tmp_path, formats):
+    """calamine's reading of custom format codes, mirrored: every cell agrees and none declines."""
+    assert check(write_serials(tmp_path / "codes.xlsx", [0.25, 1.0, 45000.75, -2.5], formats)) is not None
+
+
+SERIAL = st.one_of(
+    st.floats(-1e6, 3e6, allow_nan=False),
+    st.integers(-100, 3_000_000).map(float),
+    st.tuples(st.integers(0, 3_000_000), st.integers(0, 86_400_000)).map(lambda p: p[0] + p[1] / 86_400_000),
+    st.tuples(st.integers(0, 100_000), st.integers(0, 86_400)).map(lambda p: p[0] + (p[1] + 0.5) / 86_400),
+    st.sampled_from(SERIALS),
+)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(serials=st.lists(SERIAL, min_size=1, max_size=20), formats=st.lists(st.sampled_from(DATE_FORMATS), min_size=1,
+       max_size=4, unique=True), date1904=st.booleans())
+def test_generated_serials_agree(tmp_path, serials, formats, date1904):
+    assert check(write_serials(tmp_path / "serials.xlsx", serials, formats, date1904=date1904)) is not None
+
+
+@pytest.mark.parametrize("properties", ['<workbookPr date1904="1"/>', '<workbookPr date1904="true"/>',
+                                        '<workbookPr date1904="0"/>', '<workbookPr date1904="TRUE"/>',
+                                        '<workbookPr defaultThemeVersion="124226"/>',
+                                        '<workbookPr date1904="1" />'])
+def test_workbook_date_systems_agree(tmp_path, properties):
+    data = ('<row r="1"><c r="A1" t="inlineStr"><is><t>Name</t></is></c><c r="B1" t="inlineStr"><is><t>Born</t>'
+            '</is></c></row><row r="2"><c r="A2" t="inlineStr"><is><t>a</t></is></c><c r="B2" s="1"><v>45000.25</v>'
+            '</c></row><row r="3"><c r="A3" t="inlineStr"><is><t>b</t></is></c><c r="B3" s="2"><v>0.75</v></c></row>')
+    path = write_raw(tmp_path / "system.xlsx", data, styles=RAW_STYLES)
+    with zipfile.ZipFile(path) as archive:
+        members = {name: archive.read(name) for name in archive.namelist()}
+    members["xl/workbook.xml"] = members["xl/workbook.xml"].replace(b"<sheets>", properties.encode() + b"<sheets>")
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, data in members.items():
+            archive.writestr(name, data)
+    assert check(path) is not None
+
+
+def test_bench_shaped_contacts_with_real_birth_dates_take_the_fast_path(tmp_path):
+    from bench.run import HEAD, rows
+
+    dated = []
+    for row in rows(3000, as_number=True):
+        day, month, year = map(int, row[6].split("/"))
+        dated.append([*row[:6], dt.datetime(year, month, day), *row[7:]])
+    path = write_openpyxl(tmp_path / "dated.xlsx", [HEAD, *dated], write_only=True)
+    table = check(path)
+    assert table is not None and not isinstance(table, str)
+    assert table.columns[6][:2] == [f"{d[6]:%Y-%m-%d}" for d in dated[:2]]
