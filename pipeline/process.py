@@ -24,7 +24,7 @@ from .errors import FileHeld, FileRejected, PipelineError
 from .fields import ColumnMap, map_columns
 from .normalize import Reason
 from .prepare import prepare
-from .read import Table, bulk_allocation, read_table
+from .read import Table, bulk_allocation, give_back_memory, read_table
 from .report import safe_name, unique_path, write_json_atomic, write_text_atomic, write_xlsx
 
 STAGING_PREFIX = ".staging-"
@@ -192,6 +192,7 @@ def process_file(path: Path, cfg: Config, *, groups: list[str] | None = None, dr
             return _duplicate(cfg, con, path, summary, earlier, from_inbox, dry_run)
         reporter.stage(path.name, "read")
         table = read_table(path, **read_limits(cfg))
+        give_back_memory()
         timings["read"] = time.perf_counter() - t0
         summary.source = {"format": table.format, "sheet": table.sheet, "header_row": table.header_row,
                           "encoding": table.encoding, "delimiter": table.delimiter}
@@ -220,6 +221,7 @@ def _import(cfg: Config, con, path: Path, table: Table, summary: RunSummary, sta
     prepared = prepare(table, columns, cfg, rule_groups=list(rule.groups) if rule else [],
                        mirror=bool(rule and rule.mode == "mirror"), extra_groups=groups,
                        group_category=rule.category if rule else None, source=f"file {path.name}")
+    give_back_memory()
     timings["normalize"] = time.perf_counter() - t
 
     t = time.perf_counter()
@@ -231,6 +233,7 @@ def _import(cfg: Config, con, path: Path, table: Table, summary: RunSummary, sta
         staging, final = _new_outbox(cfg, started, path.name, summary)
         if prepared.rejects:  # written on the other core while the database does the upsert
             writer = _RejectsWriter(staging / rejects_name, *_reject_rows(table, prepared.rejects))
+    store.stage_rows(con, prepared.plan)  # before the transaction, which would keep Arrow's copy alive
     con.execute("BEGIN TRANSACTION")
     try:
         outcome = store.import_rows(con, cfg, prepared.plan, now)

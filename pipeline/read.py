@@ -14,11 +14,11 @@ from __future__ import annotations
 from pathlib import Path
 
 from .errors import FileRejected
-from .table import NOT_READABLE, NO_ROWS, Table, bulk_allocation
+from .table import NOT_READABLE, NO_ROWS, Table, bulk_allocation, give_back_memory
 from .textfile import decode, read_plain_file, read_text
 from .workbook import read_workbook, sniff_ole, sniff_zip
 
-__all__ = ["Table", "bulk_allocation", "read_table", "read_text_rows"]
+__all__ = ["Table", "bulk_allocation", "give_back_memory", "read_table", "read_text_rows"]
 
 
 # Magic numbers of common files that are certainly not text.

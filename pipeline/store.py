@@ -207,6 +207,7 @@ class ImportPlan:
     group_category: str | None
     optout_details: pa.Table       # channel, value: details opted out by rows (accepted or rejected)
     source: str                    # what history names as the source of opt-outs
+    staged: int | None = None      # rows copied into the database's `incoming` table (then `rows` is empty)
 
 
 def _reject(con: duckdb.DuckDBPyConnection, rejected: dict, sql: str, code: str, detail: str) -> int:
@@ -228,6 +229,25 @@ def import_rows(con: duckdb.DuckDBPyConnection, cfg: Config, plan: ImportPlan, n
     return _import_rows(con, cfg, plan, now, general=False)
 
 
+def stage_rows(con: duckdb.DuckDBPyConnection, plan: ImportPlan) -> None:
+    """Copy a plan's rows into the temp table `incoming` and let Arrow's copy of them go.
+
+    Call it before the import's transaction begins: DuckDB keeps a table
+    registered inside a transaction alive until the transaction ends, so a
+    million rows of Arrow would sit beside the database's own copy through the
+    whole upsert.  `import_rows` stages the rows itself when no one has.
+    """
+    if plan.staged is not None:
+        return
+    con.register("plan_rows", plan.rows)
+    try:
+        con.execute("CREATE OR REPLACE TEMP TABLE incoming AS SELECT * FROM plan_rows")
+    finally:
+        con.unregister("plan_rows")
+    plan.staged = plan.rows.num_rows
+    plan.rows = plan.rows.schema.empty_table()  # the column names stay; a slice would keep the data alive
+
+
 def _import_rows(con: duckdb.DuckDBPyConnection, cfg: Config, plan: ImportPlan, now: datetime, *,
                  general: bool) -> ImportOutcome:
     """`import_rows`; with `general`, every step runs even where the data shows it cannot change anything.
@@ -239,7 +259,8 @@ def _import_rows(con: duckdb.DuckDBPyConnection, cfg: Config, plan: ImportPlan, 
     """
     keys = [k for k in cfg.pipeline.match_on if k == "phone" and plan.has_phone or k == "email" and plan.has_email
             or k == "external_id" and "external_id" in plan.fields]
-    file_rows = plan.rows.num_rows
+    stage_rows(con, plan)
+    file_rows = plan.staged
     stored = con.execute("SELECT count(*) FROM contacts").fetchall()[0][0]
     # No stored contact: no row can match one, conflict with one, or find its detail taken by one.
     empty_store = stored == 0 and not general
@@ -266,15 +287,11 @@ def _import_rows(con: duckdb.DuckDBPyConnection, cfg: Config, plan: ImportPlan, 
     # list_distinct drops NULLs: the number of different contacts the row's keys found
     conflict_expr = " OR ".join([f"len(list_distinct([{found}])) > 1"]
                                 + [f"coalesce(m_{k}.n, 0) > 1" for k in match_keys]) if match_keys else "false"
-    con.register("incoming", plan.rows)
-    try:
-        con.execute("CREATE OR REPLACE TEMP TABLE inc AS SELECT *, "
-                    "CASE WHEN target IS NOT NULL THEN -target ELSE rn END AS label FROM "
-                    f"(SELECT i.*{''.join(', ' + a for a in absent)}, {match_expr} AS target, "
-                    f"({conflict_expr}) AS _conflicted FROM incoming i {' '.join(joins)})")
-    finally:
-        con.unregister("incoming")
-    plan.rows = plan.rows.slice(0, 0)  # the database holds the rows now; let Arrow's copy go
+    con.execute("CREATE OR REPLACE TEMP TABLE inc AS SELECT *, "
+                "CASE WHEN target IS NOT NULL THEN -target ELSE rn END AS label FROM "
+                f"(SELECT i.*{''.join(', ' + a for a in absent)}, {match_expr} AS target, "
+                f"({conflict_expr}) AS _conflicted FROM incoming i {' '.join(joins)})")
+    con.execute("DROP TABLE incoming")
     if match_keys and _reject(con, rejected, "SELECT rn FROM inc WHERE _conflicted", "conflict",
                               "each of its keys finds a different contact"):
         con.execute("DELETE FROM inc WHERE _conflicted")
