@@ -207,7 +207,7 @@ class ImportPlan:
     group_category: str | None
     optout_details: pa.Table       # channel, value: details opted out by rows (accepted or rejected)
     source: str                    # what history names as the source of opt-outs
-    staged: int | None = None      # rows copied into the database's `incoming` table (then `rows` is empty)
+    staged: "Staged | None" = None  # set once the rows are in the database's `inc` table (then `rows` is empty)
 
 
 def _reject(con: duckdb.DuckDBPyConnection, rejected: dict, sql: str, code: str, detail: str) -> int:
@@ -229,22 +229,67 @@ def import_rows(con: duckdb.DuckDBPyConnection, cfg: Config, plan: ImportPlan, n
     return _import_rows(con, cfg, plan, now, general=False)
 
 
-def stage_rows(con: duckdb.DuckDBPyConnection, plan: ImportPlan) -> None:
-    """Copy a plan's rows into the temp table `incoming` and let Arrow's copy of them go.
+@dataclass
+class Staged:
+    """What `stage_rows` found: the file's row count, the store's size, and the keys it matched on."""
 
-    Call it before the import's transaction begins: DuckDB keeps a table
-    registered inside a transaction alive until the transaction ends, so a
-    million rows of Arrow would sit beside the database's own copy through the
-    whole upsert.  `import_rows` stages the rows itself when no one has.
+    rows: int
+    stored: int
+    match_keys: list[str]
+    general: bool
+
+
+def _keys(cfg: Config, plan: ImportPlan) -> list[str]:
+    return [k for k in cfg.pipeline.match_on if k == "phone" and plan.has_phone or k == "email" and plan.has_email
+            or k == "external_id" and "external_id" in plan.fields]
+
+
+def stage_rows(con: duckdb.DuckDBPyConnection, cfg: Config, plan: ImportPlan, *, general: bool = False) -> None:
+    """Step 1 of the import: the file's rows into the temp table `inc`, each with its match; Arrow's copy let go.
+
+    Call it just before the import's transaction begins (the import holds the
+    database alone, so the stored contacts cannot change in between): DuckDB
+    keeps a table registered inside a transaction alive until the transaction
+    ends, so a million rows of Arrow would sit beside the database's own copy
+    through the whole upsert.  `import_rows` stages the rows itself when no one has.
+
+    Each row's match among stored contacts takes one join per key; two different
+    ones are a conflict.  Into a store larger than the file, only the stored
+    contacts whose key the file names are read, so the cost follows the file;
+    into a smaller store, reading it whole is cheaper than the filter.  Columns
+    the file lacks are NULL, so later steps need not ask.
     """
     if plan.staged is not None:
         return
-    con.register("plan_rows", plan.rows)
+    file_rows = plan.rows.num_rows
+    stored = con.execute("SELECT count(*) FROM contacts").fetchall()[0][0]
+    # No stored contact: no row can match one, conflict with one, or find its detail taken by one.
+    match_keys = [] if stored == 0 and not general else _keys(cfg, plan)
+    only_named = stored > file_rows
+    absent = [f"NULL::VARCHAR AS {c}" for d, present in (("phone", plan.has_phone), ("email", plan.has_email))
+              if not present for c in (d, f"{d}_raw")]
+    if "external_id" not in plan.fields:
+        absent.append("NULL::VARCHAR AS external_id")
+    if "grp" not in plan.rows.column_names:
+        absent.append("NULL::VARCHAR[] AS grp")
+    joins = [f"LEFT JOIN (SELECT {q(k)} AS k, min(id) AS id, count(*) AS n FROM contacts WHERE "
+             + (f"{q(k)} IN (SELECT {q(k)} FROM incoming WHERE {q(k)} <> '')" if only_named
+                else f"{q(k)} IS NOT NULL AND {q(k)} <> ''")
+             + f" GROUP BY 1) m_{k} ON m_{k}.k = i.{q(k)}" for k in match_keys]
+    found = ", ".join(f"m_{k}.id" for k in match_keys)
+    match_expr = f"coalesce({found})" if match_keys else "NULL::BIGINT"
+    # list_distinct drops NULLs: the number of different contacts the row's keys found
+    conflict_expr = " OR ".join([f"len(list_distinct([{found}])) > 1"]
+                                + [f"coalesce(m_{k}.n, 0) > 1" for k in match_keys]) if match_keys else "false"
+    con.register("incoming", plan.rows)
     try:
-        con.execute("CREATE OR REPLACE TEMP TABLE incoming AS SELECT * FROM plan_rows")
+        con.execute("CREATE OR REPLACE TEMP TABLE inc AS SELECT *, "
+                    "CASE WHEN target IS NOT NULL THEN -target ELSE rn END AS label FROM "
+                    f"(SELECT i.*{''.join(', ' + a for a in absent)}, {match_expr} AS target, "
+                    f"({conflict_expr}) AS _conflicted FROM incoming i {' '.join(joins)})")
     finally:
-        con.unregister("plan_rows")
-    plan.staged = plan.rows.num_rows
+        con.unregister("incoming")
+    plan.staged = Staged(rows=file_rows, stored=stored, match_keys=match_keys, general=general)
     plan.rows = plan.rows.schema.empty_table()  # the column names stay; a slice would keep the data alive
 
 
@@ -257,41 +302,14 @@ def _import_rows(con: duckdb.DuckDBPyConnection, cfg: Config, plan: ImportPlan, 
     that a detail is not taken when the detail is a match key) give the same answer
     either way; tests compare both.
     """
-    keys = [k for k in cfg.pipeline.match_on if k == "phone" and plan.has_phone or k == "email" and plan.has_email
-            or k == "external_id" and "external_id" in plan.fields]
-    stage_rows(con, plan)
-    file_rows = plan.staged
-    stored = con.execute("SELECT count(*) FROM contacts").fetchall()[0][0]
-    # No stored contact: no row can match one, conflict with one, or find its detail taken by one.
+    keys = _keys(cfg, plan)
+    stage_rows(con, cfg, plan, general=general)  # 1. the rows and their matches, in `inc`
+    staged = plan.staged
+    if staged.general != general:
+        raise ValueError("the rows were staged for the other way of importing")
+    stored, match_keys = staged.stored, staged.match_keys
     empty_store = stored == 0 and not general
     rejected: dict[int, list[tuple[str, str]]] = {}
-
-    # 1. The file's rows, each with its match among stored contacts, one join per key; two different
-    # ones are a conflict.  Into a store larger than the file, only the stored contacts whose key the
-    # file names are read, so the cost follows the file; into a smaller store, reading it whole is
-    # cheaper than the filter.  Columns the file lacks are NULL, so later steps need not ask.
-    only_named = stored > file_rows
-    absent = [f"NULL::VARCHAR AS {c}" for d, present in (("phone", plan.has_phone), ("email", plan.has_email))
-              if not present for c in (d, f"{d}_raw")]
-    if "external_id" not in plan.fields:
-        absent.append("NULL::VARCHAR AS external_id")
-    if "grp" not in plan.rows.column_names:
-        absent.append("NULL::VARCHAR[] AS grp")
-    match_keys = [] if empty_store else keys
-    joins = [f"LEFT JOIN (SELECT {q(k)} AS k, min(id) AS id, count(*) AS n FROM contacts WHERE "
-             + (f"{q(k)} IN (SELECT {q(k)} FROM incoming WHERE {q(k)} <> '')" if only_named
-                else f"{q(k)} IS NOT NULL AND {q(k)} <> ''")
-             + f" GROUP BY 1) m_{k} ON m_{k}.k = i.{q(k)}" for k in match_keys]
-    found = ", ".join(f"m_{k}.id" for k in match_keys)
-    match_expr = f"coalesce({found})" if match_keys else "NULL::BIGINT"
-    # list_distinct drops NULLs: the number of different contacts the row's keys found
-    conflict_expr = " OR ".join([f"len(list_distinct([{found}])) > 1"]
-                                + [f"coalesce(m_{k}.n, 0) > 1" for k in match_keys]) if match_keys else "false"
-    con.execute("CREATE OR REPLACE TEMP TABLE inc AS SELECT *, "
-                "CASE WHEN target IS NOT NULL THEN -target ELSE rn END AS label FROM "
-                f"(SELECT i.*{''.join(', ' + a for a in absent)}, {match_expr} AS target, "
-                f"({conflict_expr}) AS _conflicted FROM incoming i {' '.join(joins)})")
-    con.execute("DROP TABLE incoming")
     if match_keys and _reject(con, rejected, "SELECT rn FROM inc WHERE _conflicted", "conflict",
                               "each of its keys finds a different contact"):
         con.execute("DELETE FROM inc WHERE _conflicted")

@@ -251,7 +251,6 @@ def _read_plain_text(text: str, encoding: str | None, delimiter: str, max_rows: 
     if text.find("\n\n", start, end) >= 0 or (end > start and text[start] == "\n"):
         return None
     import pyarrow as pa
-    import pyarrow.compute as pc
     import pyarrow.csv as pcsv
 
     names = [f"c{j}" for j in range(width)]
