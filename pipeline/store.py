@@ -368,9 +368,11 @@ def _import_rows(con: duckdb.DuckDBPyConnection, cfg: Config, plan: ImportPlan, 
         con.execute("DELETE FROM merged WHERE label IN (SELECT label FROM taken)")
         con.execute("DROP TABLE taken")
 
-    # 5. New values against the stored ones, and whether they change the stored contact.
-    all_cols = ["phone", "phone_raw", "email", "email_raw"] + [f for f in field_columns(cfg)
-                                                               if f not in ("phone", "email")]
+    # 5. New values against the stored ones, and whether they change the stored contact.  Only the
+    # columns the file writes are read and written: the others keep their stored values untouched.
+    all_cols = [c for c in ["phone", "phone_raw", "email", "email_raw"] + [f for f in field_columns(cfg)
+                                                                           if f not in ("phone", "email")]
+                if c in merge_cols or c.endswith("_raw") and present[c.removesuffix("_raw")]]
 
     def old(c: str) -> str:
         return "NULL::VARCHAR" if empty_store else f"c.{q(c)}"
@@ -379,12 +381,9 @@ def _import_rows(con: duckdb.DuckDBPyConnection, cfg: Config, plan: ImportPlan, 
     for c in all_cols:
         src = c.removesuffix("_raw")
         if c.endswith("_raw"):
-            new_values[c] = (f"CASE WHEN m.{src} <> '' THEN m.{c} WHEN m.{src} = '' THEN NULL ELSE {old(c)} END"
-                             if present[src] else old(c))
-        elif c in merge_cols:
-            new_values[c] = f"CASE WHEN m.{q(c)} IS NULL THEN {old(c)} WHEN m.{q(c)} = '' THEN NULL ELSE m.{q(c)} END"
+            new_values[c] = f"CASE WHEN m.{src} <> '' THEN m.{c} WHEN m.{src} = '' THEN NULL ELSE {old(c)} END"
         else:
-            new_values[c] = old(c)
+            new_values[c] = f"CASE WHEN m.{q(c)} IS NULL THEN {old(c)} WHEN m.{q(c)} = '' THEN NULL ELSE m.{q(c)} END"
     changed = ("false" if empty_store else
                "c.id IS NOT NULL AND (" + " OR ".join(f"({new_values[c]}) IS DISTINCT FROM c.{q(c)}"
                                                       for c in merge_cols) + ")")

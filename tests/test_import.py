@@ -318,3 +318,18 @@ def test_summary_json_round_trips_for_runs(tmp_path):
     s = run(home, csv_file(tmp_path / "a.csv", [HEAD, ["A", "", "0523456789", "", ""]]))
     stored = json.loads(query(home, "SELECT summary FROM runs")[0][0])
     assert stored["rows"] == s.rows and stored["sha256"] == s.sha256
+
+
+def test_an_update_leaves_the_columns_the_file_does_not_have_as_they_were(tmp_path):
+    home = make_home(tmp_path)
+    run(home, csv_file(tmp_path / "full.csv", [HEAD + ["Company"],
+                                               ["Dana", "Levi", "052-345-6789", "dana@example.com", "Haifa", "Acme"]]))
+    s = run(home, csv_file(tmp_path / "names.csv", [["E-mail", "First Name"], ["DANA@example.com", "Danit"]]))
+    assert counts(s)["updated"] == 1
+    assert query(home, "SELECT first_name, last_name, phone, phone_raw, email, email_raw, city, company "
+                       "FROM contacts") == [("Danit", "Levi", "+972523456789", "052-345-6789", "dana@example.com",
+                                             "DANA@example.com", "Haifa", "Acme")]
+    s = run(home, csv_file(tmp_path / "same.csv", [["Mobile", "City"], ["+972 52 345 6789", "Haifa"]]))
+    assert counts(s)["unchanged"] == 1
+    assert query(home, "SELECT phone_raw, email_raw, company FROM contacts") == [
+        ("052-345-6789", "DANA@example.com", "Acme")], "an unchanged contact is not rewritten"
