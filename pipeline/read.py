@@ -1,8 +1,9 @@
 """Any spreadsheet or delimited text file in, a table of text cells out.
 
 The format is decided by the file's content, never by its name: workbooks go to
-`workbook.py` (python-calamine), text to `textfile.py`; `table.py` holds what
-both share.  Every cell comes out as the text a spreadsheet program shows, so
+`workbook.py` (xlsx sheets streamed into Arrow by `xlsxstream.py` when it can,
+python-calamine otherwise), text to `textfile.py`; `table.py` holds what both
+share.  Every cell comes out as the text a spreadsheet program shows, so
 nothing is lost to floats or dates, and every data row keeps the row (or line)
 number the user sees, for the reject workbook.
 

@@ -3,7 +3,9 @@
 The format is told from the content; password-protected packages, zip bombs
 and sheets whose cells span an absurd box are refused before calamine opens
 them (calamine would abort the process on the last).  Error cells and merged
-cells are restored as a user sees them.
+cells are restored as a user sees them.  An xlsx or xlsm sheet is first offered
+to `xlsxstream`, which streams it into Arrow and gives the same table, or
+declines and leaves it to calamine.
 """
 
 from __future__ import annotations
