@@ -253,27 +253,15 @@ def _read_plain_text(text: str, encoding: str | None, delimiter: str, max_rows: 
     import pyarrow as pa
     import pyarrow.csv as pcsv
 
-    names = [f"c{j}" for j in range(width)]
     ragged: list[object] = []
-
-    def off_width(row) -> str:
-        ragged.append(row)
-        return "skip"
-
+    options = _plain_options(width, delimiter, ragged, ignore_empty_lines=False)
     try:
         raw = text.encode("utf-8")  # one copy for Arrow; the data rows are a view into it
         offset = len(text[:start].encode("utf-8"))
         size = len(raw) - offset - (len(text) - max(end, start))  # the tail past `end` is newlines: a byte each
         data = pa.py_buffer(raw)[offset:offset + size] if size > 0 else None
-        table = pcsv.read_csv(
-            pa.BufferReader(data),
-            read_options=pcsv.ReadOptions(column_names=names, use_threads=True),
-            parse_options=pcsv.ParseOptions(delimiter=delimiter, quote_char=False, double_quote=False,
-                                            escape_char=False, newlines_in_values=False, ignore_empty_lines=False,
-                                            invalid_row_handler=off_width),
-            convert_options=pcsv.ConvertOptions(column_types={n: pa.string() for n in names},
-                                                strings_can_be_null=False, quoted_strings_can_be_null=False),
-        ) if data is not None else pa.table({n: pa.array([], pa.string()) for n in names})
+        table = pcsv.read_csv(pa.BufferReader(data), **options) if data is not None else \
+            pa.table({f"c{j}": pa.array([], pa.string()) for j in range(width)})
     except (pa.ArrowException, UnicodeError):
         return None
     if ragged:
@@ -282,6 +270,29 @@ def _read_plain_text(text: str, encoding: str | None, delimiter: str, max_rows: 
     del table
     return _plain_table(columns, [cell.strip() for cell in record], header_line, trailing_blank, encoding,
                         delimiter, max_rows)
+
+
+def _plain_options(width: int, delimiter: str, ragged: list, *, ignore_empty_lines: bool,
+                   block_size: int | None = None) -> dict:
+    """Arrow csv options for plain text: no quoting at all, every cell a string; rows of another width go to `ragged`."""
+    import pyarrow as pa
+    import pyarrow.csv as pcsv
+
+    names = [f"c{j}" for j in range(width)]
+
+    def off_width(row) -> str:
+        ragged.append(row)
+        return "skip"
+
+    read = pcsv.ReadOptions(column_names=names, use_threads=True)
+    if block_size:
+        read.block_size = block_size
+    return {"read_options": read,
+            "parse_options": pcsv.ParseOptions(delimiter=delimiter, quote_char=False, double_quote=False,
+                                               escape_char=False, newlines_in_values=False,
+                                               ignore_empty_lines=ignore_empty_lines, invalid_row_handler=off_width),
+            "convert_options": pcsv.ConvertOptions(column_types={n: pa.string() for n in names},
+                                                   strings_can_be_null=False, quoted_strings_can_be_null=False)}
 
 
 def _plain_table(chunks: list[list], headers: list[str], header_line: int, trailing_blank: int,
@@ -386,26 +397,14 @@ def read_plain_file(path, max_rows: int, max_columns: int) -> Table | None:
         return None
     trailing_blank = max(0, trailing.count(b"\n") - 1)
 
-    names = [f"c{j}" for j in range(width)]
     ragged: list[object] = []
-
-    def off_width(row) -> str:
-        ragged.append(row)
-        return "skip"
-
+    # No blank line is left inside the data (checked above): the only empty lines are trailing ones.
+    options = _plain_options(width, delimiter, ragged, ignore_empty_lines=True, block_size=_STREAM_BLOCK)
     columns: list[list] = [[] for _ in range(width)]
     try:
         source = pa.OSFile(str(path))
         source.seek(start)
-        reader = pcsv.open_csv(
-            source,
-            read_options=pcsv.ReadOptions(column_names=names, use_threads=True, block_size=_STREAM_BLOCK),
-            # No blank line is left inside the data (checked above): the only empty lines are trailing ones.
-            parse_options=pcsv.ParseOptions(delimiter=delimiter, quote_char=False, double_quote=False,
-                                            escape_char=False, newlines_in_values=False, ignore_empty_lines=True,
-                                            invalid_row_handler=off_width),
-            convert_options=pcsv.ConvertOptions(column_types={n: pa.string() for n in names},
-                                                strings_can_be_null=False, quoted_strings_can_be_null=False))
+        reader = pcsv.open_csv(source, **options)
         for batch in reader:
             if ragged:
                 return None
