@@ -290,16 +290,21 @@ def _format_id(text: str) -> int:
     return int(text)
 
 
-# How calamine reads a number by its cell format.
-_PLAIN, _DATETIME, _DURATION = 0, 1, 2
-# Built-in formats calamine takes for dates and times (the locale ones too) and for durations ([h]:mm:ss).
-_BUILTIN_DATETIME = frozenset((*range(14, 23), *range(27, 37), 45, 47, *range(50, 59)))
+# How calamine reads a number by its cell format; _UNSURE: python-calamine releases disagree.
+_PLAIN, _DATETIME, _DURATION, _UNSURE = 0, 1, 2, 3
+# Built-in formats calamine takes for dates and times and for durations ([h]:mm:ss).
+_BUILTIN_DATETIME = frozenset((*range(14, 23), 45, 47))
 _BUILTIN_DURATION = frozenset((46,))
+# The East Asian locale date formats: dates for the calamine of python-calamine 0.9.1, plain numbers
+# for that of 0.9.0.  A number using one is left to whichever calamine is installed.
+_BUILTIN_LOCALE_DATES = frozenset((*range(27, 37), *range(50, 59)))
 
 
 def _builtin_format_kind(number_format: int) -> int:
     if number_format in _BUILTIN_DURATION:
         return _DURATION
+    if number_format in _BUILTIN_LOCALE_DATES:
+        return _UNSURE
     return _DATETIME if number_format in _BUILTIN_DATETIME else _PLAIN
 
 
@@ -502,6 +507,8 @@ def _numbers_text(raw: pa.Array, styles: pa.Array, book: _Book) -> pa.Array:
     if pc.max(ids).as_py() >= len(book.style_kinds):
         raise _Unsupported("number with a cell format calamine does not know")
     kinds = pc.if_else(styled, book.style_kinds.take(ids), _PLAIN)
+    if pc.any(pc.equal(kinds, _UNSURE)).as_py():
+        raise _Unsupported("a number format calamine releases read differently")
     plain = pc.equal(kinds, _PLAIN)
     if pc.all(plain).as_py():
         return _number_text(raw)
