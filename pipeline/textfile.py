@@ -377,7 +377,7 @@ def read_plain_file(path, max_rows: int, max_columns: int) -> Table | None:
     delimiter = _sniff_delimiter(text)
     text = text.replace("\r\n", "\n")
     lines = text.split("\n")
-    if len(lines) <= _HEAD_LINES or '"' in text or "\r" in text:
+    if len(lines) <= max(_HEAD_LINES, _SNIFF_LINES) or '"' in text or "\r" in text:
         return None  # few long lines, quotes or a lone CR: the whole-text path decides
     found = [(n, line.split(delimiter)) for n, line in enumerate(lines[:_HEAD_LINES], start=1) if line]
     found = [(n, record) for n, record in found if any(record)]

@@ -17,7 +17,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from openpyxl import Workbook, load_workbook
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
@@ -1148,6 +1148,7 @@ def test_a_big_file_with_a_bad_utf8_byte_late_is_left_to_the_careful_decoder(tmp
 @settings(max_examples=150, deadline=None)
 @given(plain_texts(), st.sampled_from(["", "", "", "", '"', "\r", "\n\n", "\x00", ",x"]), st.integers(0, 400),
        st.integers(1, 64))
+@example(text="A\nA\nA;A;A;A;A\n;;;;", late="", where=0, block=6)  # the sniffer once saw one line fewer
 def test_streaming_small_blocks_reads_as_the_careful_path_reads(tmp_path_factory, text, late, where, block):
     from pipeline import textfile
 
@@ -1158,6 +1159,7 @@ def test_streaming_small_blocks_reads_as_the_careful_path_reads(tmp_path_factory
         mp.setattr(textfile, "_STREAM_MIN_BYTES", 0)
         mp.setattr(textfile, "_STREAM_BLOCK", block)
         mp.setattr(textfile, "_HEAD_LINES", 2)
+        mp.setattr(textfile, "_SNIFF_LINES", 2)
         streamed = _streamed(path)
         try:
             careful = _careful(path)
@@ -1173,6 +1175,7 @@ def test_every_corpus_text_file_streamed_reads_as_the_careful_path_reads(path):
     with pytest.MonkeyPatch.context() as mp:  # every file, however small, tries the streaming path
         mp.setattr(textfile, "_STREAM_MIN_BYTES", 0)
         mp.setattr(textfile, "_HEAD_LINES", 3)
+        mp.setattr(textfile, "_SNIFF_LINES", 3)
         streamed = _streamed(path)
         try:
             careful = _careful(path)
