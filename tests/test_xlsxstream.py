@@ -12,6 +12,8 @@ import math
 import zipfile
 from pathlib import Path
 
+import pyarrow as pa
+import pyarrow.compute as pc
 import pytest
 import xlsxwriter
 from hypothesis import HealthCheck, given, settings
@@ -570,3 +572,43 @@ def test_bench_shaped_contacts_with_real_birth_dates_take_the_fast_path(tmp_path
     table = check(path)
     assert table is not None and not isinstance(table, str)
     assert table.columns[6][:2] == [f"{d[6]:%Y-%m-%d}" for d in dated[:2]]
+
+
+# ---------------------------------------------------------------- the split path for the plainest cells
+
+plain_cells = st.builds(
+    lambda column, row, style, kind, value, shape, tail: (
+        f'r="{column}{row}"' + (f' s="{style}"' if style is not None else "") + (f' t="{kind}"' if kind else "")
+        + {"closed": "/>", "spaced": " />", "empty": "></c>", "v": f"><v>{value}</v></c>",
+           "is": f"><is><t>{value}</t></is></c>"}[shape] + tail),
+    st.sampled_from(["A", "B", "Z", "AA", "XFD"]), st.integers(1, 1_048_576), st.none() | st.integers(0, 300),
+    st.sampled_from(["", "s", "n", "b", "e", "str", "inlineStr"]),
+    st.text(st.characters(blacklist_characters="<&\r", blacklist_categories=("Cs",)), max_size=12),
+    st.sampled_from(["closed", "spaced", "empty", "v", "is"]),
+    st.sampled_from(["", "</row>", '</row><row r="7" spans="1:3">', "\n"]))
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(plain_cells, min_size=1, max_size=30))
+def test_the_split_path_finds_the_fields_the_regular_expression_finds(cells):
+    from pipeline import xlsxstream
+
+    pieces = pa.array(cells, pa.string())
+    assert pc.all(pc.match_substring_regex(pieces, xlsxstream._PLAIN_CELL)).as_py()
+    assert pc.all(pc.match_substring_regex(pieces, xlsxstream._CELL)).as_py(), "plain cells are a subset"
+    split = xlsxstream._plain_fields(pieces)
+    regex = pc.extract_regex(pieces, xlsxstream._FIELDS)
+    for name in ("ref", "s", "t"):
+        assert split.field(name).to_pylist() == regex.field(name).to_pylist(), name
+    closed = [a.endswith("/") for a in regex.field("attrs").to_pylist()]
+    assert [a.endswith("/") for a in split.field("attrs").to_pylist()] == closed
+    opened = regex.field("open").to_pylist()
+    for c, o_split, o_regex, v_split, v_regex in zip(closed, split.field("open").to_pylist(), opened,
+                                                     split.field("value").to_pylist(),
+                                                     regex.field("value").to_pylist()):
+        if c:
+            continue
+        assert (o_split == "<v>") == (o_regex == "<v>")
+        assert o_split.startswith("<is") == o_regex.startswith("<is")
+        if o_regex == "<v>" or o_regex.startswith("<is"):
+            assert v_split == v_regex
