@@ -539,7 +539,7 @@ def _plain_fields(pieces: pa.Array) -> pa.StructArray:
 
 def _list_items(lists: pa.Array, positions: list[int]) -> list[pa.Array]:
     """Items at these positions of each list, "" where a list is shorter (no Python work per list)."""
-    values = pc.list_flatten(lists)
+    values = lists.values  # the offsets point into the whole child array, sliced or not
     starts = lists.offsets[:-1]
     lengths = pc.list_value_length(lists)
     found = []
