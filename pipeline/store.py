@@ -272,21 +272,36 @@ def stage_rows(con: duckdb.DuckDBPyConnection, cfg: Config, plan: ImportPlan, *,
         absent.append("NULL::VARCHAR AS external_id")
     if "grp" not in plan.rows.column_names:
         absent.append("NULL::VARCHAR[] AS grp")
-    joins = [f"LEFT JOIN (SELECT {q(k)} AS k, min(id) AS id, count(*) AS n FROM contacts WHERE "
-             + (f"{q(k)} IN (SELECT {q(k)} FROM incoming WHERE {q(k)} <> '')" if only_named
-                else f"{q(k)} IS NOT NULL AND {q(k)} <> ''")
-             + f" GROUP BY 1) m_{k} ON m_{k}.k = i.{q(k)}" for k in match_keys]
-    found = ", ".join(f"m_{k}.id" for k in match_keys)
-    match_expr = f"coalesce({found})" if match_keys else "NULL::BIGINT"
-    # list_distinct drops NULLs: the number of different contacts the row's keys found
-    conflict_expr = " OR ".join([f"len(list_distinct([{found}])) > 1"]
-                                + [f"coalesce(m_{k}.n, 0) > 1" for k in match_keys]) if match_keys else "false"
+
+    def match_sql(grouped: set[str]) -> str:
+        """The statement; keys in `grouped` count the stored contacts holding each value, the others are unique."""
+        joins = []
+        for k in match_keys:
+            where = (f"{q(k)} IN (SELECT {q(k)} FROM incoming WHERE {q(k)} <> '')" if only_named
+                     else f"{q(k)} IS NOT NULL AND {q(k)} <> ''")
+            found_k = (f"SELECT {q(k)} AS k, min(id) AS id, count(*) AS n FROM contacts WHERE {where} GROUP BY 1"
+                       if k in grouped else f"SELECT {q(k)} AS k, id, 1 AS n FROM contacts WHERE {where}")
+            joins.append(f"LEFT JOIN ({found_k}) m_{k} ON m_{k}.k = i.{q(k)}")
+        found = ", ".join(f"m_{k}.id" for k in match_keys)
+        match_expr = f"coalesce({found})" if match_keys else "NULL::BIGINT"
+        # list_distinct drops NULLs: the number of different contacts the row's keys found
+        conflict_expr = " OR ".join([f"len(list_distinct([{found}])) > 1"]
+                                    + [f"coalesce(m_{k}.n, 0) > 1" for k in match_keys if k in grouped]) \
+            if match_keys else "false"
+        return ("CREATE OR REPLACE TEMP TABLE inc AS SELECT *, "
+                "CASE WHEN target IS NOT NULL THEN -target ELSE rn END AS label FROM "
+                f"(SELECT i.*{''.join(', ' + a for a in absent)}, {match_expr} AS target, "
+                f"({conflict_expr}) AS _conflicted FROM incoming i {' '.join(joins)})")
+
+    # A phone or an e-mail belongs to one stored contact at most (imports, `add` and `edit` see to it),
+    # so those keys join the store as it is; an external id may be shared, so its matches are counted.
+    # Should a detail be held twice all the same, the join repeats rows: then every key is counted.
+    grouped = set(match_keys) if general else {k for k in match_keys if k not in ("phone", "email")}
     con.register("incoming", plan.rows)
     try:
-        con.execute("CREATE OR REPLACE TEMP TABLE inc AS SELECT *, "
-                    "CASE WHEN target IS NOT NULL THEN -target ELSE rn END AS label FROM "
-                    f"(SELECT i.*{''.join(', ' + a for a in absent)}, {match_expr} AS target, "
-                    f"({conflict_expr}) AS _conflicted FROM incoming i {' '.join(joins)})")
+        con.execute(match_sql(grouped))
+        if grouped != set(match_keys) and con.execute("SELECT count(*) FROM inc").fetchall()[0][0] != file_rows:
+            con.execute(match_sql(set(match_keys)))
     finally:
         con.unregister("incoming")
     plan.staged = Staged(rows=file_rows, stored=stored, match_keys=match_keys, general=general)
@@ -387,10 +402,15 @@ def _import_rows(con: duckdb.DuckDBPyConnection, cfg: Config, plan: ImportPlan, 
     changed = ("false" if empty_store else
                "c.id IS NOT NULL AND (" + " OR ".join(f"({new_values[c]}) IS DISTINCT FROM c.{q(c)}"
                                                       for c in merge_cols) + ")")
-    con.execute("CREATE OR REPLACE TEMP TABLE final AS SELECT m.label, m.first_rn, m.target, m._size, m.grp, "
+    # A stored contact that stays as it was writes nothing: of its values only the details are kept (the
+    # checks below read them), so a re-import does not copy every stored value into `final`.
+    kept = ", ".join(q(c) if c in ("phone", "email") or empty_store
+                     else f"CASE WHEN target IS NULL OR _changed THEN {q(c)} END AS {q(c)}" for c in new_values)
+    con.execute(f"CREATE OR REPLACE TEMP TABLE final AS SELECT label, first_rn, target, _size, grp, {kept}, _changed "
+                "FROM (SELECT m.label, m.first_rn, m.target, m._size, m.grp, "
                 + ", ".join(f"{v} AS {q(c)}" for c, v in new_values.items())
                 + f", {changed} AS _changed FROM ({merged_sql}) m"
-                + ("" if empty_store else " LEFT JOIN contacts c ON c.id = m.target"))
+                + ("" if empty_store else " LEFT JOIN contacts c ON c.id = m.target") + ")")
     # With empty_cells: clear, an update could empty both details; a contact keeps one.
     count_sql = ("SELECT count(*) FILTER (WHERE phone IS NULL AND email IS NULL), count(*) FILTER (WHERE target IS NULL), "
                  "count(*) FILTER (WHERE _changed), count(*), coalesce(sum(_size), 0) FROM final")

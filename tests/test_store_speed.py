@@ -14,7 +14,9 @@ import tempfile
 from datetime import datetime
 from pathlib import Path
 
+import duckdb
 import pyarrow as pa
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -118,6 +120,20 @@ def test_import_into_a_store_larger_than_the_file(tmp_path):
     out = import_both_ways(home, [big, small])
     assert out[1]["counts"] == {"new": 0, "updated": 2, "unchanged": 0, "duplicate": 0}
     assert [r[0][0] for r in out[1]["rejected"].values()] == ["conflict", "conflict"]
+
+
+@pytest.mark.parametrize("more", [0, 40])  # a file smaller, then larger, than the store
+def test_a_phone_held_twice_in_the_store_is_still_a_conflict(tmp_path, more):
+    """Details are unique in a store the project wrote; one that was changed behind its back still imports right."""
+    home = make_home(tmp_path)
+    import_both_ways(home, [[HEAD[:3]] + [[f"c{i}", f"0523{i:06d}", f"u{i}@example.com"] for i in range(10)]])
+    with duckdb.connect(str(load_config(home).database)) as con:
+        con.execute("UPDATE contacts SET phone = '+972523000001' WHERE external_id = 'c2'")
+    new = [[f"n{i}", f"0524{i:06d}", "", ""] for i in range(more)]
+    out = import_both_ways(home, [[HEAD[:4], ["", "0523000001", "", "Haifa"], ["c0", "0523000000", "", "Eilat"]]
+                                  + new])
+    assert out[0]["counts"] == {"new": more, "updated": 1, "unchanged": 0, "duplicate": 0}
+    assert [r[0][0] for r in out[0]["rejected"].values()] == ["conflict"]
 
 
 def test_an_update_that_would_empty_both_details_is_rejected(tmp_path):
