@@ -247,7 +247,22 @@ def _shared_strings(archive: zipfile.ZipFile) -> pa.Array:
     end = data.rfind(b"</sst>")
     if end < head_end or data[end + 6:].strip() or re.search(rb"<(?!\?xml )[^>]*?:|<!", data[:start]):
         raise _Unsupported("unusual shared strings part")
-    text = _as_text(data[head_end:end])
+    # A big table is parsed in parts on the parsing threads, each part starting at an <si>.
+    cuts = [head_end]
+    for k in range(1, _PARSERS):
+        cut = data.find(b"<si>", head_end + (end - head_end) * k // _PARSERS, end)
+        if cut > cuts[-1]:
+            cuts.append(cut)
+    cuts.append(end)
+    parts = [data[a:b] for a, b in zip(cuts, cuts[1:])]
+    del data
+    with ThreadPoolExecutor(max_workers=_PARSERS) as pool:
+        return pa.concat_arrays(list(pool.map(_shared_strings_part, parts)))
+
+
+def _shared_strings_part(data: bytes) -> pa.Array:
+    """The strings of some whole <si> elements (with what comes before the first, which must be blank)."""
+    text = _as_text(data)
     del data
     if text.null_count or pc.any(pc.match_substring_regex(text, _UNHANDLED_TEXT)).as_py():
         raise _Unsupported("escapes in shared strings")
