@@ -557,12 +557,16 @@ def _list_items(lists: pa.Array, positions: list[int]) -> list[pa.Array]:
     values = lists.values  # the offsets point into the whole child array, sliced or not
     starts = lists.offsets[:-1]
     lengths = pc.list_value_length(lists)
+    shortest = pc.min(lengths).as_py() if len(lists) else 0
     found = []
     for k in positions:
-        inside = pc.greater(lengths, k)
-        where = pc.if_else(inside, pc.add(starts, k), 0)
-        found.append(pc.if_else(inside, values.take(where), "") if len(values)
-                     else pa.repeat(pa.scalar("", pa.string()), len(lists)))
+        if not len(values):
+            found.append(pa.repeat(pa.scalar("", pa.string()), len(lists)))
+        elif shortest > k:  # every list has the item
+            found.append(values.take(pc.add(starts, k)))
+        else:
+            inside = pc.greater(lengths, k)
+            found.append(pc.if_else(inside, values.take(pc.if_else(inside, pc.add(starts, k), 0)), ""))
     return found
 
 
