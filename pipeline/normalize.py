@@ -209,67 +209,48 @@ def _valid(s: str, region: str | None) -> str | None:
 def normalize_phones(values: Sequence[str], region: str) -> list[str | None]:
     """`phone_e164` of each value; a result is None for an empty cell and for an invalid one.
 
-    Distinct values go through `fast_phones` first, one vectorized pass; what
-    it cannot vouch for takes the library path.
+    The whole list goes through `normalize_column`: a vectorized pass first,
+    the library for each distinct value it cannot vouch for.
     """
-    return _column_fast(values, *_judges("phone", region=region))
+    return _column_list(values, "phone", region=region)
 
 
-def _column_fast(values: Sequence[Any], fast: Callable[[list[str]], list[str | None]] | None,
-                 one: Callable[[Any], Any]) -> list[Any]:
-    """`one` of each value, once per distinct value; a vectorized `fast` pass answers first where it can.
+def _column_list(values: Sequence[Any], kind: str, **how: Any) -> list[Any]:
+    """The verdict of each value of a list: `normalize_column` for text, each distinct value alone otherwise.
 
-    Distinct values are found and results spread back by Arrow (hashing and
-    gathering in C++), so Python only sees each distinct value once.
+    Typed verdicts keep `INVALID` for a bad value.
     """
     pa = _pa()
-    import pyarrow.compute as pc
-
     try:
-        encoded = pc.dictionary_encode(pa.array(values, pa.string()))
+        arr = pa.array(values, pa.string())
     except (pa.ArrowException, UnicodeError, TypeError):  # not all text, or a lone surrogate: plain Python
-        cache: dict[Any, Any] = dict.fromkeys(values)
-        texts = [v for v in cache if isinstance(v, str)]
-        for raw, found in zip(texts, fast(texts) if fast and texts else ()):
-            cache[raw] = found
-        for raw, found in cache.items():
-            if found is None:
-                cache[raw] = one(raw)
+        one = _judge(kind, **how)
+        cache: dict[Any, Any] = {raw: one(raw) for raw in dict.fromkeys(values)}
         return list(map(cache.__getitem__, values))
-    results = _verdicts(encoded.dictionary.to_pylist(), fast, one)
-    indices = encoded.indices
-    if indices.null_count:  # None cells: one answer for all of them
-        results.append(one(None))
-        indices = indices.fill_null(len(results) - 1)
-    if INVALID in results:  # the sentinel cannot travel through Arrow: gather in Python
-        return list(map(results.__getitem__, indices.to_pylist()))
-    return pa.array(results, pa.string()).take(indices).to_pylist()
+    norm = normalize_column(arr, kind, **how)
+    results = norm.values.to_pylist()
+    if norm.any_invalid and kind == "typed":
+        results = [INVALID if bad else r for r, bad in zip(results, norm.invalid.to_pylist())]
+    return results
 
 
-def _verdicts(distinct: list[str], fast: Callable[[list[str]], list[str | None]] | None,
-              one: Callable[[Any], Any]) -> list[Any]:
-    """Each distinct text's verdict: the vectorized pass where it answers, the per-value path elsewhere."""
-    found = fast(distinct) if fast and distinct else [None] * len(distinct)
-    return [f if f is not None else one(d) for d, f in zip(distinct, found)]
-
-
-def _judges(kind: str, *, region: str = "", type: str = "text", choices: Sequence[str] = (),
-            date_order: str = "dmy") -> tuple[Callable[[list[str]], list[str | None]] | None, Callable[[Any], Any]]:
-    """(vectorized pass or None, per-value path) that judge one kind of column: phone, email or typed."""
+def _judge(kind: str, *, region: str = "", type: str = "text", choices: Sequence[str] = (),
+           date_order: str = "dmy") -> Callable[[Any], Any]:
+    """The per-value path that judges one kind of column: phone, email or typed."""
     if kind == "phone":
-        return (lambda texts: fast_phones(texts, region)), (lambda raw: phone_e164(raw, region))
+        return lambda raw: phone_e164(raw, region)
     if kind == "email":
-        return fast_emails, email_normal
+        return email_normal
     parse = _typed_parser(type, tuple(choices), date_order)
     if type != "text":
-        return None, parse
+        return parse
 
     def text(raw: Any) -> Any:  # most cells are already clean text: printable, stripped, short
         if isinstance(raw, str) and raw.isprintable() and len(raw) <= MAX_TEXT and raw == raw.strip():
             return raw or None
         return parse(raw)
 
-    return None, text
+    return text
 
 
 # --------------------------------------------------------------------------- fast paths
@@ -394,7 +375,7 @@ def email_normal(raw: str) -> str | None:
 
 def normalize_emails(values: Sequence[str]) -> list[str | None]:
     """`email_normal` of each value; a result is None for an empty cell and for an invalid one."""
-    return _column_fast(values, *_judges("email"))
+    return _column_list(values, "email")
 
 
 _LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
@@ -489,7 +470,7 @@ def normalize_typed(
     values: Sequence[str], type: str, *, choices: Sequence[str] = (), date_order: str = "dmy"
 ) -> tuple[list[str | None], list[bool]]:
     """`parse_typed` of each value: (canonical values with None for empty or bad, a flag per value that is bad)."""
-    results = _column_fast(values, *_judges("typed", type=type, choices=choices, date_order=date_order))
+    results = _column_list(values, "typed", type=type, choices=choices, date_order=date_order)
     if INVALID not in results:
         return results, [False] * len(results)
     return [None if r is INVALID else r for r in results], [r is INVALID for r in results]
@@ -740,7 +721,7 @@ def normalize_column(raw, kind: str, *, region: str = "", type: str = "text", ch
         if not answered.null_count:
             return Normalized(values=answered, invalid=None, blank=pa.repeat(False, len(raw)), any_invalid=False)
         rest = raw.filter(open_)
-    one = _judges(kind, region=region, type=type, choices=choices, date_order=date_order)[1]
+    one = _judge(kind, region=region, type=type, choices=choices, date_order=date_order)
     distinct, indices = _encode(rest)
     results = [one(d) for d in distinct]
     # A normalizer answers None for every blank cell: only those need the closer look.
