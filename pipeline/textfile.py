@@ -234,15 +234,11 @@ def _read_plain_text(text: str, encoding: str | None, delimiter: str, max_rows: 
         if "\r" in text:
             return None
     head = text.split("\n", _HEAD_LINES)[:_HEAD_LINES]  # the body stays in `text`: no copy of a big file
-    found = [(n, line.split(delimiter)) for n, line in enumerate(head, start=1) if line]
-    found = [(n, record) for n, record in found if any(record)]
-    header_index = find_header([record for _, record in found])
-    if header_index is None:
+    header = _plain_header(head, delimiter, max_columns)
+    if header is None:
         return None
-    header_line, record = found[header_index]
+    header_line, record = header
     width = len(record)
-    if width > max_columns:
-        return None
     start = sum(len(line) + 1 for line in head[:header_line])  # where the line after the header begins
     end = len(text)
     while end > start and text[end - 1] == "\n":
@@ -270,6 +266,16 @@ def _read_plain_text(text: str, encoding: str | None, delimiter: str, max_rows: 
     del table
     return _plain_table(columns, [cell.strip() for cell in record], header_line, trailing_blank, encoding,
                         delimiter, max_rows)
+
+
+def _plain_header(head: list[str], delimiter: str, max_columns: int) -> tuple[int, list[str]] | None:
+    """(line number, cells) of the header among the first lines of plain text; None when the fast paths should not read it."""
+    found = [(n, line.split(delimiter)) for n, line in enumerate(head, start=1) if line]
+    found = [(n, record) for n, record in found if any(record)]
+    header_index = find_header([record for _, record in found])
+    if header_index is None or len(found[header_index][1]) > max_columns:
+        return None
+    return found[header_index]
 
 
 def _plain_options(width: int, delimiter: str, ragged: list, *, ignore_empty_lines: bool,
@@ -379,15 +385,11 @@ def read_plain_file(path, max_rows: int, max_columns: int) -> Table | None:
     lines = text.split("\n")
     if len(lines) <= max(_HEAD_LINES, _SNIFF_LINES) or '"' in text or "\r" in text:
         return None  # few long lines, quotes or a lone CR: the whole-text path decides
-    found = [(n, line.split(delimiter)) for n, line in enumerate(lines[:_HEAD_LINES], start=1) if line]
-    found = [(n, record) for n, record in found if any(record)]
-    header_index = find_header([record for _, record in found])
-    if header_index is None:
+    header = _plain_header(lines[:_HEAD_LINES], delimiter, max_columns)
+    if header is None:
         return None
-    header_line, record = found[header_index]
+    header_line, record = header
     width = len(record)
-    if width > max_columns:
-        return None
     # Where the data begins, in bytes (each line's own ending, LF or CRLF), and where its trailing line ends stop.
     start = bom + sum(len(line) + 1 for line in head[bom:].split(b"\n", header_line)[:header_line])
     trailing = _trailing_line_ends(path, size)
