@@ -14,6 +14,9 @@ from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from pipeline.config import load_config
 from pipeline.process import process_file
 
+#: The public bad-input corpora, beside the project (tests that need them skip when they are absent).
+CORPORA = Path(__file__).resolve().parents[2] / "shared" / "corpora"
+
 
 def make_home(root: Path, pipeline: str = "", fields: str = "", groups: str = "") -> Path:
     """A home folder with the given config files (empty strings: defaults)."""

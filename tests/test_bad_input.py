@@ -8,9 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from helpers import csv_file, make_home, query, read_xlsx, run, xlsx
+from helpers import CORPORA, csv_file, make_home, query, read_xlsx, run, xlsx
 
-CORPORA = Path(__file__).resolve().parents[2] / "shared" / "corpora"
 FILES = sorted(p for folder in ("calamine-spreadsheets", "frictionless-csv", "csv-spectrum/csvs")
                for p in (CORPORA / folder).glob("*") if p.suffix.lower() not in (".md",) and p.is_file()
                and not p.name.startswith("LICENSE"))

@@ -19,10 +19,9 @@ import pytest
 
 from daemon_helpers import (CONTACTS, FAST, Daemon, contacts, outbox_folders, query, staging_folders, summaries,
                             wait_for)
-from helpers import csv_file, make_home, xlsx
+from helpers import CORPORA, csv_file, make_home, xlsx
 
 HEAD = ["First Name", "Last Name", "Mobile", "E-mail"]
-CORPORA = Path(__file__).resolve().parents[2] / "shared" / "corpora"
 LINE = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ (info|warning|error) +\S")
 
 

@@ -11,15 +11,14 @@ from __future__ import annotations
 import json
 import random
 import xml.etree.ElementTree as ET
-from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from helpers import CORPORA
 from pipeline.normalize import email_normal, fast_emails, fast_phones, normalize_emails, normalize_phones, phone_e164
 
-CORPORA = Path(__file__).resolve().parents[2] / "shared" / "corpora"
 REGIONS = ["IL", "GB", "DE", "FR", "IN", "AU", "BR", "IT", "US", "NL"]
 
 

@@ -17,10 +17,6 @@ def counts(s) -> dict:
     return {k: s.rows[k] for k in OUTCOMES}
 
 
-def adds_up(s) -> bool:
-    return sum(s.rows[k] for k in OUTCOMES) == s.rows["total"]
-
-
 def test_xlsx_import_leaves_the_outbox_folder_of_the_contract(tmp_path):
     home = make_home(tmp_path)
     src = xlsx(home / "inbox" / "crm_2026-11-27.xlsx", [

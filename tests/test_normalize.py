@@ -13,6 +13,7 @@ from email_validator import validate_email
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from helpers import CORPORA
 from pipeline.normalize import (
     INVALID,
     TYPES,
@@ -29,7 +30,6 @@ from pipeline.normalize import (
     phone_e164,
 )
 
-CORPORA = Path(__file__).resolve().parents[2] / "shared" / "corpora"
 REGIONS = ["IL", "US", "GB", "DE", "IT", "FR", "IN", "BR"]
 DATE_ORDERS = ["dmy", "mdy", "ymd"]
 PROPERTY = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])

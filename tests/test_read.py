@@ -23,10 +23,10 @@ from openpyxl import Workbook, load_workbook
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from python_calamine import CalamineWorkbook
 
+from helpers import CORPORA
 from pipeline.errors import FileRejected
 from pipeline.read import Table, read_table, read_text_rows
 
-CORPORA = Path(__file__).resolve().parents[2] / "shared" / "corpora"
 
 PASSWORD = "The workbook is password-protected; save it without a password and drop it again."
 NOT_READABLE = "The file is not a spreadsheet or a text file; save it as .xlsx or .csv and drop it again."

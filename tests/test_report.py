@@ -16,10 +16,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from python_calamine import CalamineWorkbook
 
+from helpers import CORPORA
 from pipeline.read import read_table
 from pipeline.report import xlsx_text, write_xlsx
 
-CORPORA = Path(__file__).resolve().parents[2] / "shared" / "corpora"
 
 EDGES = [
     "plain", " leading", "trailing ", "\ttab", "new\nline", "cr\rlf\r\n", "\x00nul", "\x01\x1f\x7f", "bell\x07",
