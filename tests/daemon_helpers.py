@@ -6,7 +6,6 @@ import json
 import os
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 from typing import Callable, Sequence, TypeVar
@@ -14,10 +13,10 @@ from typing import Callable, Sequence, TypeVar
 import duckdb
 
 import helpers
+from helpers import CONTACTS
 
 T = TypeVar("T")
 
-CONTACTS = Path(sys.executable).with_name("contacts")
 #: Fast settings for tests: files settle in a fraction of a second.
 FAST = "settle_seconds: 0.15\nrescan_seconds: 1\n"
 

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import csv
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 from typing import Sequence
 
@@ -11,9 +14,14 @@ import duckdb
 import openpyxl
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
+from click.testing import CliRunner
+
+from pipeline.cli import main
 from pipeline.config import load_config
 from pipeline.process import process_file
 
+#: The installed `contacts` command, run as a shell runs it.
+CONTACTS = Path(sys.executable).with_name("contacts")
 #: The public bad-input corpora, beside the project (tests that need them skip when they are absent).
 CORPORA = Path(__file__).resolve().parents[2] / "shared" / "corpora"
 
@@ -79,3 +87,15 @@ def summary_json(home: Path, summary) -> dict:
 def read_xlsx(path: Path) -> list[list[object]]:
     wb = openpyxl.load_workbook(path)
     return [[c.value for c in row] for row in wb.worksheets[0].iter_rows()]
+
+
+def cli(home: Path, *args: str, input: str | None = None):
+    """The `contacts` command run in-process through click's runner."""
+    return CliRunner().invoke(main, ["--home", str(home), *args], input=input, catch_exceptions=False)
+
+
+def real(home: Path, *args: str, input: str | None = None) -> subprocess.CompletedProcess:
+    """The installed `contacts` command run in a subprocess (any CONTACTS_HOME of the caller left out)."""
+    env = {k: v for k, v in os.environ.items() if k != "CONTACTS_HOME"}
+    return subprocess.run([str(CONTACTS), "--home", str(home), *args], input=input, capture_output=True, text=True,
+                          env=env, timeout=60)

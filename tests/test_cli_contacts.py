@@ -10,14 +10,13 @@ import csv
 import json
 import os
 import subprocess
-import sys
 from pathlib import Path
 
 import openpyxl
 import pytest
 from click.testing import CliRunner
 
-from helpers import csv_file, make_home, query, run
+from helpers import CONTACTS, cli, csv_file, make_home, query, real, run
 from pipeline.cli import main
 
 FIELDS = """\
@@ -42,8 +41,6 @@ ROWS = [
     ["Noa", "Bar", "", "noa@example.com", "Tel Aviv", "", ""],
     ["Yossi", "Levinson", "+972 52 345 6701", "yossi@corp.example.org", "Eilat", "bronze", "100"],
 ]
-CONTACTS = str(Path(sys.executable).with_name("contacts"))
-
 
 @pytest.fixture
 def home(tmp_path):
@@ -51,10 +48,6 @@ def home(tmp_path):
     s = run(h, csv_file(tmp_path / "seed.csv", [HEAD] + ROWS))
     assert s.rows["new"] == 4
     return h
-
-
-def cli(home: Path, *args: str, input: str | None = None):
-    return CliRunner().invoke(main, ["--home", str(home), *args], input=input, catch_exceptions=False)
 
 
 def listed(home: Path, *args: str) -> list[dict]:
@@ -383,12 +376,6 @@ def test_a_config_mistake_is_exit_2(tmp_path):
 
 
 # --------------------------------------------------------------------------- the real entry point
-
-
-def real(home: Path, *args: str, input: str | None = None) -> subprocess.CompletedProcess:
-    env = {k: v for k, v in os.environ.items() if k != "CONTACTS_HOME"}
-    return subprocess.run([CONTACTS, "--home", str(home), *args], input=input, capture_output=True, text=True,
-                          env=env, timeout=60)
 
 
 def test_real_entry_point_add_list_show_delete(tmp_path):

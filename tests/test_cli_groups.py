@@ -7,10 +7,8 @@ from pathlib import Path
 
 import openpyxl
 import pytest
-from click.testing import CliRunner
 
-from helpers import csv_file, make_home, query, run, xlsx
-from pipeline.cli import main
+from helpers import cli, csv_file, make_home, query, run, xlsx
 from pipeline.config import load_config
 from pipeline.groups import compile_where
 
@@ -71,10 +69,6 @@ def home(tmp_path):
     s = run(h, csv_file(tmp_path / "seed.csv", [HEAD] + ROWS))
     assert s.rows["new"] == 5, s.reject_reasons
     return h
-
-
-def cli(home: Path, *args: str, input: str | None = None):
-    return CliRunner().invoke(main, ["--home", str(home), *args], input=input, catch_exceptions=False)
 
 
 def ok(home: Path, *args: str) -> str:

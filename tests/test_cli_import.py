@@ -5,20 +5,10 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
-from pathlib import Path
 
 import yaml
-from click.testing import CliRunner
 
-from helpers import csv_file, make_home, query, read_xlsx, xlsx
-from pipeline.cli import main
-
-CONTACTS = Path(sys.executable).parent / "contacts"
-
-
-def cli(home: Path, *args: str, input: str | None = None):
-    return CliRunner().invoke(main, ["--home", str(home), *args], input=input, catch_exceptions=False)
+from helpers import CONTACTS, cli, csv_file, make_home, query, read_xlsx, xlsx
 
 
 def test_real_command_imports_and_exits_zero(tmp_path):

@@ -4,18 +4,13 @@ from __future__ import annotations
 
 import csv
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import openpyxl
 import pytest
-from click.testing import CliRunner
 
-from helpers import csv_file, make_home, query, run, xlsx
+from helpers import cli, csv_file, make_home, query, real, run, xlsx
 from pipeline import optouts, store
-from pipeline.cli import main
 from pipeline.config import load_config
 
 HEAD = ["First name", "Last name", "Mobile", "E-mail", "City"]
@@ -26,8 +21,6 @@ ROWS = [
     ["Yossi", "Katz", "052-345-6701", "yossi@example.com", "Eilat"],
 ]
 GROUPS = "dynamic:\n  - name: Tel Aviv\n    where: {field: city, equals: tel aviv}\n"
-CONTACTS = str(Path(sys.executable).with_name("contacts"))
-
 
 @pytest.fixture
 def home(tmp_path):
@@ -35,10 +28,6 @@ def home(tmp_path):
     s = run(h, csv_file(tmp_path / "seed.csv", [HEAD] + ROWS), groups=["Everyone"])
     assert s.rows["new"] == 4
     return h
-
-
-def cli(home: Path, *args: str, input: str | None = None):
-    return CliRunner().invoke(main, ["--home", str(home), *args], input=input, catch_exceptions=False)
 
 
 def ok(home: Path, *args: str, input: str | None = None):
@@ -282,12 +271,6 @@ def test_deleting_a_contact_keeps_it_unreachable(home):
 
 
 # --------------------------------------------------------------------------- the real entry point
-
-
-def real(home: Path, *args: str, input: str | None = None) -> subprocess.CompletedProcess:
-    env = {k: v for k, v in os.environ.items() if k != "CONTACTS_HOME"}
-    return subprocess.run([CONTACTS, "--home", str(home), *args], input=input, capture_output=True, text=True,
-                          env=env, timeout=60)
 
 
 def test_real_entry_point_optout_and_recipients(home):
