@@ -63,7 +63,6 @@ def _classify(values: Iterable[str], region: str, channel: str | None) -> tuple[
         raise UsageError(f"A channel is sms or email, not '{channel}'.")
     distinct = [raw if isinstance(raw, str) else str(raw)
                 for raw in dict.fromkeys(v for v in values if v is not None)]
-    distinct = [raw for raw in distinct if not is_blank(raw)]
     as_email = [raw for raw in distinct if (channel == "email" if channel else "@" in raw)]
     as_phone = [raw for raw in distinct if (channel == "sms" if channel else "@" not in raw)]
     found = dict(zip(as_email, (("email", v) if v else None for v in normalize_emails(as_email))))
@@ -72,10 +71,10 @@ def _classify(values: Iterable[str], region: str, channel: str | None) -> tuple[
     invalid: list[str] = []
     for raw in distinct:
         pair = found[raw]
-        if pair is None:
-            invalid.append(raw.strip())
-        else:
+        if pair is not None:
             valid.setdefault(pair, None)
+        elif not is_blank(raw):  # the normalizers answer None for a blank value too
+            invalid.append(raw.strip())
     return list(valid), invalid
 
 

@@ -126,8 +126,9 @@ def prepare(table: Table, columns: list[ColumnMap], cfg: Config, *, rule_groups:
 
     phones, emails = details.get("phone", null), details.get("email", null)
     no_detail = pc.indices_nonzero(pc.and_(pc.is_null(phones), pc.is_null(emails))).to_pylist()
+    no_detail_reason = (_NO_DETAIL, Reason.NO_CONTACT_DETAIL.format())
     for i in no_detail:
-        reasons.by_row.setdefault(i, []).append((_NO_DETAIL, Reason.NO_CONTACT_DETAIL.format()))
+        reasons.by_row.setdefault(i, []).append(no_detail_reason)
     if reasons.drop:  # a bad value is left out; only a row with no detail left is rejected
         rejects = {i: reasons.by_row[i] for i in no_detail}
     else:
@@ -148,7 +149,9 @@ def prepare(table: Table, columns: list[ColumnMap], cfg: Config, *, rule_groups:
 
     optout_details = _optout_details(by_target.get("optout", []), phones, emails)
 
-    cols: dict[str, pa.Array] = {"rn": pa.array(range(n), pa.int64()), **data}
+    row_numbers = pc.subtract(pc.cumulative_sum(pa.repeat(pa.scalar(1, pa.int64()), n)), 1) if n else \
+        pa.array([], pa.int64())
+    cols: dict[str, pa.Array] = {"rn": row_numbers, **data}
     if grp is not None:
         cols["grp"] = grp
     rows = pa.table(cols)
@@ -164,15 +167,16 @@ def prepare(table: Table, columns: list[ColumnMap], cfg: Config, *, rule_groups:
 
 def _optout_details(optout_columns: list[pa.Array], phones: pa.Array, emails: pa.Array) -> pa.Table:
     """(channel, value) of every valid detail on a row that opts out, accepted or rejected."""
-    channel: list[str] = []
-    value: list[str] = []
+    channel: list[pa.Array] = [pa.array([], pa.string())]
+    value: list[pa.Array] = [pa.array([], pa.string())]
     if optout_columns:
         flags = truthy_column(optout_columns[0])
         for other in optout_columns[1:]:
             flags = pc.or_(flags, truthy_column(other))
         rows = pc.indices_nonzero(flags)
         for name, col in (("sms", phones), ("email", emails)):
-            found = [v for v in col.take(rows).to_pylist() if v]
-            channel += [name] * len(found)
-            value += found
-    return pa.table({"channel": pa.array(channel, pa.string()), "value": pa.array(value, pa.string())})
+            found = pc.drop_null(col.take(rows))
+            found = found.filter(pc.not_equal(found, ""))
+            channel.append(pa.repeat(pa.scalar(name, pa.string()), len(found)))
+            value.append(found)
+    return pa.table({"channel": pa.concat_arrays(channel), "value": pa.concat_arrays(value)})
