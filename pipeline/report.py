@@ -225,10 +225,10 @@ def write_csv(path: Path, headers: Sequence[str], rows: Iterable[Sequence[object
     write_bytes_atomic(path, ("\ufeff" + buf.getvalue()).encode("utf-8"))
 
 
-def write_table(path: Path, headers: Sequence[str], rows: Iterable[Sequence[object]]) -> None:
-    """An export, .xlsx or .csv by the file name."""
+def write_table(path: Path, headers: Sequence[str], rows: Iterable[Sequence[object]], sheet: str = "Sheet1") -> None:
+    """An export, .xlsx (with this sheet name) or .csv by the file name."""
     if path.suffix.lower() == ".xlsx":
-        write_xlsx(path, headers, rows)
+        write_xlsx(path, headers, rows, sheet=sheet)
     elif path.suffix.lower() == ".csv":
         write_csv(path, headers, rows)
     else:

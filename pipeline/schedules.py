@@ -246,7 +246,7 @@ def collect(cfg: Config, s: Schedule, state: State, log: logging.Logger) -> str:
         pattern = str(cfg.home / pattern)
     with state.job(s.name) as record:
         files: dict[str, list] = dict(record.get("files") or {})
-        seen: set[str] = set(record.get("seen") or [])
+        seen: dict[str, None] = dict.fromkeys(record.get("seen") or [])  # in the order first copied
     copied, unsettled, failed = [], [], []
     for name in sorted(glob.glob(pattern, recursive=True)):
         src = Path(name)
@@ -273,14 +273,14 @@ def collect(cfg: Config, s: Schedule, state: State, log: logging.Logger) -> str:
                 target = unique_path(cfg.inbox, safe_name(src.name))
                 os.replace(tmp, target)
                 copied.append(target.name)
-                seen.add(sha)
+                seen[sha] = None
             files[str(src)] = [st.st_size, st.st_mtime_ns, sha]
         except OSError as e:
             failed.append(f"{src.name} ({e.strerror or e.__class__.__name__})")
             continue
         with state.job(s.name) as record:  # after each copy, so a crash does not copy it again
             record["files"] = files
-            record["seen"] = sorted(seen)[-MAX_SEEN:]
+            record["seen"] = list(seen)[-MAX_SEEN:]
     parts = [f"copied {len(copied)} file(s)" + (": " + ", ".join(copied) if copied else "")]
     if unsettled:
         parts.append(f"left {len(unsettled)} still being written for the next run: {', '.join(unsettled)}")

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from .config import Config
 from .fields import FIELD_LABELS, catalog
-from .report import write_xlsx
+from .report import write_table
 
 SAMPLE = {
     "first_name": "Dana", "last_name": "Levi", "phone": "+972 52-345-6789", "email": "dana.levi@example.com",
@@ -19,8 +19,6 @@ _TYPED_SAMPLE = {"text": "sample", "number": "42", "date": "2026-01-31", "boolea
 
 def write_template(out: Path, cfg: Config) -> None:
     """Write the template as xlsx (or csv by the name)."""
-    from .report import write_table
-
     specs = catalog(cfg.fields)
     headers = [s.label for s in specs] + [FIELD_LABELS["groups"], FIELD_LABELS["optout"]]
     row = []
@@ -32,7 +30,4 @@ def write_template(out: Path, cfg: Config) -> None:
         else:
             row.append(_TYPED_SAMPLE[s.type])
     row += ["Newsletter; VIP", "no"]
-    if out.suffix.lower() == ".xlsx":
-        write_xlsx(out, headers, [row], sheet="Contacts")
-    else:
-        write_table(out, headers, [row])
+    write_table(out, headers, [row], sheet="Contacts")
