@@ -388,7 +388,7 @@ def read_list(path: Path, cfg: Config) -> tuple[list[str], list[str], list[str]]
 def resolve(con: duckdb.DuckDBPyConnection, cfg: Config, *, ids: Sequence[str] = (), external_ids: Sequence[str] = (),
             values: Sequence[str] = ()) -> Refs:
     """Look up a list's values: ids and external ids of contacts, and valid phones and e-mails (in order)."""
-    from .optouts import channel_value
+    from .optouts import channel_values
 
     refs = Refs()
     region = cfg.pipeline.default_region
@@ -402,10 +402,11 @@ def resolve(con: duckdb.DuckDBPyConnection, cfg: Config, *, ids: Sequence[str] =
         else:
             refs.invalid.append(raw.strip())
     seen: set[tuple[str, str]] = set()
+    pairs = channel_values([v for v in dict.fromkeys(values) if v is not None], region)  # each distinct value once
     for raw in values:
         if is_blank(raw):
             continue
-        found = channel_value(raw, region)
+        found = pairs[raw]
         if found is None and raw.strip().isdigit() and len(raw.strip()) <= 12:
             wanted_ids.append(int(raw.strip()))  # a bare number that is no phone: a contact id
         elif found is None:
@@ -426,7 +427,8 @@ def resolve(con: duckdb.DuckDBPyConnection, cfg: Config, *, ids: Sequence[str] =
         found_ext = dict(con.execute("SELECT external_id, min(id) FROM contacts "
                                      "WHERE external_id IN (SELECT unnest(?::VARCHAR[])) "
                                      "GROUP BY 1", [externals]).fetchall())
-        refs.ids += [found_ext[e] for e in externals if e in found_ext and found_ext[e] not in refs.ids]
+        have = set(refs.ids)
+        refs.ids += [found_ext[e] for e in externals if e in found_ext and found_ext[e] not in have]
         refs.not_found += [e for e in externals if e not in found_ext]
     return refs
 
