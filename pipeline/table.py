@@ -105,6 +105,8 @@ UNCLOSED_QUOTE = "The text file has a quoted value that never ends, so its rows 
 # How many non-blank rows the header may sit under, and how many lines the
 # delimiter sniffer looks at.
 HEADER_SCAN_ROWS = 30
+#: What str.strip() strips, so the Arrow readers trim cells exactly as the careful paths do.
+PY_WHITESPACE = "".join(chr(c) for c in range(0x3001) if chr(c).isspace())
 CONTROL_CHARS = re.compile("[\x01-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")  # NULs are judged apart
 
 
@@ -289,11 +291,16 @@ def assemble(
         header.pop()
         columns.pop()
     if len(header) > max_columns:
-        raise FileRejected(
-            f"The file has {len(header):,} columns, more than the {max_columns:,} one import accepts."
-        )
+        raise too_many_columns(len(header), max_columns)
     if len(row_numbers) > max_rows:
-        raise FileRejected(
-            f"The file has more than {max_rows:,} data rows, the most one import accepts; split it into smaller files."
-        )
+        raise too_many_rows(max_rows)
     return header, columns, row_numbers, len(blank)
+
+
+def too_many_columns(width: int, max_columns: int) -> FileRejected:
+    return FileRejected(f"The file has {width:,} columns, more than the {max_columns:,} one import accepts.")
+
+
+def too_many_rows(max_rows: int) -> FileRejected:
+    return FileRejected(
+        f"The file has more than {max_rows:,} data rows, the most one import accepts; split it into smaller files.")

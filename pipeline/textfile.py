@@ -17,8 +17,8 @@ from charset_normalizer import from_bytes
 
 from .errors import FileRejected
 from .table import (
-    CONTROL_CHARS, HEADER_SCAN_ROWS, NOT_READABLE, NO_ROWS, Table, UNCLOSED_QUOTE, WEB_PAGE,
-    assemble, find_header, text_columns,
+    CONTROL_CHARS, HEADER_SCAN_ROWS, NOT_READABLE, NO_ROWS, PY_WHITESPACE, Table, UNCLOSED_QUOTE, WEB_PAGE,
+    assemble, find_header, text_columns, too_many_columns, too_many_rows,
 )
 
 _SNIFF_CHARS = 1 << 20
@@ -181,14 +181,12 @@ def read_text(text: str, encoding: str | None, max_rows: int, max_columns: int, 
                 while record and not record[-1].strip():
                     record.pop()
                 if len(record) > max_columns:
-                    raise FileRejected(
-                        f"The file has {len(record):,} columns, more than the {max_columns:,} one import accepts."
-                    )
+                    raise too_many_columns(len(record), max_columns)
             blank_before.append(blanks)
             records.append(record)
             starts.append(start)
             if len(records) > limit:
-                raise _too_many_rows(max_rows)
+                raise too_many_rows(max_rows)
     except csv.Error:
         raise FileRejected(UNCLOSED_QUOTE) from None
 
@@ -216,8 +214,6 @@ def read_text(text: str, encoding: str | None, max_rows: int, max_columns: int, 
     )
 
 
-#: What Python's str.strip() strips, so the Arrow path trims cells exactly as the careful path does.
-_PY_WHITESPACE = "".join(chr(c) for c in range(0x3001) if chr(c).isspace())
 _HEAD_LINES = 200
 
 
@@ -311,7 +307,7 @@ def _plain_table(chunks: list[list], headers: list[str], header_line: int, trail
     for j in range(len(chunks)):  # one column at a time, its chunks let go as it is joined
         column = pa.chunked_array(chunks[j], pa.string()).combine_chunks()
         chunks[j] = None
-        arrays.append(pc.utf8_trim(column, characters=_PY_WHITESPACE))
+        arrays.append(pc.utf8_trim(column, characters=PY_WHITESPACE))
         del column
     empty = None
     for a in arrays:
@@ -330,15 +326,11 @@ def _plain_table(chunks: list[list], headers: list[str], header_line: int, trail
         headers.pop()
         arrays.pop()
     if len(source_rows) > max_rows:
-        raise _too_many_rows(max_rows)
+        raise too_many_rows(max_rows)
     return Table(format="csv", sheet=None, header_row=header_line, headers=headers, arrays=arrays,
                  source_rows=source_rows, blank_rows=blank + trailing_blank, encoding=encoding,
                  delimiter=delimiter)
 
-
-def _too_many_rows(max_rows: int) -> FileRejected:
-    return FileRejected(
-        f"The file has more than {max_rows:,} data rows, the most one import accepts; split it into smaller files.")
 
 
 # ---------------------------------------------------------------- big plain files, straight from the disk

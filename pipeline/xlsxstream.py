@@ -38,8 +38,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from .errors import FileRejected
-from .table import TOO_MANY_CELLS, Table, find_header
-from .textfile import _PY_WHITESPACE  # what str.strip() removes
+from .table import (
+    HEADER_SCAN_ROWS, PY_WHITESPACE, TOO_MANY_CELLS, Table, find_header, too_many_columns, too_many_rows,
+)
 
 # Decompressed bytes handed to Arrow at a time: big enough that the fixed cost
 # of each compute call vanishes, small enough that the blocks in flight stay a
@@ -101,14 +102,14 @@ _PLAIN_CELL = (
     + _ROW_TAGS[1:]
 )
 # Character references, _xHHHH_ escapes, carriage returns (which XML turns
-# into line feeds) and control characters are read by calamine's own rules; a
-# cell reference past column Z makes the calamine path's box guard measure.
-_UNUSUAL = r'[\x00-\x08\x0b\x0c\x0e-\x1f\r]|&#|_x[0-9A-Fa-f]{4}_|r="[A-Z]{2}'
+# into line feeds) and control characters are read by calamine's own rules.
 _UNHANDLED_TEXT = r"[\x00-\x08\x0b\x0c\x0e-\x1f\r]|&#|_x[0-9A-Fa-f]{4}_"
+# A cell reference past column AU makes the calamine path's box guard measure
+# the sheet (up to 47 = _MAX_GRID_CELLS // _EXCEL_MAX_ROWS columns, any row count is safe).
+_WIDE = r'r="(?:A[V-Z]|[B-Z][A-Z]|[A-Z]{3})[0-9]'
+_UNUSUAL = _UNHANDLED_TEXT + "|" + _WIDE
 _ENTITY = "&(?:amp|lt|gt|quot|apos);"
 _NUMBER = r"^-?[0-9]+(?:\.[0-9]+)?(?:[eE][-+]?[0-9]{1,3})?$"
-_WIDE_REFERENCE = r'r="[A-Z]{2,3}[0-9]+"'
-_HEADER_ROWS = 30  # find_header looks at this many non-blank rows
 
 
 class _Unsupported(Exception):
@@ -410,7 +411,7 @@ def _cell_text(raw: pa.Array, entities: bool) -> pa.Array:
     if entities:
         for entity, char in (("&lt;", "<"), ("&gt;", ">"), ("&quot;", '"'), ("&apos;", "'"), ("&amp;", "&")):
             raw = pc.replace_substring(raw, entity, char)
-    return pc.utf8_trim(raw, characters=_PY_WHITESPACE)
+    return pc.utf8_trim(raw, characters=PY_WHITESPACE)
 
 
 def _number_values(raw: pa.Array) -> pa.Array:
@@ -560,9 +561,7 @@ def _list_items(lists: pa.Array, positions: list[int]) -> list[pa.Array]:
     shortest = pc.min(lengths).as_py() if len(lists) else 0
     found = []
     for k in positions:
-        if not len(values):
-            found.append(pa.repeat(pa.scalar("", pa.string()), len(lists)))
-        elif shortest > k:  # every list has the item
+        if shortest > k:  # every list has the item
             found.append(values.take(pc.add(starts, k)))
         else:
             inside = pc.greater(lengths, k)
@@ -745,7 +744,7 @@ def _check_outside(xml: bytes) -> bool:
         raise _Unsupported("prefixed sheet elements or merged cells")
     if any(not _DIMENSION_REF.fullmatch(attributes) for attributes in _DIMENSION.findall(xml)):
         raise _Unsupported("a dimension calamine may refuse")
-    return re.search(_WIDE_REFERENCE.encode(), xml) is not None
+    return re.search(_WIDE.encode(), xml) is not None
 
 
 def _parsed_blocks(archive: zipfile.ZipFile, book: _Book):
@@ -861,12 +860,10 @@ def _read_sheet(archive: zipfile.ZipFile, kind: str, book: _Book, max_rows: int,
     right = max([j for j, text in header.items() if text] + [data.widest()])
     width = right - left + 1
     if width > max_columns:
-        raise FileRejected(f"The file has {width:,} columns, more than the {max_columns:,} one import accepts.")
+        raise too_many_columns(width, max_columns)
     rows = sum(len(k) for k in data.kept)
     if rows > max_rows:
-        raise FileRejected(
-            f"The file has more than {max_rows:,} data rows, the most one import accepts; split it into smaller files."
-        )
+        raise too_many_rows(max_rows)
     source_rows = pa.concat_arrays(data.kept).to_pylist() if data.kept else []
     arrays = [data.column(j) for j in range(left, right + 1)]
     return Table(
@@ -897,11 +894,11 @@ def _find_header(blocks: list[_Cells], final: bool) -> tuple[int, dict[int, str]
     is_text = pa.concat_arrays([b.is_text for b in blocks])
     filled = pc.or_(pc.invert(is_text), pc.not_equal(texts, ""))
     filled_rows = pc.unique(rows.filter(filled))
-    if len(filled_rows) < _HEADER_ROWS and not final:
+    if len(filled_rows) < HEADER_SCAN_ROWS and not final:
         return None
     if len(filled_rows) == 0:
         return None
-    last = filled_rows[min(len(filled_rows), _HEADER_ROWS) - 1].as_py()
+    last = filled_rows[min(len(filled_rows), HEADER_SCAN_ROWS) - 1].as_py()
     near = pc.less_equal(rows, last)
     columns = pa.concat_arrays([b.columns for b in blocks]).filter(near).to_pylist()
     values = zip(rows.filter(near).to_pylist(), columns, texts.filter(near).to_pylist(),
