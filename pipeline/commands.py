@@ -528,7 +528,7 @@ def optout_list(ctx, channel, as_json, export) -> None:
     _one_output(as_json, export)
     with _store(ctx) as (cfg, con):
         rows = optouts.list_optouts(con, channel)
-    keys = ["channel", "value", "since", "source", "reason"]
+    keys = list(optouts.COLUMNS)
     if as_json:
         _json(rows)
     elif export is not None:
@@ -682,15 +682,15 @@ def recipients_cmd(ctx, groups, channel, file, as_json, export) -> None:
         ids, ext, values = read_list(file, cfg) if file is not None else ([], [], [])
         r = recipients.from_list(con, cfg, groups=groups, channel=channel, ids=ids, external_ids=ext, values=values)
     keys = list(recipients.COLUMNS)
-    rows = r.rows()
+    n = r.table.num_rows
     if as_json:
-        _json(rows)
+        _json(r.rows())
     elif export is not None:
-        _export(export, keys, ([row[k] for k in keys] for row in rows), "recipients", len(rows))
+        _export(export, keys, r.export_rows(), "recipients", n)
     else:
-        _table(keys, ([row[k] for k in keys] for row in rows[:TABLE_LIMIT]))
-        if len(rows) > TABLE_LIMIT:
-            _err(f"Showing {TABLE_LIMIT} of {len(rows)}; use --export FILE or --json for all of them.")
+        _table(keys, r.export_rows(TABLE_LIMIT))
+        if n > TABLE_LIMIT:
+            _err(f"Showing {TABLE_LIMIT} of {n}; use --export FILE or --json for all of them.")
     _err(r.summary())
 
 

@@ -135,6 +135,10 @@ def remove(con: duckdb.DuckDBPyConnection, raw: str, *, reason: str, region: str
     return found
 
 
+#: The columns of the opt-out list, as listed and exported.
+COLUMNS = ("channel", "value", "since", "source", "reason")
+
+
 def list_optouts(con: duckdb.DuckDBPyConnection, channel: str | None = None) -> list[dict]:
     """The opt-out list, newest first: channel, value, since, source, reason."""
     if channel is not None and channel not in CHANNELS:

@@ -44,6 +44,11 @@ class Recipients:
     def rows(self) -> list[dict[str, Any]]:
         return self.table.to_pylist()
 
+    def export_rows(self, limit: int | None = None) -> list[tuple]:
+        """The rows as tuples of COLUMNS, column by column out of Arrow (the first `limit` only, if given)."""
+        table = self.table if limit is None else self.table.slice(0, limit)
+        return list(zip(*(column.to_pylist() for column in table.columns)))
+
     def summary(self) -> str:
         """One line: how many are listed, and how many were left out and why."""
         n = self.table.num_rows

@@ -329,12 +329,12 @@ def _export_rows(cfg: Config, s: Schedule, con) -> tuple[list[str], list[list], 
         page = list_contacts(con, cfg, include_all=True)
         return export_headers(cfg), [export_row(cfg, r) for r in page.records], ""
     if s.what == "optouts":
+        from .optouts import COLUMNS as OPTOUT_COLUMNS
         from .optouts import list_optouts
 
-        keys = ["channel", "value", "since", "source", "reason"]
+        keys = list(OPTOUT_COLUMNS)
         return keys, [[r[k] for k in keys] for r in list_optouts(con)], ""
     from .recipients import COLUMNS, build
 
     found = build(con, cfg, groups=s.groups, channel=s.channel)
-    keys = list(COLUMNS)
-    return keys, [[r[k] for k in keys] for r in found.rows()], "; " + found.summary().rstrip(".")
+    return list(COLUMNS), found.export_rows(), "; " + found.summary().rstrip(".")
