@@ -22,7 +22,7 @@ from .config import Config
 from .errors import Conflict, InvalidValue, NotFound, UsageError
 from .fields import SYNONYMS, FieldSpec, catalog, fold
 from .normalize import INVALID, Reason, email_normal, is_blank, parse_typed, phone_e164
-from .optouts import iso, utcnow
+from .optouts import ISO_TIME, utcnow
 
 #: Columns every record has besides its fields, in the order lists show them.
 META = ("phone_status", "email_status", "groups", "created_at", "updated_at")
@@ -61,7 +61,7 @@ def _typed(spec: FieldSpec, text: str | None) -> Any:
 def _select(cfg: Config, extra: str = "") -> str:
     cols = ", ".join(f"c.{store.q(f)}" for f in store.field_columns(cfg))
     return (f"SELECT c.id, {cols}, {store.PHONE_STATUS} AS phone_status, {store.EMAIL_STATUS} AS email_status, "
-            f"c.created_at, c.updated_at{extra} FROM contacts c")
+            f"strftime(c.created_at, '{ISO_TIME}'), strftime(c.updated_at, '{ISO_TIME}'){extra} FROM contacts c")
 
 
 def _records(con: duckdb.DuckDBPyConnection, cfg: Config, rows: list[tuple]) -> list[dict]:
@@ -76,7 +76,7 @@ def _records(con: duckdb.DuckDBPyConnection, cfg: Config, rows: list[tuple]) -> 
             rec[spec.name] = _typed(spec, value)
         rec["phone_status"], rec["email_status"] = r[1 + n], r[2 + n]
         rec["groups"] = member_of[r[0]]
-        rec["created_at"], rec["updated_at"] = iso(r[3 + n]), iso(r[4 + n])
+        rec["created_at"], rec["updated_at"] = r[3 + n], r[4 + n]  # as `iso` shows them, formatted by the database
         out.append(rec)
     return out
 

@@ -32,9 +32,13 @@ def utcnow() -> datetime:
     return datetime.now(timezone.utc).replace(microsecond=0, tzinfo=None)
 
 
+#: How the outputs show a stored time: `2026-11-27T02:00:03Z` (Python's strftime and DuckDB's agree on it).
+ISO_TIME = "%Y-%m-%dT%H:%M:%SZ"
+
+
 def iso(t: datetime | None) -> str | None:
     """A stored time as the JSON outputs show it: `2026-11-27T02:00:03Z`."""
-    return t.strftime("%Y-%m-%dT%H:%M:%SZ") if t else None
+    return t.strftime(ISO_TIME) if t else None
 
 
 def channel_value(raw: str, region: str, channel: str | None = None) -> tuple[str, str] | None:
