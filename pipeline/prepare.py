@@ -60,11 +60,16 @@ def _coalesce(arrays: list[pa.Array]) -> pa.Array:
 
 
 class _Reasons:
-    """Reject reasons of bad rows, gathered column by column."""
+    """Reject reasons of bad rows, gathered column by column.
 
-    def __init__(self, source_rows: list[int], drop: bool) -> None:
+    With `drop` a bad value is only counted (and the first ones listed); its
+    reason is written out only on a row that is rejected all the same
+    (`rejected`: the rows left with no detail).
+    """
+
+    def __init__(self, source_rows: list[int], drop: bool, rejected: pa.Array) -> None:
         self.by_row: dict[int, list[tuple[str, str]]] = {}
-        self.source_rows, self.drop = source_rows, drop
+        self.source_rows, self.drop, self.rejected = source_rows, drop, rejected
         self.dropped: list[dict] = []
         self.dropped_count = 0
 
@@ -72,15 +77,19 @@ class _Reasons:
              choices: tuple[str, ...] = ()) -> None:
         if not norm.any_invalid:
             return
-        rows = pc.indices_nonzero(norm.invalid)
+        bad = norm.invalid
+        if self.drop:
+            listed = pc.indices_nonzero(bad)
+            self.dropped_count += len(listed)
+            listed = listed[:max(0, MAX_DROPPED_LISTED - len(self.dropped))]
+            for i, value in zip(listed.to_pylist(), raw.take(listed).to_pylist()):
+                self.dropped.append({"source_row": self.source_rows[i], "field": field_name,
+                                     "value": value, "reason": reason.value})
+            bad = pc.and_(bad, self.rejected)
+        rows = pc.indices_nonzero(bad)
         for i, value in zip(rows.to_pylist(), raw.take(rows).to_pylist()):
             msg = reason.format(value=value, field=field_name, type=type_, choices=list(choices))
             self.by_row.setdefault(i, []).append((reason.value, msg))
-            if self.drop:
-                self.dropped_count += 1
-                if len(self.dropped) < MAX_DROPPED_LISTED:
-                    self.dropped.append({"source_row": self.source_rows[i], "field": field_name,
-                                         "value": value, "reason": reason.value})
 
 
 def prepare(table: Table, columns: list[ColumnMap], cfg: Config, *, rule_groups: list[str], mirror: bool,
@@ -94,15 +103,12 @@ def prepare(table: Table, columns: list[ColumnMap], cfg: Config, *, rule_groups:
             by_target.setdefault(c.target, []).append(table.array(c.index))
     raw = {target: _coalesce(arrays) for target, arrays in by_target.items() if target != "groups"}
     clear = p.empty_cells == "clear"
-    reasons = _Reasons(table.source_rows, p.invalid_values == "drop_value")
 
     def stored(norm: Normalized) -> pa.Array:
         """Null keeps a stored value; with empty_cells: clear, a blank cell is '' and clears it."""
         return pc.if_else(pc.and_(pc.is_null(norm.values), norm.blank), "", norm.values) if clear else norm.values
 
     data: dict[str, pa.Array] = {}
-    null = pa.nulls(n, pa.string())
-    details = {}
     specs = [spec for spec in catalog(cfg.fields) if spec.name not in ("phone", "email") and spec.name in raw]
     with ThreadPoolExecutor(max_workers=_WORKERS) as pool:  # Arrow's passes release the GIL: columns side by side
         pending = {kind: pool.submit(normalize_column, raw[kind], kind, region=p.default_region)
@@ -110,13 +116,16 @@ def prepare(table: Table, columns: list[ColumnMap], cfg: Config, *, rule_groups:
         pending.update({spec.name: pool.submit(normalize_column, raw[spec.name], "typed", type=spec.type,
                                                choices=spec.choices, date_order=p.date_order) for spec in specs})
         norms = {name: job.result() for name, job in pending.items()}
+    null = pa.nulls(n, pa.string())
+    phones, emails = (norms[kind].values if kind in norms else null for kind in ("phone", "email"))
+    no_detail_rows = pc.and_(pc.is_null(phones), pc.is_null(emails))
+    reasons = _Reasons(table.source_rows, p.invalid_values == "drop_value", no_detail_rows)
     for kind, label in (("phone", "phone"), ("email", "e-mail")):
         if kind in raw:
             norm = norms[kind]
             reasons.flag(raw[kind], norm, Reason.INVALID_PHONE if kind == "phone" else Reason.INVALID_EMAIL,
                          kind, label)
             data[kind], data[f"{kind}_raw"] = stored(norm), pc.if_else(pc.equal(raw[kind], ""), None, raw[kind])
-            details[kind] = norm.values
     fields = []
     for spec in specs:
         norm = norms[spec.name]
@@ -124,8 +133,7 @@ def prepare(table: Table, columns: list[ColumnMap], cfg: Config, *, rule_groups:
         data[spec.name] = stored(norm)
         fields.append(spec.name)
 
-    phones, emails = details.get("phone", null), details.get("email", null)
-    no_detail = pc.indices_nonzero(pc.and_(pc.is_null(phones), pc.is_null(emails))).to_pylist()
+    no_detail = pc.indices_nonzero(no_detail_rows).to_pylist()
     no_detail_reason = (_NO_DETAIL, Reason.NO_CONTACT_DETAIL.format())
     for i in no_detail:
         reasons.by_row.setdefault(i, []).append(no_detail_reason)
