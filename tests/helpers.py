@@ -12,6 +12,7 @@ from typing import Sequence
 
 import duckdb
 import openpyxl
+import pytest
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
 from click.testing import CliRunner
@@ -24,6 +25,24 @@ from pipeline.process import process_file
 CONTACTS = Path(sys.executable).with_name("contacts")
 #: The public bad-input corpora, beside the project (tests that need them skip when they are absent).
 CORPORA = Path(__file__).resolve().parents[2] / "shared" / "corpora"
+
+
+def corpus(*parts: str) -> Path:
+    """A file or folder of the corpora; the test is skipped when the corpora are not there."""
+    path = CORPORA.joinpath(*parts)
+    if not path.exists():
+        pytest.skip(f"corpus {'/'.join(parts)} is not present next to the project")
+    return path
+
+
+def naughty_strings(split_lines: bool = True) -> list[str]:
+    """The naughty-strings corpus, comment and empty lines left out.
+
+    `split_lines` cuts at every line boundary `str.splitlines` knows; otherwise only at "\\n".
+    """
+    text = corpus("blns", "blns.txt").read_text(encoding="utf-8")
+    return [line for line in (text.splitlines() if split_lines else text.split("\n"))
+            if line and not line.startswith("#")]
 
 
 def make_home(root: Path, pipeline: str = "", fields: str = "", groups: str = "") -> Path:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from helpers import CORPORA, csv_file, make_home, query, read_xlsx, run, xlsx
+from helpers import CORPORA, csv_file, make_home, naughty_strings, query, read_xlsx, run, xlsx
 
 FILES = sorted(p for folder in ("calamine-spreadsheets", "frictionless-csv", "csv-spectrum/csvs")
                for p in (CORPORA / folder).glob("*") if p.suffix.lower() not in (".md",) and p.is_file()
@@ -59,13 +59,6 @@ def test_password_protected_workbook_is_refused_plainly(tmp_path):
     home = make_home(tmp_path)
     s = run(home, src)
     assert s.status == "failed" and "password" in s.reason.lower()
-
-
-def naughty_strings() -> list[str]:
-    path = CORPORA / "blns" / "blns.txt"
-    if not path.exists():
-        pytest.skip("the blns corpus is not beside the project")
-    return [line for line in path.read_text(encoding="utf-8").splitlines() if line and not line.startswith("#")]
 
 
 @pytest.mark.parametrize("fmt", ["csv", "xlsx"])

@@ -16,17 +16,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from helpers import CORPORA
+from helpers import CORPORA, naughty_strings
 from pipeline.normalize import email_normal, fast_emails, fast_phones, normalize_emails, normalize_phones, phone_e164
 
 REGIONS = ["IL", "GB", "DE", "FR", "IN", "AU", "BR", "IT", "US", "NL"]
 
 
 def corpus_lines() -> list[str]:
-    path = CORPORA / "blns" / "blns.txt"
-    if not path.exists():
-        pytest.skip("the blns corpus is not beside the project")
-    return [line for line in path.read_text(encoding="utf-8").splitlines() if line and not line.startswith("#")]
+    return naughty_strings()
 
 
 def corpus_emails() -> list[str]:

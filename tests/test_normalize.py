@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import re
 import xml.etree.ElementTree as ET
-from pathlib import Path
 
 import phonenumbers
 import pytest
@@ -13,7 +12,7 @@ from email_validator import validate_email
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from helpers import CORPORA
+from helpers import corpus
 from pipeline.normalize import (
     INVALID,
     TYPES,
@@ -49,11 +48,6 @@ def library_email(raw: str) -> str | None:
         return None
 
 
-def corpus(*parts: str) -> Path:
-    path = CORPORA.joinpath(*parts)
-    if not path.exists():
-        pytest.skip(f"corpus {'/'.join(parts)} is not present next to the project")
-    return path
 
 
 # --------------------------------------------------------------------------- strategies

@@ -23,7 +23,7 @@ from openpyxl import Workbook, load_workbook
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from python_calamine import CalamineWorkbook
 
-from helpers import CORPORA
+from helpers import CORPORA, naughty_strings
 from pipeline.errors import FileRejected
 from pipeline.read import Table, read_table, read_text_rows
 
@@ -786,20 +786,12 @@ def test_trailing_empty_cells_do_not_count_against_the_column_limit(tmp_path):
 # ---------------------------------------------------------------- naughty strings
 
 
-def naughty_strings() -> list[str]:
-    path = CORPORA / "blns" / "blns.txt"
-    if not path.exists():
-        pytest.skip(f"{path} is not present")
-    lines = path.read_text(encoding="utf-8").split("\n")
-    return [line for line in lines if line and not line.startswith("#")]
-
-
 def expected_text(value: str) -> str:
     return value.replace("\x00", "").strip()
 
 
 def test_naughty_strings_survive_a_csv(tmp_path):
-    strings = naughty_strings()
+    strings = naughty_strings(split_lines=False)
     buffer = io.StringIO()
     writer = csv.writer(buffer, quoting=csv.QUOTE_ALL, lineterminator="\r\n")
     writer.writerow(["value"])
@@ -815,7 +807,7 @@ def test_naughty_strings_survive_a_csv(tmp_path):
 
 def test_naughty_strings_survive_an_xlsx(tmp_path):
     # openpyxl refuses C0 control characters, so those strings are left out here.
-    strings = [s for s in naughty_strings() if not ILLEGAL_CHARACTERS_RE.search(s)]
+    strings = [s for s in naughty_strings(split_lines=False) if not ILLEGAL_CHARACTERS_RE.search(s)]
     workbook = Workbook()
     sheet = workbook.active
     sheet.append(["value"])
