@@ -23,7 +23,7 @@ from openpyxl import Workbook, load_workbook
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from python_calamine import CalamineWorkbook
 
-from helpers import CORPORA, naughty_strings
+from helpers import CORPORA, corpus, naughty_strings
 from pipeline.errors import FileRejected
 from pipeline.read import Table, read_table, read_text_rows
 
@@ -881,10 +881,7 @@ def test_calamine_corpus_refusals(name):
 
 
 def calamine_file(name: str) -> Path:
-    path = CORPORA / "calamine-spreadsheets" / name
-    if not path.exists():
-        pytest.skip(f"{path} does not exist")
-    return path
+    return corpus("calamine-spreadsheets", name)
 
 
 def test_calamine_corpus_facts():
@@ -939,10 +936,7 @@ def test_renamed_password_files_still_say_password(tmp_path, name):
 
 
 def frictionless_file(name: str) -> Path:
-    path = CORPORA / "frictionless-csv" / name
-    if not path.exists():
-        pytest.skip(f"{path} does not exist")
-    return path
+    return corpus("frictionless-csv", name)
 
 
 def test_frictionless_corpus_facts():
