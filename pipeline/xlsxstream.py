@@ -58,6 +58,21 @@ _STYLES = "xl/styles.xml"
 
 # The error values calamine knows; any other makes it refuse the whole sheet.
 _ERRORS = pa.array(["#DIV/0!", "#N/A", "#NAME?", "#NULL!", "#NUM!", "#REF!", "#VALUE!"])
+# The cell types this reader reads the way calamine does.
+_TYPES = pa.array(["", "n", "s", "b", "e", "inlineStr", "str"])
+_FLAGS = pa.array(["0", "1"])
+
+
+@functools.lru_cache(maxsize=None, typed=True)
+def _lit(value: object) -> pa.Scalar:
+    """An Arrow scalar for a Python value, made once.
+
+    Handed a Python value, a compute function infers its Arrow type anew each
+    call, and pyarrow's inference tries to import dateutil each time: where it
+    is not installed, a failed import of tens of microseconds under the GIL.
+    The date arithmetic alone makes dozens of such calls a block.
+    """
+    return pa.scalar(value)
 
 
 @functools.cache
@@ -276,7 +291,7 @@ def _shared_strings_part(data: bytes) -> pa.Array:
     )
     if found.null_count:
         raise _Unsupported("rich text or phonetic runs in shared strings")
-    strings = pc.binary_join_element_wise(found.field("a"), found.field("b"), "")
+    strings = pc.binary_join_element_wise(found.field("a"), found.field("b"), _lit(""))
     return _cell_text(strings, _has_entities(text))
 
 
@@ -427,8 +442,8 @@ def _number_values(raw: pa.Array) -> pa.Array:
 def _number_text(raw: pa.Array) -> pa.Array:
     """`table._float_text` of numbers written as XML text: whole ones within ±1e15 as integers."""
     values = _number_values(raw)
-    whole = pc.and_(pc.equal(pc.floor(values), values), pc.less_equal(pc.abs(values), 1e15))
-    texts = pc.if_else(whole, values, 0.0).cast(pa.int64()).cast(pa.string())
+    whole = pc.and_(pc.equal(pc.floor(values), values), pc.less_equal(pc.abs(values), _lit(1e15)))
+    texts = pc.if_else(whole, values, _lit(0.0)).cast(pa.int64()).cast(pa.string())
     if pc.all(whole).as_py():
         return texts
     # Other floats are shown as Python's repr; they are rare in contact lists.
@@ -475,20 +490,20 @@ def _parse_block(block: bytes, book: _Book) -> tuple[_Cells, bool]:
     kind = found.field("t")
     opening = found.field("open")
     closed = pc.ends_with(found.field("attrs"), "/")  # <c .../>: no value
-    value_tag = pc.and_not(pc.equal(opening, "<v>"), closed)
+    value_tag = pc.and_not(pc.equal(opening, _lit("<v>")), closed)
     empty_value_tag = pc.and_not(pc.starts_with(opening, "<v"), pc.or_(value_tag, closed))
     inline_tag = pc.and_not(pc.starts_with(opening, "<is"), closed)
-    has_value = pc.and_(value_tag, pc.not_equal(found.field("value"), ""))
-    if not pc.all(pc.is_in(kind, value_set=pa.array(["", "n", "s", "b", "e", "inlineStr", "str"]))).as_py():
+    has_value = pc.and_(value_tag, pc.not_equal(found.field("value"), _lit("")))
+    if not pc.all(pc.is_in(kind, value_set=_TYPES)).as_py():
         raise _Unsupported("cell type read by calamine's own rules")
-    if pc.any(pc.and_(inline_tag, pc.not_equal(kind, "inlineStr"))).as_py():
+    if pc.any(pc.and_(inline_tag, pc.not_equal(kind, _lit("inlineStr")))).as_py():
         raise _Unsupported("inline string in a cell of another type")
-    number = pc.and_(pc.or_(pc.equal(kind, ""), pc.equal(kind, "n")), has_value)
-    shared = pc.and_(pc.equal(kind, "s"), has_value)
-    boolean = pc.and_(pc.equal(kind, "b"), has_value)
-    error = pc.and_(pc.equal(kind, "e"), has_value)
-    inline = pc.and_(pc.equal(kind, "inlineStr"), inline_tag)
-    formula_text = pc.and_(pc.equal(kind, "str"), pc.or_(value_tag, empty_value_tag))
+    number = pc.and_(pc.or_(pc.equal(kind, _lit("")), pc.equal(kind, _lit("n"))), has_value)
+    shared = pc.and_(pc.equal(kind, _lit("s")), has_value)
+    boolean = pc.and_(pc.equal(kind, _lit("b")), has_value)
+    error = pc.and_(pc.equal(kind, _lit("e")), has_value)
+    inline = pc.and_(pc.equal(kind, _lit("inlineStr")), inline_tag)
+    formula_text = pc.and_(pc.equal(kind, _lit("str")), pc.or_(value_tag, empty_value_tag))
     present = pc.or_(pc.or_(pc.or_(number, shared), pc.or_(boolean, error)), pc.or_(inline, formula_text))
 
     # Everything below looks at the cells calamine keeps (empty ones it drops).
@@ -500,7 +515,7 @@ def _parse_block(block: bytes, book: _Book) -> tuple[_Cells, bool]:
     columns = pc.index_in(pc.utf8_rtrim(refs, characters="0123456789"), value_set=_column_names()).cast(pa.int32())
     if columns.null_count or (len(rows) and pc.max(rows).as_py() > 1_048_576):
         raise _Unsupported("cell outside the grid")
-    keys = pc.add(pc.multiply(rows.cast(pa.int64()), 16384), columns.cast(pa.int64()))
+    keys = pc.add(pc.multiply(rows.cast(pa.int64()), _lit(16384)), columns.cast(pa.int64()))
     if len(keys) > 1 and not pc.all(pc.greater(keys[1:], keys[:-1])).as_py():
         raise _Unsupported("cells out of order")
 
@@ -509,9 +524,9 @@ def _parse_block(block: bytes, book: _Book) -> tuple[_Cells, bool]:
         raise _Unsupported("error value calamine refuses")
     if pc.any(boolean).as_py():
         flags = raw.filter(boolean)
-        if not pc.all(pc.is_in(flags, value_set=pa.array(["0", "1"]))).as_py():
+        if not pc.all(pc.is_in(flags, value_set=_FLAGS)).as_py():
             raise _Unsupported("boolean written another way")
-        texts = pc.replace_with_mask(texts, boolean, pc.if_else(pc.equal(flags, "1"), "TRUE", "FALSE"))
+        texts = pc.replace_with_mask(texts, boolean, pc.if_else(pc.equal(flags, _lit("1")), _lit("TRUE"), _lit("FALSE")))
     if pc.any(shared).as_py():
         indices = raw.filter(shared).cast(pa.int64())
         if pc.max(indices).as_py() >= len(book.strings):
@@ -530,27 +545,45 @@ def _plain_fields(pieces: pa.Array) -> pa.StructArray:
     A cell is `r="REF"`, then ` s="S"` and ` t="T"` when present, then either
     `/>` or `>` followed by `<v>VALUE</v>`, `<is><t>VALUE</t></is>` or nothing,
     then `</c>`.  `open` is "<v>", "<is><t>" or ""; `attrs` is "/" for a cell
-    closed on itself.
+    closed on itself; `value` means something only after an opening tag.
+
+    What lies between the reference and the first ">" takes few distinct
+    values in a sheet (a handful of formats and types), so it is read once
+    per distinct value, in Python, and spread to the cells by their codes.
     """
-    head_rest = pc.split_pattern(pieces, ">", max_splits=1)
-    head, rest = _list_items(head_rest, [0, 1])
-    parts = pc.split_pattern(head, '"')  # r=, REF, [ s=, S,] [ t=, T,] tail
-    count = pc.list_value_length(parts)
-    ref, second, third, fifth = _list_items(parts, [1, 2, 3, 5])
-    has_both = pc.equal(count, 7)
-    has_one = pc.equal(count, 5)
-    style = pc.if_else(pc.or_(has_both, pc.and_(has_one, pc.equal(second, " s="))), third, "")
-    kind = pc.if_else(has_both, fifth, pc.if_else(pc.and_(has_one, pc.equal(second, " t=")), third, ""))
-    closed = pc.ends_with(head, "/")
-    value_tag = pc.and_not(pc.starts_with(rest, "<v>"), closed)
-    inline_tag = pc.and_not(pc.starts_with(rest, "<is><t>"), closed)
-    after_tag = pc.if_else(value_tag, pc.utf8_slice_codeunits(rest, 3),
-                           pc.if_else(inline_tag, pc.utf8_slice_codeunits(rest, 7), ""))
+    ref, rest = _list_items(pc.split_pattern(pieces, '"', max_splits=2), [1, 2])
+    attributes, tail = _list_items(pc.split_pattern(rest, ">", max_splits=1), [0, 1])
+    del rest
+    coded = pc.dictionary_encode(attributes)
+    read = [_PLAIN_ATTRIBUTES_SPLIT.fullmatch(text) for text in coded.dictionary.to_pylist()]
+    if not all(read):
+        raise _Unsupported("cell attributes written in an unusual way")
+    style = pa.array([m["s"] or "" for m in read], pa.string()).take(coded.indices)
+    kind = pa.array([m["t"] or "" for m in read], pa.string()).take(coded.indices)
+    closed = pa.array([m["closed"] is not None for m in read], pa.bool_()).take(coded.indices)
+    value_tag = pc.and_not(pc.starts_with(tail, "<v>"), closed)
+    inline_tag = pc.and_not(pc.starts_with(tail, "<is><t>"), closed)
+    # The tags are ASCII, so cutting bytes after them leaves whole characters.
+    tail = tail.cast(pa.binary())
+    if not pc.any(inline_tag).as_py():
+        after_tag = pc.binary_slice(tail, 3, _PAST_THE_END)
+    elif not pc.any(value_tag).as_py():
+        after_tag = pc.binary_slice(tail, 7, _PAST_THE_END)
+    else:
+        after_tag = pc.if_else(inline_tag, pc.binary_slice(tail, 7, _PAST_THE_END), pc.binary_slice(tail, 3, _PAST_THE_END))
+    del tail
     (value,) = _list_items(pc.split_pattern(after_tag, "<", max_splits=1), [0])
-    opening = pc.if_else(value_tag, "<v>", pc.if_else(inline_tag, "<is><t>", ""))
+    opening = pc.if_else(value_tag, _lit("<v>"), pc.if_else(inline_tag, _lit("<is><t>"), _lit("")))
     return pa.StructArray.from_arrays(
-        [ref, style, kind, pc.if_else(closed, "/", ""), opening, value],
+        [ref, style, kind, pc.if_else(closed, _lit("/"), _lit("")), opening, value.cast(pa.string())],
         names=["ref", "s", "t", "attrs", "open", "value"])
+
+
+# binary_slice's stop, given: without one, pyarrow (15 to 26 at least) fails on large arrays.
+# No block comes near it (see `_sheet_blocks`).
+_PAST_THE_END = 1 << 30
+# What lies between a plain cell's reference and its first ">" (see `_plain_fields`).
+_PLAIN_ATTRIBUTES_SPLIT = re.compile(r'(?: s="(?P<s>[0-9]+)")?(?: t="(?P<t>[A-Za-z]+)")? ?(?P<closed>/)?')
 
 
 def _list_items(lists: pa.Array, positions: list[int]) -> list[pa.Array]:
@@ -562,38 +595,38 @@ def _list_items(lists: pa.Array, positions: list[int]) -> list[pa.Array]:
     found = []
     for k in positions:
         if shortest > k:  # every list has the item
-            found.append(values.take(pc.add(starts, k)))
+            found.append(values.take(pc.add(starts, _lit(k))))
         else:
-            inside = pc.greater(lengths, k)
-            found.append(pc.if_else(inside, values.take(pc.if_else(inside, pc.add(starts, k), 0)), ""))
+            inside = pc.greater(lengths, _lit(k))
+            found.append(pc.if_else(inside, values.take(pc.if_else(inside, pc.add(starts, _lit(k)), _lit(0))), _lit("")))
     return found
 
 
 def _numbers_text(raw: pa.Array, styles: pa.Array, book: _Book) -> pa.Array:
     """The text of number cells: plain numbers, or dates, times and durations by their cell format."""
-    styled = pc.not_equal(styles, "")
+    styled = pc.not_equal(styles, _lit(""))
     if book.style_kinds is None or not pc.any(styled).as_py():
         return _number_text(raw)  # no format, or no styles part at all: calamine reads plain floats
-    ids = pc.if_else(styled, styles, "0").cast(pa.int64())
+    ids = pc.if_else(styled, styles, _lit("0")).cast(pa.int64())
     if pc.max(ids).as_py() >= len(book.style_kinds):
         raise _Unsupported("number with a cell format calamine does not know")
-    kinds = pc.if_else(styled, book.style_kinds.take(ids), _PLAIN)
-    if pc.any(pc.equal(kinds, _UNSURE)).as_py():
+    kinds = pc.if_else(styled, book.style_kinds.take(ids), _lit(_PLAIN))
+    if pc.any(pc.equal(kinds, _lit(_UNSURE))).as_py():
         raise _Unsupported("a number format calamine releases read differently")
-    plain = pc.equal(kinds, _PLAIN)
+    plain = pc.equal(kinds, _lit(_PLAIN))
     if pc.all(plain).as_py():
         return _number_text(raw)
     values = _number_values(raw)
     texts = pa.repeat(pa.scalar("", pa.string()), len(raw))
-    dated = pc.equal(kinds, _DATETIME)
+    dated = pc.equal(kinds, _lit(_DATETIME))
     if pc.any(dated).as_py():
         serials = _serial_text(values.filter(dated), book.date1904)
         texts = pc.replace_with_mask(texts, dated, serials)
-    lasting = pc.equal(kinds, _DURATION)
+    lasting = pc.equal(kinds, _lit(_DURATION))
     if pc.any(lasting).as_py():
         texts = pc.replace_with_mask(texts, lasting, _duration_text(values.filter(lasting)))
     # Plain numbers, and serials past year 9999 that python-calamine hands over as floats.
-    plain = pc.or_(plain, pc.and_(dated, pc.equal(texts, "")))
+    plain = pc.or_(plain, pc.and_(dated, pc.equal(texts, _lit(""))))
     if pc.any(plain).as_py():
         texts = pc.replace_with_mask(texts, plain, _number_text(raw.filter(plain)))
     return texts
@@ -618,65 +651,65 @@ def _serial_text(values: pa.Array, date1904: bool) -> pa.Array:
     datetime to the second, rounding half a second up, without the time when
     it is midnight: so a whole serial needs no case of its own.
     """
-    shifted = pc.add(values, 1462.0) if date1904 else values
-    shifted = pc.if_else(pc.less(shifted, 60.0), pc.add(shifted, 1.0), shifted)
-    clock_only = pc.less(values, 1.0)
-    if pc.any(pc.and_(clock_only, pc.less(shifted, _EARLIEST_TIME_DAYS))).as_py():
+    shifted = pc.add(values, _lit(1462.0)) if date1904 else values
+    shifted = pc.if_else(pc.less(shifted, _lit(60.0)), pc.add(shifted, _lit(1.0)), shifted)
+    clock_only = pc.less(values, _lit(1.0))
+    if pc.any(pc.and_(clock_only, pc.less(shifted, _lit(_EARLIEST_TIME_DAYS)))).as_py():
         raise _Unsupported("time of a serial outside calamine's calendar")
-    millis = _round_half_away(pc.multiply(shifted, float(_DAY_MS)))
-    too_late = pc.and_not(pc.greater_equal(millis, _YEAR_10000_MS), clock_only)
-    millis = pc.if_else(too_late, 0.0, millis).cast(pa.int64())
+    millis = _round_half_away(pc.multiply(shifted, _lit(float(_DAY_MS))))
+    too_late = pc.and_not(pc.greater_equal(millis, _lit(_YEAR_10000_MS)), clock_only)
+    millis = pc.if_else(too_late, _lit(0.0), millis).cast(pa.int64())
 
     _, milli = _floor_divmod(millis, 1000)
-    rounded = pc.and_(pc.not_equal(milli, 0), pc.less(millis, _LAST_SECOND_MS))
-    seconds, _ = _floor_divmod(pc.add(millis, pc.if_else(rounded, 500, 0)), 1000)
+    rounded = pc.and_(pc.not_equal(milli, _lit(0)), pc.less(millis, _lit(_LAST_SECOND_MS)))
+    seconds, _ = _floor_divmod(pc.add(millis, pc.if_else(rounded, _lit(500), _lit(0))), 1000)
     days, second_of_day = _floor_divmod(seconds, 86_400)
-    days = pc.if_else(pc.or_(clock_only, too_late), _EPOCH_TO_UNIX_DAYS, days)
-    day = pc.subtract(days, _EPOCH_TO_UNIX_DAYS).cast(pa.int32()).cast(pa.date32()).cast(pa.string())
-    stamp = pc.if_else(pc.equal(second_of_day, 0), day,
-                       pc.binary_join_element_wise(day, _clock(second_of_day), " "))
+    days = pc.if_else(pc.or_(clock_only, too_late), _lit(_EPOCH_TO_UNIX_DAYS), days)
+    day = pc.subtract(days, _lit(_EPOCH_TO_UNIX_DAYS)).cast(pa.int32()).cast(pa.date32()).cast(pa.string())
+    stamp = pc.if_else(pc.equal(second_of_day, _lit(0)), day,
+                       pc.binary_join_element_wise(day, _clock(second_of_day), _lit(" ")))
 
     _, milli_of_day = _floor_divmod(millis, _DAY_MS)
-    time_seconds = pc.divide(pc.add(milli_of_day, 500), 1000)
-    time = _clock(pc.if_else(pc.equal(time_seconds, 86_400), 0, time_seconds))
-    return pc.if_else(too_late, "", pc.if_else(clock_only, time, stamp))
+    time_seconds = pc.divide(pc.add(milli_of_day, _lit(500)), _lit(1000))
+    time = _clock(pc.if_else(pc.equal(time_seconds, _lit(86_400)), _lit(0), time_seconds))
+    return pc.if_else(too_late, _lit(""), pc.if_else(clock_only, time, stamp))
 
 
 def _duration_text(values: pa.Array) -> pa.Array:
     """`str(timedelta)` of the serials under a duration format ([h]:mm:ss), to the millisecond."""
-    if pc.any(pc.greater(pc.abs(values), 1e8)).as_py():
+    if pc.any(pc.greater(pc.abs(values), _lit(1e8))).as_py():
         raise _Unsupported("duration python-calamine may not convert")
-    millis = _round_half_away(pc.multiply(values, float(_DAY_MS))).cast(pa.int64())
+    millis = _round_half_away(pc.multiply(values, _lit(float(_DAY_MS)))).cast(pa.int64())
     days, milli_of_day = _floor_divmod(millis, _DAY_MS)
     seconds, milli = _floor_divmod(milli_of_day, 1000)
-    hours = pc.divide(seconds, 3600)
-    minutes = pc.subtract(pc.divide(seconds, 60), pc.multiply(hours, 60))
+    hours = pc.divide(seconds, _lit(3600))
+    minutes = pc.subtract(pc.divide(seconds, _lit(60)), pc.multiply(hours, _lit(60)))
     clock = pc.binary_join_element_wise(
         hours.cast(pa.string()), _two_digits(minutes),
-        _two_digits(pc.subtract(seconds, pc.multiply(pc.divide(seconds, 60), 60))), ":")
+        _two_digits(pc.subtract(seconds, pc.multiply(pc.divide(seconds, _lit(60)), _lit(60)))), _lit(":"))
     fraction = pc.binary_join_element_wise(
-        clock, ".", pc.utf8_lpad(milli.cast(pa.string()), width=3, padding="0"), "000", "")
-    clock = pc.if_else(pc.equal(milli, 0), clock, fraction)  # the microseconds, when there are any
-    unit = pc.if_else(pc.equal(pc.abs(days), 1), " day, ", " days, ")
-    dated = pc.binary_join_element_wise(days.cast(pa.string()), unit, clock, "")
-    return pc.if_else(pc.equal(days, 0), clock, dated)
+        clock, _lit("."), pc.utf8_lpad(milli.cast(pa.string()), width=3, padding="0"), _lit("000"), _lit(""))
+    clock = pc.if_else(pc.equal(milli, _lit(0)), clock, fraction)  # the microseconds, when there are any
+    unit = pc.if_else(pc.equal(pc.abs(days), _lit(1)), _lit(" day, "), _lit(" days, "))
+    dated = pc.binary_join_element_wise(days.cast(pa.string()), unit, clock, _lit(""))
+    return pc.if_else(pc.equal(days, _lit(0)), clock, dated)
 
 
 def _round_half_away(values: pa.Array) -> pa.Array:
     """Rust's f64::round (half away from zero), exactly: Arrow's own rounding modes may not be exact."""
     size = pc.abs(values)
     whole = pc.floor(size)
-    rounded = pc.add(whole, pc.greater_equal(pc.subtract(size, whole), 0.5).cast(pa.float64()))
-    return pc.if_else(pc.less(values, 0.0), pc.negate(rounded), rounded)
+    rounded = pc.add(whole, pc.greater_equal(pc.subtract(size, whole), _lit(0.5)).cast(pa.float64()))
+    return pc.if_else(pc.less(values, _lit(0.0)), pc.negate(rounded), rounded)
 
 
 def _floor_divmod(values: pa.Array, divisor: int) -> tuple[pa.Array, pa.Array]:
     """Python's divmod by a positive integer (Arrow's integer division truncates towards zero)."""
-    quotient = pc.divide(values, divisor)
-    remainder = pc.subtract(values, pc.multiply(quotient, divisor))
-    below = pc.less(remainder, 0)
-    return (pc.if_else(below, pc.subtract(quotient, 1), quotient),
-            pc.if_else(below, pc.add(remainder, divisor), remainder))
+    quotient = pc.divide(values, _lit(divisor))
+    remainder = pc.subtract(values, pc.multiply(quotient, _lit(divisor)))
+    below = pc.less(remainder, _lit(0))
+    return (pc.if_else(below, pc.subtract(quotient, _lit(1)), quotient),
+            pc.if_else(below, pc.add(remainder, _lit(divisor)), remainder))
 
 
 def _two_digits(values: pa.Array) -> pa.Array:
@@ -685,10 +718,10 @@ def _two_digits(values: pa.Array) -> pa.Array:
 
 def _clock(seconds: pa.Array) -> pa.Array:
     """HH:MM:SS of seconds within a day."""
-    minutes = pc.divide(seconds, 60)
+    minutes = pc.divide(seconds, _lit(60))
     return pc.binary_join_element_wise(
-        _two_digits(pc.divide(seconds, 3600)), _two_digits(pc.subtract(minutes, pc.multiply(pc.divide(seconds, 3600), 60))),
-        _two_digits(pc.subtract(seconds, pc.multiply(minutes, 60))), ":")
+        _two_digits(pc.divide(seconds, _lit(3600))), _two_digits(pc.subtract(minutes, pc.multiply(pc.divide(seconds, _lit(3600)), _lit(60)))),
+        _two_digits(pc.subtract(seconds, pc.multiply(minutes, _lit(60)))), _lit(":"))
 
 
 # ---------------------------------------------------------------- the sheet
@@ -781,7 +814,7 @@ class _Columns:
     columns: list[dict[int, pa.Array]] = field(default_factory=list)
 
     def add(self, cells: _Cells, header_row: int) -> None:
-        filled = pc.and_(pc.not_equal(cells.texts, ""), pc.greater(cells.rows, header_row))
+        filled = pc.and_(pc.not_equal(cells.texts, _lit("")), pc.greater(cells.rows, _lit(header_row)))
         if not pc.any(filled).as_py():
             return
         rows = cells.rows.filter(filled)
@@ -790,13 +823,13 @@ class _Columns:
         kept = pc.unique(rows)
         by_column = {}
         for column in pc.unique(columns).to_pylist():
-            mine = pc.equal(columns, column)
+            mine = pc.equal(columns, pa.scalar(column, pa.int32()))
             column_texts = texts.filter(mine)
             if len(column_texts) == len(kept):  # one cell on every kept row: already dense
                 by_column[column] = column_texts
             else:
                 where = pc.index_in(kept, value_set=rows.filter(mine))
-                by_column[column] = column_texts.take(where).fill_null("")
+                by_column[column] = column_texts.take(where).fill_null(_lit(""))
         self.kept.append(kept)
         self.columns.append(by_column)
 
@@ -892,7 +925,7 @@ def _find_header(blocks: list[_Cells], final: bool) -> tuple[int, dict[int, str]
     rows = pa.concat_arrays([b.rows for b in blocks])
     texts = pa.concat_arrays([b.texts for b in blocks])
     is_text = pa.concat_arrays([b.is_text for b in blocks])
-    filled = pc.or_(pc.invert(is_text), pc.not_equal(texts, ""))
+    filled = pc.or_(pc.invert(is_text), pc.not_equal(texts, _lit("")))
     filled_rows = pc.unique(rows.filter(filled))
     if len(filled_rows) < HEADER_SCAN_ROWS and not final:
         return None
