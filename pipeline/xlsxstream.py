@@ -279,20 +279,29 @@ def _shared_strings(archive: zipfile.ZipFile) -> pa.Array:
 def _shared_strings_part(data: bytes) -> pa.Array:
     """The strings of some whole <si> elements (with what comes before the first, which must be blank)."""
     text = _as_text(data)
+    entities = b"&" in data and _has_entities(text)
     del data
     if text.null_count or pc.any(pc.match_substring_regex(text, _UNHANDLED_TEXT)).as_py():
         raise _Unsupported("escapes in shared strings")
     pieces = pc.list_flatten(pc.split_pattern(text, "<si>"))
+    del text
     if not pc.all(pc.match_substring_regex(pieces[:1], r"^[ \t\n]*$")).as_py():
         raise _Unsupported("unusual shared strings part")
-    found = pc.extract_regex(
-        pieces[1:],
-        r'^(?:<t>(?P<a>[^<]*)</t>|<t xml:space="preserve">(?P<b>[^<]*)</t>|<t ?/>)</si>[ \t\n]*$',
-    )
-    if found.null_count:
-        raise _Unsupported("rich text or phonetic runs in shared strings")
-    strings = pc.binary_join_element_wise(found.field("a"), found.field("b"), _lit(""))
-    return _cell_text(strings, _has_entities(text))
+    pieces = pieces[1:]
+    # Most are <t>TEXT</t></si>: the text is cut out by bytes; the others are read by a regular expression.
+    plain = pc.match_substring_regex(pieces, r"^<t>[^<]*</t></si>$")
+    strings = pc.binary_slice(pieces.cast(pa.binary()), 3, -9).cast(pa.string())
+    if not pc.all(plain).as_py():
+        others = pc.invert(plain)
+        found = pc.extract_regex(
+            pieces.filter(others),
+            r'^(?:<t>(?P<a>[^<]*)</t>|<t xml:space="preserve">(?P<b>[^<]*)</t>|<t ?/>)</si>[ \t\n]*$',
+        )
+        if found.null_count:
+            raise _Unsupported("rich text or phonetic runs in shared strings")
+        strings = pc.replace_with_mask(
+            strings, others, pc.binary_join_element_wise(found.field("a"), found.field("b"), _lit("")))
+    return _cell_text(strings, entities)
 
 
 def _style_kinds(archive: zipfile.ZipFile) -> pa.Array:
