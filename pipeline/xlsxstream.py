@@ -76,12 +76,12 @@ def _lit(value: object) -> pa.Scalar:
 
 
 @functools.cache
-def _column_names() -> pa.Array:
-    """"A".."XFD": a column's letters looked up here give its 0-based number."""
+def _column_numbers() -> dict[str, int]:
+    """"A".."XFD" -> a column's 0-based number."""
     letters = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
     two = [a + b for a in letters for b in letters]
     three = [a + b + c for a in letters for b in letters for c in letters]
-    return pa.array((list(letters) + two + three)[:16384])
+    return {name: number for number, name in enumerate((list(letters) + two + three)[:16384])}
 
 
 # One <c> element, from just after "<c " to the next "<c ", with the row tags
@@ -516,12 +516,16 @@ def _parse_block(block: bytes, book: _Book) -> tuple[_Cells, bool]:
     present = pc.or_(pc.or_(pc.or_(number, shared), pc.or_(boolean, error)), pc.or_(inline, formula_text))
 
     # Everything below looks at the cells calamine keeps (empty ones it drops).
-    found = found.filter(present)
+    if not pc.all(present).as_py():
+        found = found.filter(present)
+        number, shared, boolean, error = (m.filter(present) for m in (number, shared, boolean, error))
     raw, styles, refs = found.field("value"), found.field("s"), found.field("ref")
-    number, shared, boolean, error = (m.filter(present) for m in (number, shared, boolean, error))
     del found
     rows = pc.utf8_ltrim(refs, characters="ABCDEFGHIJKLMNOPQRSTUVWXYZ").cast(pa.int32())
-    columns = pc.index_in(pc.utf8_rtrim(refs, characters="0123456789"), value_set=_column_names()).cast(pa.int32())
+    letters = pc.dictionary_encode(pc.utf8_rtrim(refs, characters="0123456789"))
+    number_of = _column_numbers()
+    columns = pa.array([number_of.get(name) for name in letters.dictionary.to_pylist()], pa.int32()).take(
+        letters.indices)
     if columns.null_count or (len(rows) and pc.max(rows).as_py() > 1_048_576):
         raise _Unsupported("cell outside the grid")
     keys = pc.add(pc.multiply(rows.cast(pa.int64()), _lit(16384)), columns.cast(pa.int64()))
@@ -644,7 +648,8 @@ def _numbers_text(raw: pa.Array, styles: pa.Array, book: _Book) -> pa.Array:
 _DAY_MS = 86_400_000
 _EPOCH = dt.date(1899, 12, 30)  # serial 0, once the 1900 leap-year bug is allowed for
 _EPOCH_TO_UNIX_DAYS = (dt.date(1970, 1, 1) - _EPOCH).days
-_YEAR_10000_MS = float(((dt.date(9999, 12, 31) - _EPOCH).days + 1) * _DAY_MS)
+_YEAR_10000_DAYS = float((dt.date(9999, 12, 31) - _EPOCH).days + 1)
+_YEAR_10000_MS = _YEAR_10000_DAYS * _DAY_MS
 _LAST_SECOND_MS = ((dt.date(9999, 12, 31) - _EPOCH).days * 86_400 + 86_399) * 1000
 _EARLIEST_TIME_DAYS = -9e7  # chrono's calendar ends about 95 million days before 1900
 
@@ -661,6 +666,10 @@ def _serial_text(values: pa.Array, date1904: bool) -> pa.Array:
     it is midnight: so a whole serial needs no case of its own.
     """
     shifted = pc.add(values, _lit(1462.0)) if date1904 else values
+    if pc.all(pc.and_(pc.and_(pc.equal(pc.floor(values), values), pc.greater_equal(values, _lit(60.0))),
+                      pc.less(shifted, _lit(_YEAR_10000_DAYS)))).as_py():
+        # Whole serials past the phantom leap day, before year 10000 (a column of dates): just dates.
+        return pc.subtract(shifted, _lit(float(_EPOCH_TO_UNIX_DAYS))).cast(pa.int32()).cast(pa.date32()).cast(pa.string())
     shifted = pc.if_else(pc.less(shifted, _lit(60.0)), pc.add(shifted, _lit(1.0)), shifted)
     clock_only = pc.less(values, _lit(1.0))
     if pc.any(pc.and_(clock_only, pc.less(shifted, _lit(_EARLIEST_TIME_DAYS)))).as_py():
