@@ -835,19 +835,24 @@ class _Columns:
         filled = pc.and_(pc.not_equal(cells.texts, _lit("")), pc.greater(cells.rows, _lit(header_row)))
         if not pc.any(filled).as_py():
             return
-        rows = cells.rows.filter(filled)
-        columns = cells.columns.filter(filled)
-        texts = cells.texts.filter(filled)
+        rows, columns, texts = cells.rows, cells.columns, cells.texts
+        if not pc.all(filled).as_py():
+            rows, columns, texts = rows.filter(filled), columns.filter(filled), texts.filter(filled)
         kept = pc.unique(rows)
+        # Cells in sheet order, regrouped column by column (a stable sort keeps each column's rows in order).
+        order = pc.sort_indices(columns)
+        rows, columns, texts = rows.take(order), columns.take(order), texts.take(order)
+        runs = pc.run_end_encode(columns)
         by_column = {}
-        for column in pc.unique(columns).to_pylist():
-            mine = pc.equal(columns, pa.scalar(column, pa.int32()))
-            column_texts = texts.filter(mine)
-            if len(column_texts) == len(kept):  # one cell on every kept row: already dense
+        start = 0
+        for column, end in zip(runs.values.to_pylist(), runs.run_ends.to_pylist()):
+            column_texts = texts[start:end]
+            if end - start == len(kept):  # one cell on every kept row: already dense
                 by_column[column] = column_texts
             else:
-                where = pc.index_in(kept, value_set=rows.filter(mine))
+                where = pc.index_in(kept, value_set=rows[start:end])
                 by_column[column] = column_texts.take(where).fill_null(_lit(""))
+            start = end
         self.kept.append(kept)
         self.columns.append(by_column)
 
