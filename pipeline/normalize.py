@@ -66,6 +66,17 @@ class Reason(StrEnum):
         return text
 
 
+    def formatter(self, **kw: Any) -> Callable[[Any], str]:
+        """`format` with every field but `value` given: the message as a function of the value, for many rows."""
+        choices = kw.pop("choices", None)
+        # The value's place is marked by a NUL, which no shown text holds (`_show` escapes it).
+        parts = self.message.format_map(_Shown({**{k: _show(v) for k, v in kw.items()}, "value": "\0"}))
+        if choices:
+            parts += " Expected one of: " + _show(", ".join(str(c) for c in choices), limit=200) + "."
+        parts = parts.split("\0")
+        return lambda value: _show(value).join(parts)
+
+
 class _Shown(dict):
     def __missing__(self, key: str) -> str:
         return "{" + key + "}"

@@ -87,9 +87,10 @@ class _Reasons:
                                      "value": value, "reason": reason.value})
             bad = pc.and_(bad, self.rejected)
         rows = pc.indices_nonzero(bad)
+        message = reason.formatter(field=field_name, type=type_, choices=list(choices))
+        code, by_row = reason.value, self.by_row
         for i, value in zip(rows.to_pylist(), raw.take(rows).to_pylist()):
-            msg = reason.format(value=value, field=field_name, type=type_, choices=list(choices))
-            self.by_row.setdefault(i, []).append((reason.value, msg))
+            by_row.setdefault(i, []).append((code, message(value)))
 
 
 def prepare(table: Table, columns: list[ColumnMap], cfg: Config, *, rule_groups: list[str], mirror: bool,

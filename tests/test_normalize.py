@@ -12,7 +12,7 @@ from email_validator import validate_email
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from helpers import corpus
+from helpers import corpus, naughty_strings
 from pipeline.normalize import (
     INVALID,
     TYPES,
@@ -530,3 +530,19 @@ def test_reason_message_truncates_and_shows_invisible_characters():
     msg = Reason.INVALID_VALUE.format(value="platinum", type="choice", field="loyalty_tier", choices=["gold", "silver"])
     assert msg == "'platinum' is not a valid choice for loyalty_tier. Expected one of: gold, silver."
     assert Reason.CONFLICT.format() == "The row's details belong to two different contacts ({detail})."
+
+
+@settings(max_examples=300, deadline=None)
+@given(value=st.text(), field=st.text(max_size=20), kind=st.text(max_size=10),
+       choices=st.lists(st.text(max_size=8), max_size=3))
+def test_a_formatter_writes_the_message_format_writes(value, field, kind, choices):
+    for reason in Reason:
+        fixed = {"field": field, "type": kind, "choices": list(choices)}
+        assert reason.formatter(**fixed)(value) == reason.format(value=value, **fixed)
+
+
+def test_a_formatter_writes_the_message_format_writes_for_every_naughty_string():
+    message = Reason.INVALID_VALUE.formatter(field="{value}", type="\0", choices=["a{value}"])
+    for line in naughty_strings():
+        expected = Reason.INVALID_VALUE.format(value=line, field="{value}", type="\0", choices=["a{value}"])
+        assert message(line) == expected
