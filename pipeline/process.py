@@ -234,6 +234,7 @@ def _import(cfg: Config, con, path: Path, table: Table, summary: RunSummary, sta
         if prepared.rejects:  # written on the other core while the database does the upsert
             writer = _RejectsWriter(staging / rejects_name, *_reject_rows(table, prepared.rejects))
     store.stage_rows(con, cfg, prepared.plan)  # before the transaction, which would keep Arrow's copy alive
+    give_back_memory()  # the rows' Arrow copy, now in the database
     con.execute("BEGIN TRANSACTION")
     try:
         outcome = store.import_rows(con, cfg, prepared.plan, now)
