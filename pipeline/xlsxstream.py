@@ -254,26 +254,39 @@ def _workbook_sheets(archive: zipfile.ZipFile, relations: dict[str, tuple[str, s
 
 
 def _shared_strings(archive: zipfile.ZipFile) -> pa.Array:
-    """Each shared string as the text of a cell holding it: plain <t> runs only."""
-    data = archive.read(_SHARED_STRINGS)
-    start = data.find(b"<sst")
-    head_end = data.find(b">", start) + 1
-    if start < 0 or head_end <= 0 or data[head_end - 2:head_end] == b"/>":
+    """Each shared string as the text of a cell holding it: plain <t> runs only.
+
+    The part is decompressed a block at a time, each block cut after its last
+    whole <si>, and the blocks parsed on the parsing threads meanwhile.
+    """
+    with archive.open(_SHARED_STRINGS) as stream, ThreadPoolExecutor(max_workers=_PARSERS) as pool:
+        parts = [pool.submit(_shared_strings_part, block) for block in _shared_string_blocks(stream)]
+        return pa.concat_arrays([part.result() for part in parts])
+
+
+def _shared_string_blocks(stream):
+    """The <si> elements of the shared strings part in blocks of whole elements; the root is checked."""
+    buffer = stream.read(_BLOCK)
+    start = buffer.find(b"<sst")
+    head_end = buffer.find(b">", start) + 1
+    if start < 0 or head_end <= 0 or buffer[head_end - 2:head_end] == b"/>":
         raise _Unsupported("no plain <sst> root")
-    end = data.rfind(b"</sst>")
-    if end < head_end or data[end + 6:].strip() or re.search(rb"<(?!\?xml )[^>]*?:|<!", data[:start]):
+    if re.search(rb"<(?!\?xml )[^>]*?:|<!", buffer[:start]):
         raise _Unsupported("unusual shared strings part")
-    # A big table is parsed in parts on the parsing threads, each part starting at an <si>.
-    cuts = [head_end]
-    for k in range(1, _PARSERS):
-        cut = data.find(b"<si>", head_end + (end - head_end) * k // _PARSERS, end)
-        if cut > cuts[-1]:
-            cuts.append(cut)
-    cuts.append(end)
-    parts = [data[a:b] for a, b in zip(cuts, cuts[1:])]
-    del data
-    with ThreadPoolExecutor(max_workers=_PARSERS) as pool:
-        return pa.concat_arrays(list(pool.map(_shared_strings_part, parts)))
+    buffer = buffer[head_end:]
+    while chunk := stream.read(_BLOCK):
+        buffer += chunk
+        cut = buffer.rfind(b"</si>") + len(b"</si>")
+        if cut < len(b"</si>"):
+            if len(buffer) > 16 * _BLOCK:
+                raise _Unsupported("shared string too long")
+            continue
+        yield buffer[:cut]
+        buffer = buffer[cut:]
+    end = buffer.rfind(b"</sst>")  # no text holds a "<": the only one is the last thing in the part
+    if end < 0 or buffer[end + len(b"</sst>"):].strip():
+        raise _Unsupported("unusual shared strings part")
+    yield buffer[:end]
 
 
 def _shared_strings_part(data: bytes) -> pa.Array:
