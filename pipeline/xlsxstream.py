@@ -27,6 +27,7 @@ import datetime as dt
 import functools
 import posixpath
 import re
+import struct
 import zipfile
 import zlib
 from concurrent.futures import ThreadPoolExecutor
@@ -36,6 +37,7 @@ from xml.etree import ElementTree
 
 import pyarrow as pa
 import pyarrow.compute as pc
+from isal import isal_zlib
 
 from .errors import FileRejected
 from .table import (
@@ -155,8 +157,8 @@ def read_xlsx_stream(path: Path, kind: str, parts: dict[str, str] | None, max_ro
         with zipfile.ZipFile(path) as archive:
             book = _read_book(archive, parts)
             return _read_sheet(archive, kind, book, max_rows, max_columns)
-    except (_Unsupported, pa.ArrowException, zipfile.BadZipFile, zlib.error, ElementTree.ParseError,
-            OSError, EOFError, ValueError, KeyError, UnicodeError):
+    except (_Unsupported, pa.ArrowException, zipfile.BadZipFile, zlib.error, isal_zlib.error,
+            ElementTree.ParseError, OSError, EOFError, ValueError, KeyError, UnicodeError):
         return None
 
 
@@ -259,14 +261,15 @@ def _shared_strings(archive: zipfile.ZipFile) -> pa.Array:
     The part is decompressed a block at a time, each block cut after its last
     whole <si>, and the blocks parsed on the parsing threads meanwhile.
     """
-    with archive.open(_SHARED_STRINGS) as stream, ThreadPoolExecutor(max_workers=_PARSERS) as pool:
-        parts = [pool.submit(_shared_strings_part, block) for block in _shared_string_blocks(stream)]
+    with ThreadPoolExecutor(max_workers=_PARSERS) as pool:
+        blocks = _shared_string_blocks(_inflated(archive, _SHARED_STRINGS))
+        parts = [pool.submit(_shared_strings_part, block) for block in blocks]
         return pa.concat_arrays([part.result() for part in parts])
 
 
-def _shared_string_blocks(stream):
+def _shared_string_blocks(chunks):
     """The <si> elements of the shared strings part in blocks of whole elements; the root is checked."""
-    buffer = stream.read(_BLOCK)
+    buffer = next(chunks, b"")
     start = buffer.find(b"<sst")
     head_end = buffer.find(b">", start) + 1
     if start < 0 or head_end <= 0 or buffer[head_end - 2:head_end] == b"/>":
@@ -274,7 +277,7 @@ def _shared_string_blocks(stream):
     if re.search(rb"<(?!\?xml )[^>]*?:|<!", buffer[:start]):
         raise _Unsupported("unusual shared strings part")
     buffer = buffer[head_end:]
-    while chunk := stream.read(_BLOCK):
+    for chunk in chunks:
         buffer += chunk
         cut = buffer.rfind(b"</si>") + len(b"</si>")
         if cut < len(b"</si>"):
@@ -425,6 +428,46 @@ def _date1904(archive: zipfile.ZipFile) -> bool:
         raise _Unsupported("workbook properties calamine may read otherwise")
     values = [value for key, value in _ATTRIBUTE.findall(tags[0][1]) if key == b"date1904"]
     return bool(values) and values[-1] in (b"1", b"true")
+
+
+def _inflated(archive: zipfile.ZipFile, member: str):
+    """A member's bytes, decompressed in chunks of at most _BLOCK.
+
+    A deflated member is read from the file and inflated by ISA-L (a few times
+    zlib's speed; inflating is most of the reading thread's work), its size
+    and CRC-32 checked as zipfile checks them.  Any other goes through zipfile.
+    """
+    info = archive.getinfo(member)
+    if info.compress_type != zipfile.ZIP_DEFLATED or info.flag_bits & 0x1 or archive.filename is None:
+        with archive.open(info) as stream:
+            while chunk := stream.read(_BLOCK):
+                yield chunk
+        return
+    with open(archive.filename, "rb") as file:
+        file.seek(info.header_offset)
+        header = file.read(30)
+        if len(header) != 30 or header[:4] != b"PK\x03\x04":
+            raise zipfile.BadZipFile("bad local file header")
+        name_length, extra_length = struct.unpack("<HH", header[26:30])
+        file.seek(info.header_offset + 30 + name_length + extra_length)
+        inflater = isal_zlib.decompressobj(-15)
+        left, size, crc = info.compress_size, 0, 0
+        while left > 0 and not inflater.eof:
+            data = file.read(min(left, 1 << 20))
+            if not data:
+                raise EOFError("member cut short")
+            left -= len(data)
+            while True:  # at most _BLOCK out at a time, however well the data compressed
+                chunk = inflater.decompress(data, _BLOCK)
+                data = inflater.unconsumed_tail
+                size += len(chunk)
+                crc = isal_zlib.crc32(chunk, crc)
+                if chunk:
+                    yield chunk
+                if not data and len(chunk) < _BLOCK:  # a full chunk may leave more output behind
+                    break
+        if not inflater.eof or size != info.file_size or crc != info.CRC:
+            raise zipfile.BadZipFile(f"bad CRC-32 or size for {member}")
 
 
 # ---------------------------------------------------------------- cell text
@@ -758,7 +801,7 @@ def _clock(seconds: pa.Array) -> pa.Array:
 # ---------------------------------------------------------------- the sheet
 
 
-def _sheet_blocks(stream) -> tuple[bytes, object]:
+def _sheet_blocks(chunks) -> tuple[bytes, object]:
     """The sheet XML cut into blocks of whole rows; the text around <sheetData> is checked too.
 
     Yields (block, wide) where wide tells whether the text outside the cells
@@ -767,7 +810,7 @@ def _sheet_blocks(stream) -> tuple[bytes, object]:
     buffer = b""
     started = False
     while True:
-        chunk = stream.read(_BLOCK)
+        chunk = next(chunks, b"")
         buffer = buffer + chunk if buffer else chunk
         if not started:
             start = buffer.find(b"<sheetData>")
@@ -780,7 +823,7 @@ def _sheet_blocks(stream) -> tuple[bytes, object]:
             started = True
         end = buffer.find(b"</sheetData>")
         if end >= 0:
-            tail = buffer[end + len(b"</sheetData>"):] + stream.read()
+            tail = buffer[end + len(b"</sheetData>"):] + b"".join(chunks)
             if not tail.rstrip().endswith(b"</worksheet>"):
                 raise _Unsupported("sheet XML does not end properly")
             yield buffer[:end], _check_outside(tail)
@@ -818,9 +861,9 @@ def _parsed_blocks(archive: zipfile.ZipFile, book: _Book):
     the cores; at most a few blocks are in flight, so memory stays bounded.
     """
     in_flight: collections.deque = collections.deque()
-    with ThreadPoolExecutor(max_workers=_PARSERS) as pool, archive.open(book.member) as stream:
+    with ThreadPoolExecutor(max_workers=_PARSERS) as pool:
         try:
-            for block, wide_outside in _sheet_blocks(stream):
+            for block, wide_outside in _sheet_blocks(_inflated(archive, book.member)):
                 if block is None:
                     yield None, wide_outside
                     continue

@@ -222,6 +222,67 @@ def test_blocks_cut_inside_the_sheet_agree(tmp_path, monkeypatch):
     assert check(write_openpyxl(tmp_path / "small-blocks-inline.xlsx", rows, write_only=True)) is not None
 
 
+# ---------------------------------------------------------------- members inflated by ISA-L
+
+
+MEMBERS = {
+    "zeros.bin": bytes(3_000_000),  # compresses a thousandfold: many full chunks from one read
+    "text.xml": "".join(f"<row r=\"{i}\"><c r=\"A{i}\"><v>{i * 7919 % 10007}</v></c></row>"
+                        for i in range(40_000)).encode(),
+    "empty.xml": b"",
+    "noise.bin": bytes((i * 2654435761 >> 13) & 0xFF for i in range(300_000)),  # barely compresses
+}
+
+
+@pytest.mark.parametrize("compression", [zipfile.ZIP_DEFLATED, zipfile.ZIP_STORED])
+@pytest.mark.parametrize("block", [1, 700, 1 << 16, 1 << 22])
+def test_members_inflate_to_what_zipfile_reads(tmp_path, monkeypatch, compression, block):
+    import pipeline.xlsxstream as xlsxstream
+
+    monkeypatch.setattr(xlsxstream, "_BLOCK", block)
+    path = tmp_path / "members.zip"
+    with zipfile.ZipFile(path, "w", compression) as archive:
+        for name, data in MEMBERS.items():
+            archive.writestr(name, data)
+    with zipfile.ZipFile(path) as archive:
+        for name, data in MEMBERS.items():
+            chunks = list(xlsxstream._inflated(archive, name))
+            assert all(0 < len(chunk) <= block for chunk in chunks)
+            assert b"".join(chunks) == data == archive.read(name)
+
+
+@pytest.mark.parametrize("damage", ["crc", "data", "garbage", "cut"])
+def test_a_damaged_member_is_refused_and_the_calamine_path_decides(tmp_path, damage):
+    import pipeline.xlsxstream as xlsxstream
+
+    path = bench_shaped(tmp_path / "contacts.xlsx", 300)
+    with zipfile.ZipFile(path) as archive:
+        info = archive.getinfo("xl/worksheets/sheet1.xml")
+    raw = bytearray(path.read_bytes())
+    start = info.header_offset + 30 + len(info.filename.encode()) + len(info.extra)
+    if damage == "crc":
+        entry = raw.rfind(info.filename.encode()) - 46  # the central directory's entry comes last
+        assert raw[entry:entry + 4] == b"PK\x01\x02"
+        raw[entry + 16] ^= 0xFF  # its CRC-32
+    elif damage == "data":
+        raw[start + info.compress_size // 2] ^= 0x55
+    elif damage == "garbage":  # not deflate at all
+        raw[start:start + 64] = b"\xff" * 64
+    else:
+        del raw[start + info.compress_size // 2:start + info.compress_size]
+    path.write_bytes(bytes(raw))
+    with zipfile.ZipFile(path) as archive, pytest.raises((zipfile.BadZipFile, EOFError, OSError, zlib_errors())):
+        b"".join(xlsxstream._inflated(archive, "xl/worksheets/sheet1.xml"))
+    assert fast_path(path, LIMITS) is None  # declined: the calamine path decides
+    assert outcome(read_table, path) == "refused: The workbook is damaged or truncated and cannot be read."
+
+
+def zlib_errors():
+    from isal import isal_zlib
+
+    return isal_zlib.error
+
+
 # ---------------------------------------------------------------- generated workbooks
 
 MIXED = [
