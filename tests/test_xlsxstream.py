@@ -23,7 +23,7 @@ from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.cell.rich_text import CellRichText, TextBlock
 from openpyxl.cell.text import InlineFont
 
-from helpers import CORPORA
+from helpers import CORPORA, naughty_strings
 from pipeline import workbook
 from pipeline.errors import FileRejected
 from pipeline.read import read_table
@@ -220,6 +220,29 @@ def test_blocks_cut_inside_the_sheet_agree(tmp_path, monkeypatch):
     rows += [[None, None, None]] * 3 + [[" ", None, "end"]]
     assert check(write_xlsxwriter(tmp_path / "small-blocks.xlsx", rows)) is not None
     assert check(write_openpyxl(tmp_path / "small-blocks-inline.xlsx", rows, write_only=True)) is not None
+
+
+# ---------------------------------------------------------------- byte scans before regular expressions
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from(["a", "_", "x", "_x", "00", "fF", "&", "#", "&#", "\r", "\n", "\t", "\x0b",
+                                 "\x1f", "\x00", " ", "é", "\u2028", "<v>", "&amp;"]), max_size=12).map("".join))
+def test_byte_scans_find_unhandled_text_as_the_regular_expression_does(text):
+    import pipeline.xlsxstream as xlsxstream
+
+    data = text.encode()
+    expected = pc.any(pc.match_substring_regex(pa.array([text]), xlsxstream._UNHANDLED_TEXT)).as_py()
+    assert xlsxstream._has_unhandled_text(data, xlsxstream._as_text(data)) == expected
+
+
+def test_byte_scans_find_unhandled_text_in_naughty_strings():
+    import pipeline.xlsxstream as xlsxstream
+
+    for line in naughty_strings(split_lines=False):
+        data = line.encode()
+        expected = pc.any(pc.match_substring_regex(pa.array([line]), xlsxstream._UNHANDLED_TEXT)).as_py()
+        assert xlsxstream._has_unhandled_text(data, xlsxstream._as_text(data)) == expected, line
 
 
 # ---------------------------------------------------------------- members inflated by ISA-L
