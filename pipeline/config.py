@@ -111,7 +111,7 @@ class PipelineConfig(Model):
     """Files with more data rows than this are refused whole."""
     max_columns: int = Field(default=1000, gt=0)
     """Files with more columns than this are refused whole."""
-    database_memory_mb: int = Field(default=384, ge=64)
+    database_memory_mb: int = Field(default=512, ge=64)
     """Memory the database may use before it spills work to disk beside the database file."""
     busy_wait_seconds: float = Field(default=600, ge=0)
     """How long a command waits for the database held by another process."""
