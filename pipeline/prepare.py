@@ -163,14 +163,11 @@ def prepare(table: Table, columns: list[ColumnMap], cfg: Config, *, rule_groups:
     cols: dict[str, pa.Array] = {"rn": row_numbers, **data}
     if grp is not None:
         cols["grp"] = grp
-    rows = pa.table(cols)
-    if rejects:
-        rejected_rows = pa.array(sorted(rejects), pa.int64())
-        rows = rows.filter(pc.invert(pc.is_in(rows["rn"], value_set=rejected_rows)))
     plan = ImportPlan(
-        rows=rows, fields=fields, has_phone="phone" in data, has_email="email" in data,
+        rows=pa.table(cols), fields=fields, has_phone="phone" in data, has_email="email" in data,
         file_groups=file_groups, mirror_groups=mirror_groups, group_category=group_category,
-        optout_details=optout_details, source=source)
+        optout_details=optout_details, source=source,
+        left_out=pa.array(sorted(rejects), pa.int64()) if rejects else None)
     return Prepared(plan=plan, rejects=rejects, dropped=reasons.dropped, dropped_count=reasons.dropped_count)
 
 
