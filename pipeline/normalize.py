@@ -297,13 +297,15 @@ def _phone_plan(region: str) -> dict | None:
             "general": (g.national_number_pattern, set(g.possible_length)), "types": descs}
 
 
-def _matches(nsn, desc: tuple[str, set]):
+def _matches(nsn, desc: tuple[str, set], length=None):
+    """Whether each digit string fits the description's pattern and lengths (`length`: theirs, when known)."""
     import pyarrow.compute as pc
 
     pattern, lengths = desc
     ok = pc.match_substring_regex(nsn, f"^(?:{pattern})$")
     if lengths:
-        ok = pc.and_(ok, pc.is_in(pc.utf8_length(nsn), value_set=_pa().array(sorted(lengths), _pa().int32())))
+        length = pc.binary_length(nsn) if length is None else length  # digits: bytes are characters
+        ok = pc.and_(ok, pc.is_in(length, value_set=_pa().array(sorted(lengths), length.type)))
     return ok
 
 
@@ -336,7 +338,9 @@ def _phones_arrow(arr, region: str):
     try:
         shaped = pc.fill_null(pc.match_substring_regex(arr, _PHONE_SHAPE), False)
         plus = pc.starts_with(pc.utf8_trim(arr, " "), "+")
-        digits = pc.replace_substring_regex(arr, "[^0-9]", "")
+        # In a cell of the phone shape the characters besides digits are spaces, dashes and a plus;
+        # the other cells' answers are thrown away below.
+        digits = pc.replace_substring(pc.replace_substring(pc.replace_substring(arr, " ", ""), "-", ""), "+", "")
         cc, np_ = plan["cc"], plan["np"]
         ncc, nnp = len(cc), len(np_)
         general = plan["general"]
@@ -353,10 +357,11 @@ def _phones_arrow(arr, region: str):
             after_cc, pa.nulls(n, pa.string()), pa.nulls(n, pa.string()), after_cc,
             pa.nulls(n, pa.string()), after_np, digits)
         nsn = pc.if_else(pc.or_(pc.starts_with(nsn, np_), pc.invert(shaped)), None, nsn)
-        ok = _matches(nsn, general)
+        length = pc.binary_length(nsn)
+        ok = _matches(nsn, general, length)
         any_type = None
         for desc in plan["types"]:
-            m = _matches(nsn, desc)
+            m = _matches(nsn, desc, length)
             any_type = m if any_type is None else pc.or_(any_type, m)
         ok = pc.and_(ok, any_type) if any_type is not None else pc.and_(ok, False)
         return pc.if_else(pc.fill_null(ok, False), pc.binary_join_element_wise("+" + cc, nsn, ""), None)
