@@ -113,6 +113,28 @@ def test_email_fast_path_carries_the_common_case():
     assert check_emails(values) == 4000
 
 
+def test_email_fast_path_agrees_at_the_length_limits():
+    def domain_of(length: int) -> str:
+        labels, left = ["com"], length - 3
+        while left > 1:
+            size = min(60, left - 1)
+            labels.insert(0, "d" * size)
+            left -= size + 1
+        return ".".join(labels) if left == 0 else "e" + ".".join(labels)
+
+    values = []
+    for local in (63, 64, 65):
+        for text in ("a" * local, ("a." * local)[:local - 1] + "b"):
+            values += [f"{text}@example.com", f"  {text}@example.com  "]
+    for total in (249, 250, 251, 254, 255):
+        address = "u" * 40 + "@" + domain_of(total - 41)
+        assert len(address) == total
+        values.append(address)
+    check_emails(values)
+    assert fast_emails(["a" * 64 + "@example.com", "u" * 40 + "@" + domain_of(209)]) == [
+        "a" * 64 + "@example.com", "u" * 40 + "@" + domain_of(209)]
+
+
 phone_text = st.builds(
     lambda prefix, digits, seps: prefix + "".join(d + s for d, s in zip(digits, seps)),
     st.sampled_from(["", "0", "00", "+", "972", "+972", "00972", "44", "+44", " ", "+1"]),
