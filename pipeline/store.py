@@ -262,8 +262,7 @@ def stage_rows(con: duckdb.DuckDBPyConnection, cfg: Config, plan: ImportPlan, *,
     """
     if plan.staged is not None:
         return
-    left_out = plan.left_out if plan.left_out is not None else pa.array([], pa.int64())
-    file_rows = plan.rows.num_rows - len(left_out)
+    file_rows = plan.rows.num_rows
     stored = con.execute("SELECT count(*) FROM contacts").fetchall()[0][0]
     # No stored contact: no row can match one, conflict with one, or find its detail taken by one.
     match_keys = [] if stored == 0 and not general else _keys(cfg, plan)
@@ -275,13 +274,11 @@ def stage_rows(con: duckdb.DuckDBPyConnection, cfg: Config, plan: ImportPlan, *,
     if "grp" not in plan.rows.column_names:
         absent.append("NULL::VARCHAR[] AS grp")
 
-    incoming = "(SELECT * FROM all_rows WHERE rn NOT IN (SELECT rn FROM left_out))" if len(left_out) else "all_rows"
-
     def match_sql(grouped: set[str]) -> str:
         """The statement; keys in `grouped` count the stored contacts holding each value, the others are unique."""
         joins = []
         for k in match_keys:
-            where = (f"{q(k)} IN (SELECT {q(k)} FROM {incoming} WHERE {q(k)} <> '')" if only_named
+            where = (f"{q(k)} IN (SELECT {q(k)} FROM incoming WHERE {q(k)} <> '')" if only_named
                      else f"{q(k)} IS NOT NULL AND {q(k)} <> ''")
             found_k = (f"SELECT {q(k)} AS k, min(id) AS id, count(*) AS n FROM contacts WHERE {where} GROUP BY 1"
                        if k in grouped else f"SELECT {q(k)} AS k, id, 1 AS n FROM contacts WHERE {where}")
@@ -295,21 +292,29 @@ def stage_rows(con: duckdb.DuckDBPyConnection, cfg: Config, plan: ImportPlan, *,
         return ("CREATE OR REPLACE TEMP TABLE inc AS SELECT *, "
                 "CASE WHEN target IS NOT NULL THEN -target ELSE rn END AS label FROM "
                 f"(SELECT i.*{''.join(', ' + a for a in absent)}, {match_expr} AS target, "
-                f"({conflict_expr}) AS _conflicted FROM {incoming} i {' '.join(joins)})")
+                f"({conflict_expr}) AS _conflicted FROM incoming i {' '.join(joins)})")
 
     # A phone or an e-mail belongs to one stored contact at most (imports, `add` and `edit` see to it),
     # so those keys join the store as it is; an external id may be shared, so its matches are counted.
     # Should a detail be held twice all the same, the join repeats rows: then every key is counted.
     grouped = set(match_keys) if general else {k for k in match_keys if k not in ("phone", "email")}
-    con.register("all_rows", plan.rows)
-    con.register("left_out", pa.table({"rn": left_out}))
+    con.register("incoming", plan.rows)
     try:
         con.execute(match_sql(grouped))
         if grouped != set(match_keys) and con.execute("SELECT count(*) FROM inc").fetchall()[0][0] != file_rows:
             con.execute(match_sql(set(match_keys)))
     finally:
-        con.unregister("all_rows")
-        con.unregister("left_out")
+        con.unregister("incoming")
+    if plan.left_out is not None and len(plan.left_out):
+        # Dropped here rather than filtered out of the scan: a filter there makes the planner
+        # expect few rows and build the joins' hash tables on the file's wide rows (a re-import
+        # of a million rows then ran out of database memory).
+        con.register("left_out", pa.table({"rn": plan.left_out}))
+        try:
+            con.execute("DELETE FROM inc WHERE rn IN (SELECT rn FROM left_out)")
+        finally:
+            con.unregister("left_out")
+        file_rows -= len(plan.left_out)
     plan.staged = Staged(rows=file_rows, stored=stored, match_keys=match_keys, general=general)
     plan.rows = plan.rows.schema.empty_table()  # the column names stay; a slice would keep the data alive
 
