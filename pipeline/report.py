@@ -240,12 +240,23 @@ def write_table(path: Path, headers: Sequence[str], rows: Iterable[Sequence[obje
 # --------------------------------------------------------------------------- a workbook written by a child process
 
 
+#: How much lower than the importing process the writer process is scheduled (a Unix nice value).
+WRITER_NICENESS = 10
+
+
 def start_writer(path: Path, sheet: str) -> subprocess.Popen:
     """A child process that writes an xlsx of the rows `feed_writer` sends it (see `write_xlsx`)."""
     package_root = str(Path(__file__).resolve().parent.parent)
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [package_root, os.environ.get("PYTHONPATH")])))
-    return subprocess.Popen([sys.executable, "-m", "pipeline.report", str(path), sheet], stdin=subprocess.PIPE,
-                            env=env, start_new_session=True)
+    child = subprocess.Popen([sys.executable, "-m", "pipeline.report", str(path), sheet], stdin=subprocess.PIPE,
+                             env=env, start_new_session=True)
+    # Beside an import it takes the time the database leaves idle rather than a share of both cores.
+    if hasattr(os, "setpriority"):
+        try:
+            os.setpriority(os.PRIO_PROCESS, child.pid, WRITER_NICENESS)
+        except OSError:
+            pass
+    return child
 
 
 def feed_writer(child: subprocess.Popen, headers: Sequence[str], rows: list[Sequence[object]]) -> None:
