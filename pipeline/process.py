@@ -232,7 +232,7 @@ def _import(cfg: Config, con, path: Path, table: Table, summary: RunSummary, sta
     if not dry_run:
         staging, final = _new_outbox(cfg, started, path.name, summary)
         if prepared.rejects:  # written on the other core while the database does the upsert
-            writer = _RejectsWriter(staging / rejects_name, *_reject_rows(table, prepared.rejects))
+            writer = _RejectsWriter(staging / rejects_name, table, prepared.rejects)
     store.stage_rows(con, cfg, prepared.plan)  # before the transaction, which would keep Arrow's copy alive
     give_back_memory()  # the rows' Arrow copy, now in the database
     con.execute("BEGIN TRANSACTION")
@@ -283,15 +283,16 @@ class _RejectsWriter:
     process, so nothing of the caller's own script runs again in it, and in a
     session of its own, so a Ctrl-C meant for the import does not stop it half
     way); when that child fails for any reason, `join` writes the workbook here.
+    The rows' cells are gathered on the writing thread too, beside the upsert.
     """
 
-    def __init__(self, path: Path, headers: list[str], rows: list[list[str]]) -> None:
+    def __init__(self, path: Path, table: Table, rejected: dict[int, list[tuple[str, str]]]) -> None:
         import threading
 
-        self.args = (path, headers, rows, REJECTS_SHEET)
+        self.path, self.table, self.rejected = path, table, rejected
         self.error: BaseException | None = None
         self.child = None
-        if len(rows) >= PROCESS_WRITER_ROWS:
+        if len(rejected) >= PROCESS_WRITER_ROWS:
             try:
                 self.child = report.start_writer(path, REJECTS_SHEET)
                 work = self._feed
@@ -304,13 +305,18 @@ class _RejectsWriter:
 
     def _write(self) -> None:
         try:
-            write_xlsx(*self.args)
+            _write_rejects(self.path, self.table, self.rejected)
         except BaseException as e:  # noqa: BLE001 - handed to join()
             self.error = e
 
     def _feed(self) -> None:
         try:
-            report.feed_writer(self.child, self.args[1], self.args[2])
+            headers, rows = _reject_rows(self.table, self.rejected)
+        except BaseException:  # noqa: BLE001 - the child ends with nothing written; join() writes here
+            self.child.stdin.close()
+            return
+        try:
+            report.feed_writer(self.child, headers, rows)
         except OSError:  # the child is gone: join() sees its exit status
             pass
 

@@ -87,6 +87,28 @@ def test_many_rejects_are_written_by_a_process_of_their_own_with_every_row(tmp_p
     assert all(r[-2].startswith("invalid_phone") for r in book[1:])
 
 
+@pytest.mark.parametrize("failure", ["child exits", "child cannot start"])
+def test_when_the_writer_process_fails_the_import_writes_every_reject_itself(tmp_path, monkeypatch, failure):
+    import subprocess
+    import sys
+
+    from pipeline import process, report
+
+    def failing_writer(path, sheet):
+        if failure == "child cannot start":
+            raise OSError("no process today")
+        return subprocess.Popen([sys.executable, "-c", "import sys; sys.stdin.buffer.read(); sys.exit(3)"],
+                                stdin=subprocess.PIPE)
+
+    monkeypatch.setattr(report, "start_writer", failing_writer)
+    home = make_home(tmp_path)
+    bad = process.PROCESS_WRITER_ROWS + 1
+    rows = [HEAD] + [["N", str(i), f"12-{i}", "", "X"] for i in range(bad)]
+    s = run(home, csv_file(home / "inbox" / "many.csv", rows))
+    book = read_xlsx(outbox_folder(home, s) / s.rejects_file)
+    assert [r[1] for r in book[1:]] == [str(i) for i in range(bad)]
+
+
 def test_writer_process_writes_the_workbook_it_is_fed(tmp_path):
     from pipeline.report import feed_writer, start_writer
 
