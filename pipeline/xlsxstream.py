@@ -113,11 +113,17 @@ _ROW_TAGS = r'^(?:</row>|<row(?: [A-Za-z][A-Za-z0-9:]*="[^"]*")* ?/?>|[ \t\n])*$
 # xml:space inside, the value a <v> or a single <is><t>.  When every cell of a block
 # is one, its fields are cut out by splitting (`_plain_fields`), several times
 # cheaper than regular expression captures.
-_PLAIN_CELL = (
-    r'^r="[A-Z]{1,3}[1-9][0-9]{0,6}"(?: s="[0-9]{1,9}")?(?: t="[A-Za-z]{1,9}")? ?'
+_PLAIN_CELL_BODY = (
+    r'r="[A-Z]{1,3}[1-9][0-9]{0,6}"(?: s="[0-9]{1,9}")?(?: t="[A-Za-z]{1,9}")? ?'
     r"(?:/>|>(?:<v>[^<]*</v>|<is><t>[^<]*</t></is>)?</c>)"
-    + _ROW_TAGS[1:]
 )
+_PLAIN_CELL = "^" + _PLAIN_CELL_BODY + _ROW_TAGS[1:]
+# A whole block of the plainest cells, matched in one pass over its text (cheaper than a
+# match per cell).  Here the row tags' attribute values hold no "<" either, so no "<c "
+# hides anywhere but where a cell starts: the block's pieces split at "<c " are then
+# exactly the row tags before the first cell and the cells, each matching _PLAIN_CELL.
+_STRICT_ROW_TAGS = _ROW_TAGS[1:-1].replace('="[^"]*"', '="[^"<]*"')
+_PLAIN_BLOCK = "^" + _STRICT_ROW_TAGS + "(?:<c " + _PLAIN_CELL_BODY + _STRICT_ROW_TAGS + ")*$"
 # Character references, _xHHHH_ escapes, carriage returns (which XML turns
 # into line feeds) and control characters are read by calamine's own rules.
 _UNHANDLED_TEXT = r"[\x00-\x08\x0b\x0c\x0e-\x1f\r]|&#|_x[0-9A-Fa-f]{4}_"
@@ -548,14 +554,16 @@ def _parse_block(block: bytes, book: _Book) -> tuple[_Cells, bool]:
         raise _Unsupported("escapes or control characters")
     wide = pc.any(pc.match_substring_regex(text, _WIDE)).as_py()
     entities = b"&" in block and _has_entities(text)
+    plain = pc.all(pc.match_substring_regex(text, _PLAIN_BLOCK)).as_py()
     pieces = pc.list_flatten(pc.split_pattern(text, "<c "))
     del text
-    if not pc.all(pc.match_substring_regex(pieces[:1], _ROW_TAGS)).as_py():
-        raise _Unsupported("unexpected element between rows")
+    if not plain:
+        if not pc.all(pc.match_substring_regex(pieces[:1], _ROW_TAGS)).as_py():
+            raise _Unsupported("unexpected element between rows")
+        plain = pc.all(pc.match_substring_regex(pieces[1:], _PLAIN_CELL)).as_py()
+        if not plain and not pc.all(pc.match_substring_regex(pieces[1:], _CELL)).as_py():
+            raise _Unsupported("cell written in an unusual way")
     pieces = pieces[1:]
-    plain = pc.all(pc.match_substring_regex(pieces, _PLAIN_CELL)).as_py()
-    if not plain and not pc.all(pc.match_substring_regex(pieces, _CELL)).as_py():
-        raise _Unsupported("cell written in an unusual way")
     if len(pieces) == 0:
         empty = pa.array([], pa.int32())
         return _Cells(empty, empty, pa.array([], pa.string()), pa.array([], pa.bool_())), wide
