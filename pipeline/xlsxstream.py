@@ -522,8 +522,14 @@ def _number_values(raw: pa.Array) -> pa.Array:
     return values
 
 
+# Integers a float holds exactly, which `table._float_text` writes back as they were written.
+_PLAIN_INTEGER = r"^(?:-?[1-9][0-9]{0,14}|0)$"
+
+
 def _number_text(raw: pa.Array) -> pa.Array:
     """`table._float_text` of numbers written as XML text: whole ones within ±1e15 as integers."""
+    if pc.all(pc.match_substring_regex(raw, _PLAIN_INTEGER)).as_py():
+        return raw
     values = _number_values(raw)
     whole = pc.and_(pc.equal(pc.floor(values), values), pc.less_equal(pc.abs(values), _lit(1e15)))
     texts = pc.if_else(whole, values, _lit(0.0)).cast(pa.int64()).cast(pa.string())
@@ -703,15 +709,14 @@ def _numbers_text(raw: pa.Array, styles: pa.Array, book: _Book) -> pa.Array:
     plain = pc.equal(kinds, _lit(_PLAIN))
     if pc.all(plain).as_py():
         return _number_text(raw)
-    values = _number_values(raw)
     texts = pa.repeat(pa.scalar("", pa.string()), len(raw))
     dated = pc.equal(kinds, _lit(_DATETIME))
     if pc.any(dated).as_py():
-        serials = _serial_text(values.filter(dated), book.date1904)
+        serials = _serial_text(_number_values(raw.filter(dated)), book.date1904)
         texts = pc.replace_with_mask(texts, dated, serials)
     lasting = pc.equal(kinds, _lit(_DURATION))
     if pc.any(lasting).as_py():
-        texts = pc.replace_with_mask(texts, lasting, _duration_text(values.filter(lasting)))
+        texts = pc.replace_with_mask(texts, lasting, _duration_text(_number_values(raw.filter(lasting))))
     # Plain numbers, and serials past year 9999 that python-calamine hands over as floats.
     plain = pc.or_(plain, pc.and_(dated, pc.equal(texts, _lit(""))))
     if pc.any(plain).as_py():

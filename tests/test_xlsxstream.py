@@ -688,6 +688,20 @@ def test_a_block_matched_whole_is_a_block_of_plain_cells(head, cells):
         assert all(pc.match_substring_regex(pieces[1:], xlsxstream._PLAIN_CELL).to_pylist())
 
 
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.integers(-10**17, 10**17).map(str) | st.sampled_from(["0", "-0", "00", "007", "1.0", "1e3"]),
+                min_size=1, max_size=8))
+def test_integers_written_back_as_written_are_the_text_calamine_shows(numbers):
+    from pipeline import xlsxstream
+    from pipeline.table import _float_text
+
+    try:
+        shown = xlsxstream._number_text(pa.array(numbers)).to_pylist()
+    except xlsxstream._Unsupported:
+        return
+    assert shown == [_float_text(float(n)) for n in numbers]
+
+
 def test_blocks_written_by_excel_openpyxl_and_xlsxwriter_are_matched_whole(tmp_path):
     from pipeline import xlsxstream
 
