@@ -9,6 +9,8 @@ contact leaves its details on that list.
 
 from __future__ import annotations
 
+import re
+
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Sequence
@@ -48,11 +50,12 @@ def _typed(spec: FieldSpec, text: str | None) -> Any:
     if text is None:
         return None
     if spec.type == "number":
+        if re.fullmatch(r"-?[0-9]+", text):  # a whole number is stored as its digits: exact, however long
+            return int(text)
         try:
-            number = float(text)
+            return float(text)
         except ValueError:
             return text
-        return int(number) if number.is_integer() and abs(number) < 1e15 else number
     if spec.type == "boolean":
         return {"true": True, "false": False}.get(text, text)
     return text

@@ -226,6 +226,15 @@ def test_add_normalizes_like_an_import(home):
     assert r.exit_code == 0 and r.stdout == "Added contact 6.\n"
 
 
+def test_a_long_whole_number_is_shown_and_exported_exactly(home, tmp_path):
+    r = cli(home, "add", "--email", "big@example.com", "--set", "points=1234567890123456", "--json")
+    assert r.exit_code == 0, r.output
+    assert json.loads(r.stdout)["points"] == 1234567890123456
+    r = cli(home, "list", "--export", str(tmp_path / "all.csv"))
+    assert r.exit_code == 0, r.output
+    assert "1234567890123456," in (tmp_path / "all.csv").read_text(encoding="utf-8-sig")
+
+
 @pytest.mark.parametrize("args, code, words", [
     (["--set", "first_name=Nobody"], 1, "needs a valid phone or e-mail"),
     (["--phone", "12"], 1, "not a valid phone number"),
