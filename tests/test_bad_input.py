@@ -26,7 +26,7 @@ def stocked_home(tmp_path):
 
 
 def stored(home: Path):
-    return (query(home, "SELECT id, phone, email, first_name FROM contacts ORDER BY id"),
+    return (query(home, "SELECT id, phone, email, first_name, updated_at FROM contacts ORDER BY id"),
             query(home, "SELECT channel, value FROM optouts ORDER BY 1, 2"))
 
 
@@ -49,7 +49,11 @@ def test_every_corpus_file_gets_a_clear_answer(stocked_home, path):
         assert r["new"] + r["updated"] + r["unchanged"] + r["duplicate"] + r["rejected"] == r["total"]
     after = stored(home)
     assert set(before[1]) <= set(after[1]), "no opt-out lost"
-    assert [c for c in after[0] if c[0] in {b[0] for b in before[0]}] == before[0] or s.rows["updated"]
+    kept = {c[0]: c for c in after[0]}
+    assert set(kept) >= {c[0] for c in before[0]}, "no stored contact lost"
+    untouched = [c for c in before[0] if kept[c[0]][4] == c[4]]
+    assert [kept[c[0]] for c in untouched] == untouched, "a contact the file did not update is as it was"
+    assert len(before[0]) - len(untouched) <= s.rows.get("updated", 0), "only the file's updates changed any"
 
 
 def test_password_protected_workbook_is_refused_plainly(tmp_path):
@@ -123,7 +127,7 @@ def test_file_over_the_size_limit(tmp_path):
     home = make_home(tmp_path, pipeline="max_file_mb: 0.001\n")
     path = csv_file(tmp_path / "big.csv", [["Mobile"]] + [["0523456789"]] * 200)
     s = run(home, path)
-    assert s.status == "failed" and "larger" in s.reason.lower() or "limit" in s.reason.lower()
+    assert s.status == "failed" and ("larger" in s.reason.lower() or "limit" in s.reason.lower())
 
 
 def test_content_not_what_the_name_says(tmp_path):
