@@ -165,7 +165,8 @@ def read_xlsx_stream(path: Path, kind: str, parts: dict[str, str] | None, max_ro
             book = _read_book(archive, parts)
             return _read_sheet(archive, kind, book, max_rows, max_columns)
     except (_Unsupported, pa.ArrowException, zipfile.BadZipFile, zlib.error, isal_zlib.error,
-            ElementTree.ParseError, OSError, EOFError, ValueError, KeyError, UnicodeError):
+            ElementTree.ParseError, OSError, EOFError, ValueError, KeyError, UnicodeError,
+            RuntimeError, NotImplementedError):  # zipfile: an encrypted member, an unknown compression
         return None
 
 

@@ -301,6 +301,23 @@ def test_a_damaged_member_is_refused_and_the_calamine_path_decides(tmp_path, dam
     assert outcome(read_table, path) == "refused: The workbook is damaged or truncated and cannot be read."
 
 
+@pytest.mark.parametrize("flag, method", [(0x1, None), (0, 9), (0, 12)])  # encrypted; deflate64; bzip2
+def test_a_member_zipfile_cannot_open_declines_to_the_calamine_path(tmp_path, flag, method):
+    import struct
+
+    path = bench_shaped(tmp_path / "contacts.xlsx", 50)
+    with zipfile.ZipFile(path) as archive:
+        info = archive.getinfo("xl/worksheets/sheet1.xml")
+    raw = bytearray(path.read_bytes())
+    entry = raw.rfind(info.filename.encode()) - 46
+    for header, at in ((entry, 8), (info.header_offset, 6)):  # central directory, local header: flags then method
+        flags, old_method = struct.unpack("<HH", raw[header + at:header + at + 4])
+        raw[header + at:header + at + 4] = struct.pack("<HH", flags | flag, method or old_method)
+    path.write_bytes(bytes(raw))
+    assert fast_path(path, LIMITS) is None
+    assert isinstance(outcome(read_table, path), str)  # refused with a sentence, not an exception
+
+
 def zlib_errors():
     from isal import isal_zlib
 
