@@ -500,10 +500,14 @@ def _assign_groups(con: duckdb.DuckDBPyConnection, plan: ImportPlan, now: dateti
     names = [r[0] for r in con.execute("SELECT min(name) FROM final_groups GROUP BY g ORDER BY min(name)").fetchall()]
     names = list(dict.fromkeys(names + plan.mirror_groups))
     ids = ensure_groups(con, names, now, plan.group_category)
+    # One statement for all the groups when each name has a group of its own; when two names find one
+    # group (they differ in case only), name by name as before, each counting the members it added first.
+    distinct = len({ids[name][0] for name in names}) == len(names)
+    added_by_name = _add_members(con, names, ids, now) if distinct else {}
     report = []
     for name in names:
         gid, created = ids[name]
-        added = con.execute(
+        added = added_by_name[name] if distinct else con.execute(
             "INSERT INTO memberships SELECT DISTINCT ?, f.cid, ? FROM final_groups f WHERE f.g = lower(?) "
             "AND NOT EXISTS (SELECT 1 FROM memberships m WHERE m.group_id = ? AND m.contact_id = f.cid)",
             [gid, now, name, gid]).fetchall()[0][0]
@@ -514,6 +518,26 @@ def _assign_groups(con: duckdb.DuckDBPyConnection, plan: ImportPlan, now: dateti
                 "(SELECT cid FROM final_groups WHERE g = lower(?))", [gid, name]).fetchall()[0][0]
         report.append({"name": name, "created": created, "added": added, "removed": removed})
     return report
+
+
+def _add_members(con: duckdb.DuckDBPyConnection, names: list[str], ids: dict[str, tuple[int, bool]],
+                 now: datetime) -> dict[str, int]:
+    """Each cluster's contact joins the groups its rows name (`final_groups`), every group in one
+    statement; name -> members added.  Each name must have a group of its own.
+    """
+    gids = [ids[name][0] for name in names]
+    con.register("group_names", pa.table({"name": pa.array(names, pa.string()), "gid": pa.array(gids, pa.int64())}))
+    try:
+        con.execute("CREATE OR REPLACE TEMP TABLE new_members AS SELECT DISTINCT n.name, n.gid, f.cid "
+                    "FROM final_groups f JOIN group_names n ON f.g = lower(n.name) "
+                    "WHERE NOT EXISTS (SELECT 1 FROM memberships m WHERE m.group_id = n.gid AND m.contact_id = f.cid)")
+    finally:
+        con.unregister("group_names")
+    con.execute("INSERT INTO memberships SELECT gid, cid, ? FROM new_members", [now])
+    added = dict.fromkeys(names, 0)
+    added.update(con.execute("SELECT name, count(*) FROM new_members GROUP BY name").fetchall())
+    con.execute("DROP TABLE new_members")
+    return added
 
 
 # --------------------------------------------------------------------------- runs

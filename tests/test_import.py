@@ -282,6 +282,30 @@ custom_fields:
     assert s.reject_reasons == {"invalid_value": 1}
 
 
+def test_many_groups_each_count_the_members_they_gained(tmp_path):
+    home = make_home(tmp_path)
+    rows = [["Mobile", "Segment"]] + [[f"05234{i:05d}", "; ".join(f"G{j}" for j in range(i % 7, 40, 7))]
+                                      for i in range(300)]
+    s1 = run(home, csv_file(tmp_path / "a.csv", rows))
+    assert len(s1.groups) == 40 and all(g["created"] and g["removed"] == 0 for g in s1.groups)
+    expected = {f"G{j}": sum(1 for i in range(300) if j in range(i % 7, 40, 7)) for j in range(40)}
+    assert {g["name"]: g["added"] for g in s1.groups} == expected
+    assert query(home, "SELECT count(*) FROM memberships") == [(sum(expected.values()),)]
+    s2 = run(home, csv_file(tmp_path / "b.csv", rows[:1] + [[r[0], r[1] + "; G0; New"] for r in rows[1:11]]))
+    added = {g["name"]: g["added"] for g in s2.groups}
+    assert added["New"] == 10 and added["G0"] == sum(1 for i in range(10) if i % 7 != 0)
+    assert sum(added.values()) == 10 + added["G0"], "the groups they were in already gain nobody"
+
+
+def test_group_names_differing_in_case_only_share_one_group(tmp_path):
+    home = make_home(tmp_path)
+    run(home, csv_file(tmp_path / "a.csv", [["Mobile", "Segment"], ["0523456781", "Straße"]]))
+    s = run(home, csv_file(tmp_path / "b.csv", [["Mobile", "Segment"], ["0523456782", "STRASSE"],
+                                                ["0523456783", "straße"]]))
+    assert sorted((g["name"], g["added"]) for g in s.groups) == [("STRASSE", 1), ("straße", 1)]
+    assert query(home, "SELECT count(*), count(DISTINCT group_id) FROM memberships") == [(3, 1)]
+
+
 def test_groups_from_rules_mirror_column_and_option(tmp_path):
     home = make_home(tmp_path, groups="""
 assign:
