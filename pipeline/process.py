@@ -568,6 +568,9 @@ def recover(cfg: Config, con) -> list[str]:
     still in the inbox, is imported again.
     """
     done: list[str] = []
+    if cfg.rejects.is_dir():  # a reason cut short while being written; the file is rejected again with it
+        for part in cfg.rejects.glob(".*.part"):
+            part.unlink(missing_ok=True)
     if not cfg.outbox.is_dir():
         return done
     for staging in sorted(p for p in cfg.outbox.iterdir() if p.name.startswith(STAGING_PREFIX) and p.is_dir()):

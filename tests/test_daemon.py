@@ -337,3 +337,15 @@ def test_polling_takes_files_where_there_are_no_file_events(tmp_path, daemons):
     assert "with polling" in d.log()
     csv_file(home / "inbox" / "a.csv", people(2))
     wait_for(lambda: len(outbox_folders(home)) == 1, timeout=10, what="the file found by polling")
+
+
+def test_a_reason_cut_short_in_rejects_is_cleared_at_start(tmp_path, daemons):
+    home = make_home(tmp_path / "home", pipeline=FAST)
+    (home / "rejects" / "broken.xlsx").write_bytes(b"not a workbook")
+    (home / "rejects" / "broken.xlsx.error.txt").write_text("The file is not a workbook.\n")
+    cut_short = home / "rejects" / ".broken.xlsx.error.txt.k2j4x1.part"
+    cut_short.write_text("The file is n")
+    csv_file(home / "inbox" / "after.csv", people(2, 0))
+    d = daemons(home)
+    wait_for(lambda: "imported inbox/after.csv" in d.log(), what="the daemon at work")
+    assert sorted(p.name for p in (home / "rejects").iterdir()) == ["broken.xlsx", "broken.xlsx.error.txt"]
