@@ -165,8 +165,7 @@ def read_xlsx_stream(path: Path, kind: str, parts: dict[str, str] | None, max_ro
             book = _read_book(archive, parts)
             return _read_sheet(archive, kind, book, max_rows, max_columns)
     except (_Unsupported, pa.ArrowException, zipfile.BadZipFile, zlib.error, isal_zlib.error,
-            ElementTree.ParseError, OSError, EOFError, ValueError, KeyError, UnicodeError,
-            RuntimeError, NotImplementedError):  # zipfile: an encrypted member, an unknown compression
+            ElementTree.ParseError, OSError, EOFError, ValueError, KeyError, UnicodeError):
         return None
 
 
@@ -200,7 +199,7 @@ def _read_book(archive: zipfile.ZipFile, parts: dict[str, str]) -> _Book:
 
 
 def _parse_xml(archive: zipfile.ZipFile, member: str) -> ElementTree.Element:
-    data = archive.read(member)
+    data = _member(archive, member)
     if b"<!DOCTYPE" in data or b"<!ENTITY" in data:
         raise _Unsupported("document type declarations")
     return ElementTree.fromstring(data)
@@ -241,7 +240,7 @@ def _workbook_sheets(archive: zipfile.ZipFile, relations: dict[str, tuple[str, s
     if root.tag != f"{{{_MAIN}}}workbook":
         raise _Unsupported("workbook in another namespace")
     elements = [e for e in root.iter() if e.tag.rpartition("}")[2] == "sheet"]
-    raw = _SHEET_TAG.findall(archive.read(_WORKBOOK))
+    raw = _SHEET_TAG.findall(_member(archive, _WORKBOOK))
     if len(raw) != len(elements) or not elements:
         raise _Unsupported("sheets written with prefixes")
     sheets = []
@@ -429,7 +428,7 @@ _PLAIN_ATTRIBUTES = re.compile(rb'(?:\s+[A-Za-z_][\w:.-]*="[^"&<]*")*\s*/?')
 
 def _date1904(archive: zipfile.ZipFile) -> bool:
     """Whether the workbook counts dates from 1904, as calamine reads <workbookPr date1904>."""
-    tags = _WORKBOOK_PROPERTIES.findall(archive.read(_WORKBOOK))
+    tags = _WORKBOOK_PROPERTIES.findall(_member(archive, _WORKBOOK))
     if not tags:
         return False
     if len(tags) > 1 or tags[0][0] or not _PLAIN_ATTRIBUTES.fullmatch(tags[0][1]):
@@ -438,15 +437,24 @@ def _date1904(archive: zipfile.ZipFile) -> bool:
     return bool(values) and values[-1] in (b"1", b"true")
 
 
+def _member(archive: zipfile.ZipFile, member: str) -> bytes:
+    """A (small) member's bytes, read as `_inflated` reads them."""
+    return b"".join(_inflated(archive, member))
+
+
 def _inflated(archive: zipfile.ZipFile, member: str):
     """A member's bytes, decompressed in chunks of at most _BLOCK.
 
     A deflated member is read from the file and inflated by ISA-L (a few times
     zlib's speed; inflating is most of the reading thread's work), its size
-    and CRC-32 checked as zipfile checks them.  Any other goes through zipfile.
+    and CRC-32 checked as zipfile checks them; a stored one goes through
+    zipfile.  An encrypted member, or one compressed another way, is left to
+    the calamine path.
     """
     info = archive.getinfo(member)
-    if info.compress_type != zipfile.ZIP_DEFLATED or info.flag_bits & 0x1 or archive.filename is None:
+    if info.flag_bits & 0x1 or info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
+        raise _Unsupported("an encrypted member, or one compressed another way")
+    if info.compress_type == zipfile.ZIP_STORED or archive.filename is None:
         with archive.open(info) as stream:
             while chunk := stream.read(_BLOCK):
                 yield chunk

@@ -301,13 +301,14 @@ def test_a_damaged_member_is_refused_and_the_calamine_path_decides(tmp_path, dam
     assert outcome(read_table, path) == "refused: The workbook is damaged or truncated and cannot be read."
 
 
+@pytest.mark.parametrize("member", ["xl/worksheets/sheet1.xml", "xl/styles.xml"])
 @pytest.mark.parametrize("flag, method", [(0x1, None), (0, 9), (0, 12)])  # encrypted; deflate64; bzip2
-def test_a_member_zipfile_cannot_open_declines_to_the_calamine_path(tmp_path, flag, method):
+def test_a_member_zipfile_cannot_open_declines_to_the_calamine_path(tmp_path, flag, method, member):
     import struct
 
     path = bench_shaped(tmp_path / "contacts.xlsx", 50)
     with zipfile.ZipFile(path) as archive:
-        info = archive.getinfo("xl/worksheets/sheet1.xml")
+        info = archive.getinfo(member)
     raw = bytearray(path.read_bytes())
     entry = raw.rfind(info.filename.encode()) - 46
     for header, at in ((entry, 8), (info.header_offset, 6)):  # central directory, local header: flags then method
