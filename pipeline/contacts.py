@@ -10,7 +10,6 @@ contact leaves its details on that list.
 from __future__ import annotations
 
 import re
-
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Sequence

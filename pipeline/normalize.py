@@ -65,7 +65,6 @@ class Reason(StrEnum):
             text += " Expected one of: " + _show(", ".join(str(c) for c in choices), limit=200) + "."
         return text
 
-
     def formatter(self, **kw: Any) -> Callable[[Any], str]:
         """`format` with every field but `value` given: the message as a function of the value, for many rows."""
         choices = kw.pop("choices", None)

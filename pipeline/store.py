@@ -207,7 +207,7 @@ class ImportPlan:
     group_category: str | None
     optout_details: pa.Table       # channel, value: details opted out by rows (accepted or rejected)
     source: str                    # what history names as the source of opt-outs
-    left_out: pa.Array | None = None  # rn of the rows rejected already: not staged (cheaper than a filtered copy)
+    left_out: pa.Array | None = None  # rn of the rows rejected already: deleted once staged (no filtered copy)
     staged: "Staged | None" = None  # set once the rows are in the database's `inc` table (then `rows` is empty)
 
 

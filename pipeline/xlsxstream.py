@@ -29,7 +29,6 @@ import posixpath
 import re
 import struct
 import zipfile
-import zlib
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -164,7 +163,7 @@ def read_xlsx_stream(path: Path, kind: str, parts: dict[str, str] | None, max_ro
         with zipfile.ZipFile(path) as archive:
             book = _read_book(archive, parts)
             return _read_sheet(archive, kind, book, max_rows, max_columns)
-    except (_Unsupported, pa.ArrowException, zipfile.BadZipFile, zlib.error, isal_zlib.error,
+    except (_Unsupported, pa.ArrowException, zipfile.BadZipFile, isal_zlib.error,
             ElementTree.ParseError, OSError, EOFError, ValueError, KeyError, UnicodeError):
         return None
 
@@ -889,7 +888,7 @@ def _check_outside(xml: bytes) -> bool:
 def _parsed_blocks(archive: zipfile.ZipFile, book: _Book):
     """(cells, wide) of each block in order, parsed by two threads while this one decompresses.
 
-    zlib and Arrow compute release the GIL, so decompressing and parsing share
+    ISA-L and Arrow compute release the GIL, so decompressing and parsing share
     the cores; at most a few blocks are in flight, so memory stays bounded.
     """
     in_flight: collections.deque = collections.deque()
