@@ -33,6 +33,15 @@ MAX_CONFIG_BYTES = 1_000_000
 FIELD_NAME = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
 
 
+@dataclass(frozen=True)
+class ReadLimits:
+    """What one file may hold before it is refused whole; the defaults of `pipeline.yaml`'s limits."""
+
+    max_bytes: int = 500_000_000
+    max_rows: int = 5_000_000
+    max_columns: int = 1000
+
+
 class Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True, use_attribute_docstrings=True)
 
@@ -105,11 +114,11 @@ class PipelineConfig(Model):
     """A dropped file must stay unchanged this long before it is read."""
     rescan_seconds: float = Field(default=30, gt=0)
     """How often the daemon rescans the inbox for events the OS dropped."""
-    max_file_mb: float = Field(default=500, gt=0)
+    max_file_mb: float = Field(default=ReadLimits.max_bytes / 1_000_000, gt=0)
     """Files larger than this are refused whole."""
-    max_rows: int = Field(default=5_000_000, gt=0)
+    max_rows: int = Field(default=ReadLimits.max_rows, gt=0)
     """Files with more data rows than this are refused whole."""
-    max_columns: int = Field(default=1000, gt=0)
+    max_columns: int = Field(default=ReadLimits.max_columns, gt=0)
     """Files with more columns than this are refused whole."""
     database_memory_mb: int = Field(default=512, ge=64)
     """Memory the database may use before it spills work to disk beside the database file."""
@@ -368,6 +377,11 @@ class Config:
     @property
     def log_file(self) -> Path:
         return self.path(self.pipeline.log_file)
+
+    @property
+    def read_limits(self) -> ReadLimits:
+        p = self.pipeline
+        return ReadLimits(max_bytes=int(p.max_file_mb * 1_000_000), max_rows=p.max_rows, max_columns=p.max_columns)
 
 
 def first_rule(rules: list, file_name: str):
