@@ -1,11 +1,15 @@
 """Every error the pipeline raises on purpose.
 
-A bad *row* is data (a reject record); a bad *file*, config or command is one of
-these exceptions.  Each carries one plain sentence for the user and says whether
-trying again later could help (`retry_later`) or the input must be fixed.
+A bad *row* is data: a `Rejection` (a `Reason` code and its message) recorded
+against the row, never an exception.  A bad *file*, config or command is one of
+the exceptions below.  Each carries one plain sentence for the user and says
+whether trying again later could help (`retry_later`) or the input must be fixed.
 """
 
 from __future__ import annotations
+
+from enum import StrEnum
+from typing import Any, Callable, NamedTuple
 
 
 class PipelineError(Exception):
@@ -63,3 +67,78 @@ class InvalidValue(PipelineError):
 
 class AlreadyRunning(PipelineError):
     """Another daemon already watches this home."""
+
+
+# --------------------------------------------------------------------------- rows
+
+
+class Reason(StrEnum):
+    """Why a row or a value was rejected: a stable code and a message an operator can act on."""
+
+    NO_CONTACT_DETAIL = "no_contact_detail", "The row has no valid phone and no valid e-mail."
+    INVALID_PHONE = "invalid_phone", "'{value}' is not a valid phone number."
+    INVALID_EMAIL = "invalid_email", "'{value}' is not a valid e-mail address."
+    INVALID_VALUE = "invalid_value", "'{value}' is not a valid {type} for {field}."
+    CONFLICT = "conflict", "The row's details belong to two different contacts ({detail})."
+    DETAIL_TAKEN = "detail_taken", "{detail} already belongs to another contact."
+
+    message: str
+
+    def __new__(cls, value: str, message: str) -> "Reason":
+        member = str.__new__(cls, value)
+        member._value_ = value
+        member.message = message
+        return member
+
+    def format(self, **kw: Any) -> str:  # type: ignore[override]
+        """The message filled in; each value shown at most ~60 characters, invisible characters made visible.
+
+        `choices` (a list) is appended as the allowed values, for choice fields.
+        A placeholder with no value is left as written rather than failing.
+        """
+        choices = kw.pop("choices", None)
+        text = self.message.format_map(_Shown({k: _show(v) for k, v in kw.items()}))
+        if choices:
+            text += " Expected one of: " + _show(", ".join(str(c) for c in choices), limit=200) + "."
+        return text
+
+    def formatter(self, **kw: Any) -> Callable[[Any], str]:
+        """`format` with every field but `value` given: the message as a function of the value, for many rows."""
+        choices = kw.pop("choices", None)
+        # The value's place is marked by a NUL, which no shown text holds (`_show` escapes it).
+        parts = self.message.format_map(_Shown({**{k: _show(v) for k, v in kw.items()}, "value": "\0"}))
+        if choices:
+            parts += " Expected one of: " + _show(", ".join(str(c) for c in choices), limit=200) + "."
+        parts = parts.split("\0")
+        return lambda value: _show(value).join(parts)
+
+
+class _Shown(dict):
+    def __missing__(self, key: str) -> str:
+        return "{" + key + "}"
+
+
+def _show(value: Any, limit: int = 60) -> str:
+    """A value as a message shows it: cut to `limit` characters, non-printing characters escaped."""
+    s = value if isinstance(value, str) else str(value)
+    cut = len(s) > limit
+    s = s[:limit]
+    if not s.isprintable():
+        s = "".join(c if c.isprintable() else _escape(c) for c in s)
+    return s + "…" if cut else s
+
+
+def _escape(c: str) -> str:
+    code = ord(c)
+    return f"\\u{code:04x}" if code <= 0xFFFF else f"\\U{code:08x}"
+
+
+class Rejection(NamedTuple):
+    """One reason a row was rejected: its code and the message an operator reads in the reject workbook."""
+
+    code: Reason
+    message: str
+
+
+#: A file's rejected rows: data-row index -> every reason of that row, in the order found.
+Rejections = dict[int, list[Rejection]]

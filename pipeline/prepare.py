@@ -19,9 +19,10 @@ import pyarrow.compute as pc
 
 from .config import Config
 from .fields import ColumnMap, catalog
-from .normalize import Normalized, Reason, normalize_column, truthy_column
+from .errors import Reason, Rejection, Rejections
+from .normalize import Normalized, normalize_column, truthy_column
+from .plan import ImportPlan
 from .read import Table
-from .store import ImportPlan
 
 if "ARROW_DEFAULT_MEMORY_POOL" not in os.environ:
     # An import passes a million rows through Arrow buffers of tens of MB each. The system allocator
@@ -31,7 +32,6 @@ if "ARROW_DEFAULT_MEMORY_POOL" not in os.environ:
 
 _GROUP_SPLIT = re.compile(r"[;,]")
 MAX_DROPPED_LISTED = 1000
-_NO_DETAIL = Reason.NO_CONTACT_DETAIL.value
 #: Columns normalized at once: one per core, at most two (the phone and e-mail columns weigh the most).
 _WORKERS = max(1, min(2, os.cpu_count() or 1))
 
@@ -41,7 +41,7 @@ class Prepared:
     """A file's rows, normalized: what to import and what is already rejected."""
 
     plan: ImportPlan
-    rejects: dict[int, list[tuple[str, str]]]          # row index -> [(code, message)]
+    rejects: Rejections                                  # rows rejected before the upsert
     dropped: list[dict] = field(default_factory=list)    # drop_value: values left out, for the summary
     dropped_count: int = 0
 
@@ -68,7 +68,7 @@ class _Reasons:
     """
 
     def __init__(self, source_rows: list[int], drop: bool, rejected: pa.Array) -> None:
-        self.by_row: dict[int, list[tuple[str, str]]] = {}
+        self.by_row: Rejections = {}
         self.source_rows, self.drop, self.rejected = source_rows, drop, rejected
         self.dropped: list[dict] = []
         self.dropped_count = 0
@@ -88,9 +88,9 @@ class _Reasons:
             bad = pc.and_(bad, self.rejected)
         rows = pc.indices_nonzero(bad)
         message = reason.formatter(field=field_name, type=type_, choices=list(choices))
-        code, by_row = reason.value, self.by_row
+        by_row = self.by_row
         for i, value in zip(rows.to_pylist(), raw.take(rows).to_pylist()):
-            by_row.setdefault(i, []).append((code, message(value)))
+            by_row.setdefault(i, []).append(Rejection(reason, message(value)))
 
 
 def prepare(table: Table, columns: list[ColumnMap], cfg: Config, *, rule_groups: list[str], mirror: bool,
@@ -135,7 +135,7 @@ def prepare(table: Table, columns: list[ColumnMap], cfg: Config, *, rule_groups:
         fields.append(spec.name)
 
     no_detail = pc.indices_nonzero(no_detail_rows).to_pylist()
-    no_detail_reason = (_NO_DETAIL, Reason.NO_CONTACT_DETAIL.format())
+    no_detail_reason = Rejection(Reason.NO_CONTACT_DETAIL, Reason.NO_CONTACT_DETAIL.format())
     for i in no_detail:
         reasons.by_row.setdefault(i, []).append(no_detail_reason)
     if reasons.drop:  # a bad value is left out; only a row with no detail left is rejected

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from .config import ReadLimits
 from .errors import FileRejected
 from .table import NOT_READABLE, NO_ROWS, Table, bulk_allocation, give_back_memory
 from .textfile import decode, read_plain_file, read_text
@@ -33,13 +34,7 @@ _BINARY_MAGIC = (
 # ---------------------------------------------------------------- public API
 
 
-def read_table(
-    path: Path,
-    *,
-    max_bytes: int = 500_000_000,
-    max_rows: int = 5_000_000,
-    max_columns: int = 1000,
-) -> Table:
+def read_table(path: Path, limits: ReadLimits = ReadLimits()) -> Table:
     """Read the first sheet with data (or the whole text file) as a `Table`.
 
     >>> table = read_table(Path("inbox/crm.xlsx"))            # doctest: +SKIP
@@ -51,6 +46,7 @@ def read_table(
     over `max_bytes`, `max_rows` data rows or `max_columns` columns.
     """
     path = Path(path)
+    max_bytes, max_rows, max_columns = limits.max_bytes, limits.max_rows, limits.max_columns
     try:
         size = path.stat().st_size
         if size > max_bytes:

@@ -6,6 +6,7 @@ import json
 import os
 import signal
 import subprocess
+import sys
 import time
 from pathlib import Path
 from typing import Callable, Sequence, TypeVar
@@ -14,6 +15,9 @@ import duckdb
 
 import helpers
 from helpers import CONTACTS
+
+#: `contacts` with the crash tests' pause points installed.
+PAUSING = Path(__file__).with_name("pausing_contacts.py")
 
 T = TypeVar("T")
 
@@ -67,8 +71,10 @@ class Daemon:
         self.err_path = self.logs / f"daemon-{self.home.name}-{self.starts}.stderr"
         full = {k: v for k, v in os.environ.items() if not k.startswith("CONTACTS_")}
         full.update(env)
+        # A test that pauses the daemon at a named point runs the command with the pause hook installed.
+        command = [sys.executable, str(PAUSING)] if "PAUSE_AT" in env else [str(CONTACTS)]
         with open(self.err_path, "w") as err:
-            self.proc = subprocess.Popen([str(CONTACTS), "--home", str(self.home), "watch"], env=full,
+            self.proc = subprocess.Popen([*command, "--home", str(self.home), "watch"], env=full,
                                          stdout=subprocess.DEVNULL, stderr=err)
         if wait:
             wait_for(lambda: "watching" in self.stderr() or self.proc.poll() is not None, what="the daemon to start")

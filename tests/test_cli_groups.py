@@ -10,7 +10,7 @@ import pytest
 
 from helpers import cli, csv_file, make_home, query, run, xlsx
 from pipeline.config import load_config
-from pipeline.groups import compile_where
+from pipeline.manage.groups import compile_where
 
 FIELDS = """\
 custom_fields:

@@ -10,7 +10,8 @@ import openpyxl
 import pytest
 
 from helpers import cli, csv_file, make_home, query, real, run, xlsx
-from pipeline import optouts, store
+from pipeline import store
+from pipeline.manage import optouts
 from pipeline.config import load_config
 
 HEAD = ["First name", "Last name", "Mobile", "E-mail", "City"]

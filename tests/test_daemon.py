@@ -226,8 +226,8 @@ def test_a_second_daemon_on_the_same_home_refuses_with_a_sentence(tmp_path, daem
 def test_sigterm_finishes_the_file_in_hand_and_exits_0(tmp_path):
     home = make_home(tmp_path / "home", pipeline=FAST)
     flag = tmp_path / "paused"
-    d = Daemon(home, logs=tmp_path).start(CONTACTS_PAUSE_AT="commit", CONTACTS_PAUSE_FLAG=str(flag),
-                                          CONTACTS_PAUSE_SECONDS="1")
+    d = Daemon(home, logs=tmp_path).start(PAUSE_AT="commit", PAUSE_FLAG=str(flag),
+                                          PAUSE_SECONDS="1")
     try:
         csv_file(home / "inbox" / "a.csv", people(5))
         wait_for(flag.exists, what="the import under way")
@@ -247,7 +247,7 @@ def test_ctrl_c_when_idle_exits_0_and_twice_during_a_file_rolls_it_back(tmp_path
     try:
         assert d.stop(signal.SIGINT) == 0
         flag = tmp_path / "paused"
-        d.start(CONTACTS_PAUSE_AT="commit", CONTACTS_PAUSE_FLAG=str(flag))
+        d.start(PAUSE_AT="commit", PAUSE_FLAG=str(flag))
         csv_file(home / "inbox" / "a.csv", people(5))
         wait_for(flag.exists, what="the import under way")
         d.proc.send_signal(signal.SIGINT)
@@ -271,8 +271,8 @@ def test_commands_wait_for_the_import_of_a_large_file_and_then_work(tmp_path):
     home = make_home(tmp_path / "home", pipeline=FAST + "busy_wait_seconds: 60\n")
     flag = tmp_path / "paused"
     big = people(30_000)
-    d = Daemon(home, logs=tmp_path).start(CONTACTS_PAUSE_AT="commit", CONTACTS_PAUSE_FLAG=str(flag),
-                                          CONTACTS_PAUSE_SECONDS="1.5")
+    d = Daemon(home, logs=tmp_path).start(PAUSE_AT="commit", PAUSE_FLAG=str(flag),
+                                          PAUSE_SECONDS="1.5")
     try:
         csv_file(tmp_path / "big.csv", big)
         os.rename(tmp_path / "big.csv", home / "inbox" / "big.csv")
@@ -305,8 +305,8 @@ def test_commands_wait_for_the_import_of_a_large_file_and_then_work(tmp_path):
 def test_a_command_waits_only_up_to_its_bound_then_says_so(tmp_path):
     home = make_home(tmp_path / "home", pipeline=FAST + "busy_wait_seconds: 1\n")
     flag = tmp_path / "paused"
-    d = Daemon(home, logs=tmp_path).start(CONTACTS_PAUSE_AT="commit", CONTACTS_PAUSE_FLAG=str(flag),
-                                          CONTACTS_PAUSE_SECONDS="3")
+    d = Daemon(home, logs=tmp_path).start(PAUSE_AT="commit", PAUSE_FLAG=str(flag),
+                                          PAUSE_SECONDS="3")
     try:
         csv_file(home / "inbox" / "crm.csv", people(3))
         wait_for(flag.exists, what="the import under way")

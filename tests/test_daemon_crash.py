@@ -2,7 +2,7 @@
 and every file must end imported once, with one outbox folder and one whole summary, and the database must
 equal the one a clean, uninterrupted run produces.
 
-The named instants come from CONTACTS_PAUSE_AT, which makes the daemon pause there so the test can kill it:
+The named instants come from PAUSE_AT, which makes the daemon pause there so the test can kill it:
 while the outputs are being written, just before the commit, between the commit and the file move, between
 the move and the folder's final rename, and between a failed file's committed run and its move to rejects/.
 """
@@ -169,7 +169,7 @@ def test_killed_at_a_named_instant_of_each_file_every_file_still_counts_once(poi
             flag.unlink(missing_ok=True)
             # Before the commit the killed file is taken again and passes the instant once more: stop at the next.
             nth = 2 if point in BEFORE_COMMIT and kills else 1
-            d.start(wait=False, CONTACTS_PAUSE_AT=f"{point}:{nth}", CONTACTS_PAUSE_FLAG=str(flag))
+            d.start(wait=False, PAUSE_AT=f"{point}:{nth}", PAUSE_FLAG=str(flag))
             wait_for(lambda: flag.exists() or settled_home(home, N_FILES) or not d.alive(), timeout=60,
                      what=f"the daemon to reach {point}")
             if not flag.exists():

@@ -92,7 +92,7 @@ def test_when_the_writer_process_fails_the_import_writes_every_reject_itself(tmp
     import subprocess
     import sys
 
-    from pipeline import process, report
+    from pipeline import process
 
     def failing_writer(path, sheet):
         if failure == "child cannot start":
@@ -100,7 +100,7 @@ def test_when_the_writer_process_fails_the_import_writes_every_reject_itself(tmp
         return subprocess.Popen([sys.executable, "-c", "import sys; sys.stdin.buffer.read(); sys.exit(3)"],
                                 stdin=subprocess.PIPE)
 
-    monkeypatch.setattr(report, "start_writer", failing_writer)
+    monkeypatch.setattr(process, "start_writer", failing_writer)
     home = make_home(tmp_path)
     bad = process.PROCESS_WRITER_ROWS + 1
     rows = [HEAD] + [["N", str(i), f"12-{i}", "", "X"] for i in range(bad)]
@@ -110,7 +110,7 @@ def test_when_the_writer_process_fails_the_import_writes_every_reject_itself(tmp
 
 
 def test_writer_process_writes_the_workbook_it_is_fed(tmp_path):
-    from pipeline.report import feed_writer, start_writer
+    from pipeline.output import feed_writer, start_writer
 
     rows = [["a", "=1+1", "", "\u05d3\u05e0\u05d4 \U0001f600"], ["b", "x\ny", "0523", ""]]
     child = start_writer(tmp_path / "out.xlsx", "Rejected rows")

@@ -13,11 +13,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from helpers import corpus, naughty_strings
+from pipeline.errors import Reason
 from pipeline.normalize import (
     INVALID,
     TYPES,
     Invalid,
-    Reason,
     detail_channel,
     email_normal,
     is_blank,

@@ -17,7 +17,8 @@ from hypothesis import HealthCheck, settings
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
 from helpers import csv_file, make_home
-from pipeline import contacts, groups, optouts, recipients, store
+from pipeline import store
+from pipeline.manage import contacts, groups, optouts, recipients
 from pipeline.config import load_config
 from pipeline.errors import PipelineError
 from pipeline.process import process_file

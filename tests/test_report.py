@@ -17,7 +17,7 @@ from python_calamine import CalamineWorkbook
 
 from helpers import naughty_strings
 from pipeline.read import read_table
-from pipeline.report import xlsx_text, write_xlsx
+from pipeline.output import xlsx_text, write_xlsx
 
 
 EDGES = [

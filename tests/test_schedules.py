@@ -18,7 +18,7 @@ from daemon_helpers import Daemon, contacts, outbox_folders, query, summaries, w
 from helpers import csv_file, make_home
 from pipeline.config import load_config
 from pipeline.errors import ConfigError
-from pipeline.schedules import _weekdays, check_schedules, cron_trigger, first_missed
+from pipeline.daemon.schedules import _weekdays, check_schedules, cron_trigger, first_missed
 
 HEAD = ["First Name", "Last Name", "Mobile", "E-mail"]
 FAST = "settle_seconds: 0.1\nrescan_seconds: 1\n"
@@ -195,7 +195,7 @@ def test_a_run_never_overlaps_the_previous_run_of_its_job(tmp_path):
     d = Daemon(home, logs=tmp_path)
     try:
         # the first run takes 2.5 s while the job is due every second
-        d.start(CONTACTS_PAUSE_AT="schedule", CONTACTS_PAUSE_SECONDS="2.5")
+        d.start(PAUSE_AT="schedule", PAUSE_SECONDS="2.5")
         wait_for(lambda: len(exports(home, "slow")) >= 3, timeout=20, what="three runs")
         assert d.stop() == 0
     finally:

@@ -9,7 +9,6 @@ the outcome and every table the import writes.
 
 from __future__ import annotations
 
-import dataclasses
 import tempfile
 from datetime import datetime
 from pathlib import Path
@@ -21,7 +20,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from helpers import csv_file, make_home, run
-from pipeline import store
+from pipeline import hooks, store
+from pipeline.plan import ImportPlan
 from pipeline.config import first_rule, load_config
 from pipeline.prepare import prepare
 from pipeline.process import plan_columns
@@ -32,7 +32,7 @@ TABLES = ("contacts", "memberships", "groups", "optouts", "optout_history", "met
 HEAD = ["ID", "Mobile", "Email", "City", "Opt out", "Segment"]
 
 
-def plan_of(cfg, path: Path) -> store.ImportPlan:
+def plan_of(cfg, path: Path) -> ImportPlan:
     """The plan of one file, built as an import builds it."""
     table = read_table(path)
     rule = first_rule(cfg.groups.assign, path.name)
@@ -41,16 +41,20 @@ def plan_of(cfg, path: Path) -> store.ImportPlan:
                    group_category=rule.category if rule else None, source=f"file {path.name}").plan
 
 
-def outcome_and_tables(con, cfg, plan: store.ImportPlan, general: bool) -> tuple[dict, dict, list]:
-    """Import the plan in a transaction (left open): the outcome, every table's rows, temp tables left behind."""
+def outcome_and_tables(con, cfg, plan: ImportPlan, general: bool) -> tuple[dict, dict, list]:
+    """Import the plan in a transaction (left open): the outcome, every table's rows, temp tables left behind.
+
+    With `general`, the import is asked (through its test hook) to take every step, shortcuts or not.
+    """
     con.execute("BEGIN TRANSACTION")
-    out = store._import_rows(con, cfg, dataclasses.replace(plan), NOW, general=general)
+    with hooks.installed(store.EVERY_STEP, lambda: general):
+        out = store.import_rows(con, cfg, plan, NOW)
     tables = {t: con.execute(f"SELECT * FROM {t} ORDER BY ALL").fetchall() for t in TABLES}
     left = con.execute("SELECT table_name FROM duckdb_tables() WHERE temporary").fetchall()
     return vars(out), tables, left
 
 
-def same_both_ways(con, cfg, plan: store.ImportPlan) -> dict:
+def same_both_ways(con, cfg, plan: ImportPlan) -> dict:
     """Compare the shortcut path with the general one; keep the shortcut's import; return its outcome."""
     general = outcome_and_tables(con, cfg, plan, general=True)
     con.execute("ROLLBACK")
@@ -148,12 +152,13 @@ def test_an_update_that_would_empty_both_details_is_rejected(tmp_path):
                          "phone_raw": pa.array([None, None, "0523456789"], pa.string()),
                          "email": ["", "", None], "email_raw": pa.array([None, None, None], pa.string()),
                          "external_id": ["c1", "c2", "c3"]})
-        plan = store.ImportPlan(rows=rows, fields=["external_id"], has_phone=True, has_email=True, file_groups=[],
-                                mirror_groups=[], group_category=None, source="test",
-                                optout_details=pa.table({"channel": pa.array([], pa.string()),
-                                                         "value": pa.array([], pa.string())}))
+        plan = ImportPlan(rows=rows, fields=["external_id"], has_phone=True, has_email=True, file_groups=[],
+                          mirror_groups=[], group_category=None, source="test",
+                          optout_details=pa.table({"channel": pa.array([], pa.string()),
+                                                   "value": pa.array([], pa.string())}))
         out = same_both_ways(con, cfg, plan)
-        assert out["rejected"] == {0: [("no_contact_detail", "")], 1: [("no_contact_detail", "")]}
+        no_detail = ("no_contact_detail", "The row has no valid phone and no valid e-mail.")
+        assert out["rejected"] == {0: [no_detail], 1: [no_detail]}
         assert out["counts"] == {"new": 1, "updated": 0, "unchanged": 0, "duplicate": 0}
     finally:
         con.close()

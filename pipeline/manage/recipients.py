@@ -17,9 +17,10 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from . import groups as groups_mod
-from . import store
-from .config import Config
-from .errors import UsageError
+from .contacts import resolve
+from .. import store
+from ..config import Config
+from ..errors import UsageError
 
 COLUMNS = ("contact_id", "channel", "value", "first_name", "last_name")
 #: Why a detail or a named value is not in the list, as the stderr line says it.
@@ -150,8 +151,6 @@ def _named_rows(con: duckdb.DuckDBPyConnection, named: list[tuple[str, str]], ta
 def from_list(con: duckdb.DuckDBPyConnection, cfg: Config, *, groups: Sequence[str] = (), channel: str | None = None,
               ids: Sequence[str] = (), external_ids: Sequence[str] = (), values: Sequence[str] = ()) -> Recipients:
     """`build` for groups plus the raw values of a list file (see `contacts.read_list`)."""
-    from .contacts import resolve
-
     refs = resolve(con, cfg, ids=ids, external_ids=external_ids, values=values)
     return build(con, cfg, groups=groups, channel=channel, contact_ids=refs.ids, details=refs.details,
                  invalid=len(refs.invalid), not_found=len(refs.not_found), repeated=refs.repeated)

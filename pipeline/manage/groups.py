@@ -15,14 +15,15 @@ from datetime import datetime
 from typing import Any, Sequence
 
 import duckdb
+import pyarrow as pa
 import phonenumbers
 
-from . import store
-from .config import Condition, Config, DynamicGroup
-from .errors import ConfigError, Conflict, NotFound, UsageError
-from .fields import FieldSpec, catalog
-from .normalize import INVALID, email_normal, parse_typed, phone_e164
-from .optouts import iso, utcnow
+from .. import store
+from ..clock import iso, utcnow
+from ..config import Condition, Config, DynamicGroup
+from ..errors import ConfigError, Conflict, NotFound, UsageError
+from ..fields import FieldSpec, catalog
+from ..normalize import INVALID, email_normal, parse_typed, phone_e164
 
 MAX_NAME = 200
 
@@ -197,8 +198,6 @@ def contact_groups(con: duckdb.DuckDBPyConnection, cfg: Config, ids: Sequence[in
     out: dict[int, list[str]] = {i: [] for i in ids}
     if not ids:
         return out
-    import pyarrow as pa
-
     con.register("_these", pa.table({"id": pa.array(list(ids), pa.int64())}))
     try:
         for cid, name in con.execute(
@@ -336,8 +335,6 @@ def merge(con: duckdb.DuckDBPyConnection, cfg: Config, source: str, into: str) -
 
 def assign(con: duckdb.DuckDBPyConnection, cfg: Config, name: str, contact_ids: Sequence[int]) -> dict:
     """Add contacts to a static group; returns how many joined and how many were members already."""
-    import pyarrow as pa
-
     now = utcnow()
     with store.transaction(con):
         g = find_static(con, cfg, name, doing="assigned to")

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .config import Config
-from .fields import FIELD_LABELS, catalog
-from .report import write_table
+from ..config import Config
+from ..fields import FIELD_LABELS, catalog
+from .exports import write_table
 
 SAMPLE = {
     "first_name": "Dana", "last_name": "Levi", "phone": "+972 52-345-6789", "email": "dana.levi@example.com",

@@ -6,7 +6,7 @@ not changed for `settle_seconds` and, where the system can tell, no process
 still has it open for writing; temporary, lock and hidden files are never
 taken.  The database is opened for each file and closed as soon as the file is
 done, so commands run between files; while it is open, `<database>.busy` says
-what holds it.  At start and at each rescan `process.recover` finishes or
+what holds it.  At start and at each rescan `outbox.recover` finishes or
 undoes whatever a crash left half done, which with the order `process` keeps
 (outputs aside, commit, then the moves) makes every file count exactly once.
 A lock file makes a second daemon on the same home refuse to start.
@@ -14,14 +14,10 @@ A lock file makes a second daemon on the same home refuse to start.
 
 from __future__ import annotations
 
-import errno
-import fnmatch
 import logging
 import logging.handlers
 import os
 import signal
-import stat
-import sys
 import threading
 import time
 from collections import deque
@@ -30,83 +26,34 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
 
-from watchdog.events import FileSystemEventHandler
 
 try:
     import fcntl
 except ImportError:  # not a Unix system: no single-instance lock, no open-for-writing check
     fcntl = None  # type: ignore[assignment]
 
-from . import store
-from .config import Config
-from .errors import AlreadyRunning, DatabaseBusy, PipelineError
-from .report import write_text_atomic
+from watchdog.events import FileSystemEventHandler
+from watchdog.observers import Observer
+from watchdog.observers.polling import PollingObserver
 
-#: Names of files that are never taken: office lock files, partial downloads and copies, hidden files.
-IGNORED = ("~$*", ".~lock.*#", "*.tmp", "*.part", "*.crdownload", ".*")
+from .. import store
+from ..config import Config
+from ..errors import AlreadyRunning, DatabaseBusy, PipelineError
+from ..output import write_text_atomic
+from ..outbox import recover
+from ..process import give_up, process_file, process_optout_file
+from .log import setup_logging
+from .names import EMPTY_GRACE_MIN, EMPTY_GRACE_SETTLES, ignored_name, network_filesystem, open_for_writing, signature
+from .schedules import Jobs
+
 #: After this long working file after file, the daemon leaves the database free for a moment, long enough
 #: for a waiting command (which retries every 0.2 s) to get its turn.
 GIVE_WAY_EVERY = 1.0
 GIVE_WAY_SECONDS = 0.25
-#: An empty file may be a file about to be filled: it is taken (and refused as empty) only once it has stayed
-#: empty this many settle times, and never sooner than EMPTY_GRACE_MIN seconds.
-EMPTY_GRACE_SETTLES = 30
-EMPTY_GRACE_MIN = 10.0
-#: File systems whose changes made by other machines raise no file events here: poll them instead.
-NETWORK_FILESYSTEMS = {"nfs", "nfs4", "cifs", "smbfs", "smb3", "9p", "afs", "ncpfs", "glusterfs", "ceph",
-                       "davfs", "virtiofs", "fuse.sshfs", "fuse.rclone", "fuse.s3fs", "fuse.gcsfuse",
-                       "fuse.davfs2", "fuse.glusterfs", "fuse.cephfs", "fuse.grpcfuse"}
-LOG_BYTES = 10_000_000
-LOG_BACKUPS = 5
 
 
 class _Stopping(Exception):
     """The daemon was asked to stop while it waited for the database."""
-
-
-def ignored_name(name: str) -> bool:
-    """Whether a file name is a temporary, lock or hidden file that is never taken."""
-    folded = name.casefold()
-    return any(fnmatch.fnmatchcase(folded, pattern) for pattern in IGNORED)
-
-
-# --------------------------------------------------------------------------- logging
-
-
-class _OneLineFormatter(logging.Formatter):
-    """`2026-11-27T02:00:03Z info    picked up inbox/crm.xlsx`: UTC, and one line whatever a file name holds."""
-
-    converter = time.gmtime
-
-    def __init__(self) -> None:
-        super().__init__("%(asctime)s %(levelname)-7s %(message)s", datefmt="%Y-%m-%dT%H:%M:%SZ")
-
-    def format(self, record: logging.LogRecord) -> str:
-        record.levelname = record.levelname.lower()
-        text = super().format(record)
-        return "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in text)
-
-
-def setup_logging(cfg: Config) -> logging.Logger:
-    """The daemon's logger: one line per event, to stderr and to the rotating log file under the home."""
-    try:
-        cfg.log_file.parent.mkdir(parents=True, exist_ok=True)
-        file_handler = logging.handlers.RotatingFileHandler(cfg.log_file, maxBytes=LOG_BYTES,
-                                                            backupCount=LOG_BACKUPS, encoding="utf-8")
-    except OSError as e:
-        raise PipelineError(f"The log file {cfg.pipeline.log_file} cannot be written "
-                            f"({e.strerror or e.__class__.__name__}).") from None
-    log = logging.getLogger("contacts.daemon")
-    log.setLevel(logging.INFO)
-    log.propagate = False
-    for h in list(log.handlers):
-        log.removeHandler(h)
-        h.close()
-    formatter = _OneLineFormatter()
-    for handler in (logging.StreamHandler(sys.stderr), file_handler):
-        handler.setFormatter(formatter)
-        log.addHandler(handler)
-    return log
 
 
 class _Relay(logging.Handler):
@@ -151,64 +98,6 @@ def acquire_lock(cfg: Config) -> int:
     os.ftruncate(fd, 0)
     os.write(fd, f"{os.getpid()}\n".encode("ascii"))
     return fd
-
-
-# --------------------------------------------------------------------------- files
-
-
-def _signature(path: Path) -> tuple | None:
-    """What changes when a file is written to, renamed over or replaced; None when it is not a file (or gone)."""
-    try:
-        st = os.lstat(path)
-    except OSError:
-        return None
-    if not (stat.S_ISREG(st.st_mode) or stat.S_ISLNK(st.st_mode)):
-        return None
-    return (st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino, st.st_dev, stat.S_ISLNK(st.st_mode))
-
-
-def _open_for_writing(path: Path) -> bool:
-    """Whether a process still has the file open for writing; False where the system cannot tell.
-
-    Linux grants a read lease only while no process has the file open for
-    writing, so asking for one (and giving it back at once) answers without
-    touching the file.
-    """
-    lease = getattr(fcntl, "F_SETLEASE", None) if fcntl is not None else None
-    if lease is None:
-        return False
-    try:
-        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
-    except OSError:
-        return False
-    try:
-        fcntl.fcntl(fd, lease, fcntl.F_RDLCK)
-    except OSError as e:
-        return e.errno in (errno.EAGAIN, errno.EBUSY)
-    else:
-        fcntl.fcntl(fd, lease, fcntl.F_UNLCK)
-        return False
-    finally:
-        os.close(fd)
-
-
-def _network_filesystem(path: Path) -> str | None:
-    """The type of the network file system that holds `path`, if it is one (its remote changes raise no events)."""
-    try:
-        import psutil
-
-        parts = psutil.disk_partitions(all=True)
-    except Exception:
-        return None
-    target = str(path.resolve())
-    best = None
-    for p in parts:
-        mount = p.mountpoint.rstrip("/") or "/"
-        if (target == mount or target.startswith(mount.rstrip("/") + "/")) and (
-                best is None or len(mount) > len(best.mountpoint)):
-            best = p
-    fstype = (best.fstype or "").lower() if best else ""
-    return fstype if fstype in NETWORK_FILESYSTEMS else None
 
 
 def _one_line(e: BaseException) -> str:
@@ -258,7 +147,6 @@ class Daemon:
 
     def serve(self) -> None:
         """Recover, scan, watch and import until SIGTERM or Ctrl-C."""
-        from .schedules import Jobs
 
         self.jobs = Jobs(self.cfg, self.log, self.database)   # checks every cron before anything starts
         for folder in (self.inbox, self.optouts, self.cfg.outbox, self.cfg.rejects):
@@ -332,12 +220,10 @@ class Daemon:
     # ------------------------------------------------------------------ watching
 
     def _start_observer(self) -> str:
-        from watchdog.observers import Observer
-        from watchdog.observers.polling import PollingObserver
 
         handler = _Events(self)
         observer = None
-        network = _network_filesystem(self.inbox)
+        network = network_filesystem(self.inbox)
         if network:
             self.log.info("the inbox is on a network file system (%s): polling it", network)
         elif os.environ.get("CONTACTS_WATCHER", "").lower() != "polling":
@@ -391,7 +277,7 @@ class Daemon:
                 continue
             for name in names:
                 self._consider(folder / name)
-        for path in [p for p in self.left if _signature(p) is None]:
+        for path in [p for p in self.left if signature(p) is None]:
             del self.left[path]
         try:
             interrupted = any(p.name.startswith(".staging-") for p in self.cfg.outbox.iterdir())
@@ -404,7 +290,7 @@ class Daemon:
         """Start the settling clock of a file in the inbox, unless it is ignored or already waiting."""
         if path.parent not in (self.inbox, self.optouts) or path in self.waiting or ignored_name(path.name):
             return
-        sig = _signature(path)
+        sig = signature(path)
         if sig is None:
             return
         if path in self.left:
@@ -418,7 +304,7 @@ class Daemon:
         now = time.monotonic()
         ready = []
         for path, w in list(self.waiting.items()):
-            sig = _signature(path)
+            sig = signature(path)
             if sig is None:
                 del self.waiting[path]
                 continue
@@ -431,7 +317,7 @@ class Daemon:
                 self._note(path, w, f"is empty; it is taken once it has content (refused if still empty after "
                                     f"{self.empty_grace:g} s)")
                 continue
-            if not sig[5] and _open_for_writing(path):
+            if not sig[5] and open_for_writing(path):
                 self._note(path, w, "is still open for writing; it is taken once closed")
                 continue
             del self.waiting[path]
@@ -475,7 +361,6 @@ class Daemon:
                     told = True
 
     def _recover_now(self, wait: float | None = None) -> None:
-        from .process import recover
 
         try:
             if wait is None:
@@ -518,8 +403,8 @@ class Daemon:
     def _take(self, path: Path, sig: tuple, con) -> bool:
         """Import one file; False when it broke the import in an unexpected way."""
         rel = self._rel(path)
-        if _signature(path) != sig:  # changed, or taken by a command, while the database was busy
-            if _signature(path) is not None:
+        if signature(path) != sig:  # changed, or taken by a command, while the database was busy
+            if signature(path) is not None:
                 self.log.info("%s changed while it waited for the database; it settles again", rel)
                 self._consider(path)
             return True
@@ -528,7 +413,7 @@ class Daemon:
         summary, clean = self._import(path, rel, con)
         if summary is not None:
             self._report(rel, summary)
-        after = _signature(path)
+        after = signature(path)
         if after is not None and after == sig:
             self.left[path] = after
             self.log.warning("%s stays in the inbox (it could not be moved out); it is taken again only once it "
@@ -538,7 +423,6 @@ class Daemon:
         return clean
 
     def _import(self, path: Path, rel: str, con):
-        from .process import give_up, process_file, process_optout_file, recover
 
         self.in_hand = True
         try:
@@ -552,7 +436,7 @@ class Daemon:
             try:
                 for line in recover(self.cfg, con):
                     self.log.info("recovered: %s", line)
-                if _signature(path) is not None:
+                if signature(path) is not None:
                     return give_up(path, self.cfg, f"The file could not be processed ({_one_line(e)}).", con=con), False
             except Exception as again:
                 self.log.error("%s could not be set aside: %s", rel, _one_line(again))

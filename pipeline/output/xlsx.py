@@ -1,84 +1,24 @@
-"""Everything the pipeline writes for people: summaries, the reject workbook, exports.
+"""The project's own xlsx writer: every cell an inline text cell, streamed, written aside and renamed.
 
-Every file appears whole: it is written beside its final place under a hidden
-name, then renamed into place.  No spreadsheet cell is ever a live formula:
-xlsx cells are typed as text, and csv cells that a spreadsheet would run get a
-leading apostrophe.
+Used for reject workbooks and xlsx exports.  A big reject workbook is written
+by a child process (`python -m pipeline.output.xlsx`), so its Python work does
+not take turns with the import's for the interpreter lock.
 """
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import os
 import re
 import subprocess
 import sys
-import tempfile
-import unicodedata
 import zipfile
 from pathlib import Path
 from typing import Iterable, Sequence
 
+from .files import aside, put_in_place
 
 EXCEL_MAX_CELL = 32_767
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
-
-def _aside(path: Path) -> Path:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name[:40]}.", suffix=".part", dir=path.parent)
-    os.close(fd)
-    return Path(tmp)
-
-
-def write_bytes_atomic(path: Path, data: bytes) -> None:
-    """Write a file aside and rename it into place."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = _aside(path)
-    try:
-        with open(tmp, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-
-
-def write_text_atomic(path: Path, text: str) -> None:
-    write_bytes_atomic(path, text.encode("utf-8"))
-
-
-def write_json_atomic(path: Path, data: object) -> None:
-    write_text_atomic(path, json.dumps(data, ensure_ascii=False, indent=2, default=str) + "\n")
-
-
-def safe_name(name: str, limit: int = 100) -> str:
-    """A file name that is safe in any folder: no separators, control characters or leading dots."""
-    name = unicodedata.normalize("NFC", name)
-    name = re.sub(r"[\x00-\x1f\x7f/\\:*?\"<>|]+", "_", name).strip(" .")
-    if not name:
-        name = "file"
-    if len(name.encode("utf-8")) > limit:
-        stem, dot, ext = name.rpartition(".")
-        if not dot or len(ext) > 10:
-            stem, ext = name, ""
-        keep = stem.encode("utf-8")[: limit - len(ext.encode("utf-8")) - 1].decode("utf-8", "ignore")
-        name = keep + ("." + ext if ext else "")
-    return name
-
-
-def unique_path(folder: Path, name: str) -> Path:
-    """folder/name, or folder/name-2, -3 ... when taken: nothing is ever overwritten."""
-    path = folder / name
-    stem, suffix = Path(name).stem, Path(name).suffix
-    n = 2
-    while path.exists() or path.is_symlink():
-        path = folder / f"{stem}-{n}{suffix}"
-        n += 1
-    return path
 
 
 _SURROGATE = re.compile(r"[\ud800-\udfff]")
@@ -92,12 +32,6 @@ def xlsx_text(value: object) -> str:
     return text if text.isascii() else _SURROGATE.sub("\ufffd", text)
 
 
-def csv_safe(value: object) -> str:
-    """A csv cell that no spreadsheet runs as a formula."""
-    text = "" if value is None else str(value)
-    return "'" + text if text.startswith(_FORMULA_START) else text
-
-
 def write_xlsx(path: Path, headers: Sequence[str], rows: Iterable[Sequence[object]], sheet: str = "Sheet1") -> None:
     """An xlsx whose every cell is a text cell (never a formula, a number or a link), written aside and renamed.
 
@@ -109,8 +43,7 @@ def write_xlsx(path: Path, headers: Sequence[str], rows: Iterable[Sequence[objec
     big file's reject workbook would compete with the upsert for seconds.  The
     tests hold both to the same workbook as read back.
     """
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = _aside(path)
+    tmp = aside(path)
     name = re.sub(r"[\[\]:*?/\\]", "_", sheet)[:31] or "Sheet1"
     try:
         with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=6) as package:
@@ -126,7 +59,7 @@ def write_xlsx(path: Path, headers: Sequence[str], rows: Iterable[Sequence[objec
                         chunk = []
                 chunk.append("</sheetData></worksheet>")
                 sheet_xml.write("".join(chunk).encode("utf-8"))
-        os.replace(tmp, path)
+        put_in_place(tmp, path)
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
@@ -215,28 +148,6 @@ _XLSX_PARTS = {
 }
 
 
-def write_csv(path: Path, headers: Sequence[str], rows: Iterable[Sequence[object]]) -> None:
-    """A UTF-8 csv (with BOM, so spreadsheet programs read it right) of formula-safe cells."""
-    buf = io.StringIO()
-    w = csv.writer(buf, lineterminator="\r\n")
-    w.writerow([csv_safe(h) for h in headers])
-    for row in rows:
-        w.writerow([csv_safe(v) for v in row])
-    write_bytes_atomic(path, ("\ufeff" + buf.getvalue()).encode("utf-8"))
-
-
-def write_table(path: Path, headers: Sequence[str], rows: Iterable[Sequence[object]], sheet: str = "Sheet1") -> None:
-    """An export, .xlsx (with this sheet name) or .csv by the file name."""
-    if path.suffix.lower() == ".xlsx":
-        write_xlsx(path, headers, rows, sheet=sheet)
-    elif path.suffix.lower() == ".csv":
-        write_csv(path, headers, rows)
-    else:
-        from .errors import UsageError
-
-        raise UsageError(f"An export file must end in .xlsx or .csv, not '{path.suffix or path.name}'.")
-
-
 # --------------------------------------------------------------------------- a workbook written by a child process
 
 
@@ -246,9 +157,9 @@ WRITER_NICENESS = 10
 
 def start_writer(path: Path, sheet: str) -> subprocess.Popen:
     """A child process that writes an xlsx of the rows `feed_writer` sends it (see `write_xlsx`)."""
-    package_root = str(Path(__file__).resolve().parent.parent)
+    package_root = str(Path(__file__).resolve().parents[2])
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [package_root, os.environ.get("PYTHONPATH")])))
-    child = subprocess.Popen([sys.executable, "-m", "pipeline.report", str(path), sheet], stdin=subprocess.PIPE,
+    child = subprocess.Popen([sys.executable, "-m", "pipeline.output.xlsx", str(path), sheet], stdin=subprocess.PIPE,
                              env=env, start_new_session=True)
     # Beside an import it takes the time the database leaves idle rather than a share of both cores.
     if hasattr(os, "setpriority"):

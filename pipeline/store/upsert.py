@@ -1,182 +1,28 @@
-"""The DuckDB store: schema, connection, and the set-based import of one file.
+"""The set-based import of one file's prepared rows: match, merge, upsert, groups and opt-outs.
 
 Every statement works on whole sets (a file's rows are one Arrow table); there is
 no statement per row.  Identifiers that reach SQL come from the field catalog,
 which config validation restricts to `[a-z][a-z0-9_]*`, and are always quoted;
 every value a user wrote travels as a parameter or inside an Arrow table.
-
-Opt-out status is never stored on a contact: it is the presence of the detail's
-value in `optouts`, so no write to `contacts` can make an opted-out detail
-reachable again.
 """
 
 from __future__ import annotations
 
-import json
-import time
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Callable, Iterator, Sequence
 
 import duckdb
 import pyarrow as pa
 
-from .config import DEFAULT_FIELDS, Config
-from .errors import DatabaseBusy, PipelineError
+from .. import hooks
+from ..config import Config
+from ..errors import Reason, Rejection, Rejections
+from ..plan import ImportPlan
+from .db import add_optouts, ensure_groups, next_ids, q
+from .sql import field_columns
 
-SCHEMA_VERSION = "1"
-
-_SCHEMA = [
-    "CREATE TABLE IF NOT EXISTS meta (key VARCHAR PRIMARY KEY, value VARCHAR)",
-    "CREATE TABLE IF NOT EXISTS contacts (id BIGINT NOT NULL, phone VARCHAR, phone_raw VARCHAR, "
-    "email VARCHAR, email_raw VARCHAR, "
-    + ", ".join(f'"{f}" VARCHAR' for f in DEFAULT_FIELDS if f not in ("phone", "email"))
-    + ", created_at TIMESTAMP NOT NULL, updated_at TIMESTAMP NOT NULL)",
-    "CREATE TABLE IF NOT EXISTS groups (id BIGINT NOT NULL, name VARCHAR NOT NULL, category VARCHAR, "
-    "created_at TIMESTAMP NOT NULL)",
-    "CREATE TABLE IF NOT EXISTS memberships (group_id BIGINT NOT NULL, contact_id BIGINT NOT NULL, "
-    "added_at TIMESTAMP NOT NULL)",
-    "CREATE TABLE IF NOT EXISTS optouts (channel VARCHAR NOT NULL, value VARCHAR NOT NULL, since TIMESTAMP NOT NULL, "
-    "source VARCHAR, reason VARCHAR, PRIMARY KEY (channel, value))",
-    "CREATE TABLE IF NOT EXISTS optout_history (\"at\" TIMESTAMP NOT NULL, channel VARCHAR NOT NULL, "
-    "value VARCHAR NOT NULL, action VARCHAR NOT NULL, source VARCHAR, reason VARCHAR)",
-    "CREATE TABLE IF NOT EXISTS runs (id BIGINT NOT NULL, file VARCHAR, sha256 VARCHAR, status VARCHAR, "
-    "started_at TIMESTAMP, finished_at TIMESTAMP, outbox VARCHAR, summary VARCHAR)",
-]
-
-
-def q(name: str) -> str:
-    """Quote an identifier from the field catalog (never user text)."""
-    return '"' + name.replace('"', '""') + '"'
-
-
-def _is_lock_error(e: Exception) -> bool:
-    text = str(e).lower()
-    return "lock" in text and ("conflicting" in text or "could not set" in text)
-
-
-def connect(cfg: Config, *, on_wait: Callable[[str], None] | None = None,
-            wait_seconds: float | None = None) -> duckdb.DuckDBPyConnection:
-    """Open the home's database, creating it and its schema; wait while another process holds it."""
-    path = cfg.database
-    path.parent.mkdir(parents=True, exist_ok=True)
-    limit = cfg.pipeline.busy_wait_seconds if wait_seconds is None else wait_seconds
-    deadline = time.monotonic() + limit
-    told = False
-    while True:
-        try:
-            con = duckdb.connect(str(path))
-            break
-        except duckdb.IOException as e:
-            if not _is_lock_error(e):
-                raise PipelineError(f"The database {path.name} cannot be opened: {str(e).splitlines()[0]}") from None
-            if time.monotonic() >= deadline:
-                raise DatabaseBusy(f"The database is still in use by another process after {limit:.0f} s; "
-                                   "try again when the import in progress has finished.") from None
-            if not told and on_wait:
-                on_wait(busy_reason(cfg))
-                told = True
-            time.sleep(0.2)
-    con.execute(f"SET memory_limit = '{int(cfg.pipeline.database_memory_mb)}MB'")  # an int: no user text in SQL
-    ensure_schema(con, cfg)
-    return con
-
-
-def busy_reason(cfg: Config) -> str:
-    """What the process holding the database says it is doing."""
-    marker = cfg.database.with_suffix(".busy")
-    try:
-        what = marker.read_text(encoding="utf-8").strip()
-    except OSError:
-        what = ""
-    return f"waiting for {what or 'another process'} to finish"
-
-
-def ensure_schema(con: duckdb.DuckDBPyConnection, cfg: Config) -> None:
-    """Create missing tables and a column for each custom field (removed fields keep their data)."""
-    for stmt in _SCHEMA:
-        con.execute(stmt)
-    have = {r[0] for r in con.execute(
-        "SELECT column_name FROM information_schema.columns WHERE table_name = 'contacts'").fetchall()}
-    for f in cfg.fields.custom_fields:
-        if f.name not in have:
-            con.execute(f"ALTER TABLE contacts ADD COLUMN {q(f.name)} VARCHAR")
-    con.execute("INSERT INTO meta VALUES ('schema_version', ?) ON CONFLICT DO NOTHING", [SCHEMA_VERSION])
-
-
-def next_ids(con: duckdb.DuckDBPyConnection, counter: str, n: int, table: str) -> int:
-    """Reserve n ids from a counter that never goes back, so a deleted id is never reused; returns the first."""
-    row = first(con, "SELECT value FROM meta WHERE key = ?", [counter])
-    if row is None:
-        start = (con.execute(f"SELECT coalesce(max(id), 0) FROM {table}").fetchall()[0][0]) + 1
-    else:
-        start = int(row[0])
-    con.execute("INSERT INTO meta VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-                [counter, str(start + n)])
-    return start
-
-
-def first(con: duckdb.DuckDBPyConnection, sql: str, params: Sequence[object] = ()) -> tuple | None:
-    """The first row of a query, or None; the result is read to its end, as DuckDB wants before the next statement."""
-    rows = con.execute(sql, list(params)).fetchall()
-    return rows[0] if rows else None
-
-
-@contextmanager
-def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
-    """One transaction: committed when the block ends, rolled back on any error."""
-    con.execute("BEGIN TRANSACTION")
-    try:
-        yield
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
-    con.execute("COMMIT")
-
-
-# --------------------------------------------------------------------------- groups & opt-outs
-
-
-def ensure_groups(con: duckdb.DuckDBPyConnection, names: Sequence[str], now: datetime,
-                  category: str | None = None) -> dict[str, tuple[int, bool]]:
-    """Find groups by name ignoring case, creating missing ones; name -> (id, created)."""
-    out: dict[str, tuple[int, bool]] = {}
-    wanted = list(dict.fromkeys(n for n in names if n))
-    if not wanted:
-        return out
-    existing = {r[0].casefold(): r[1] for r in con.execute(
-        "SELECT name, id FROM groups WHERE lower(name) IN (SELECT lower(unnest(?)))", [wanted]).fetchall()}
-    missing = [n for n in wanted if n.casefold() not in existing]
-    missing = list({n.casefold(): n for n in reversed(missing)}.values())[::-1]
-    if missing:
-        start = next_ids(con, "next_group_id", len(missing), "groups")
-        con.execute("INSERT INTO groups SELECT ?::BIGINT + i, list_extract(?::VARCHAR[], i + 1), ?, ? FROM range(?) t(i)",
-                    [start, missing, category, now, len(missing)])
-        for i, n in enumerate(missing):
-            existing[n.casefold()] = start + i
-    created = {n.casefold() for n in missing}
-    for n in wanted:
-        out[n] = (existing[n.casefold()], n.casefold() in created)
-    return out
-
-
-def add_optouts(con: duckdb.DuckDBPyConnection, details: pa.Table, now: datetime, source: str,
-                reason: str | None) -> int:
-    """Opt out (channel, value) pairs not yet out, with history; returns how many were added."""
-    con.register("new_optouts", details)
-    try:
-        con.execute("CREATE OR REPLACE TEMP TABLE _added AS SELECT DISTINCT n.channel, n.value FROM new_optouts n "
-                    "WHERE n.value IS NOT NULL AND NOT EXISTS (SELECT 1 FROM optouts o "
-                    "WHERE o.channel = n.channel AND o.value = n.value)")
-    finally:
-        con.unregister("new_optouts")
-    con.execute("INSERT INTO optouts SELECT channel, value, ?, ?, ? FROM _added", [now, source, reason])
-    con.execute("INSERT INTO optout_history SELECT ?, channel, value, 'opt_out', ?, ? FROM _added",
-                [now, source, reason])
-    n = con.execute("SELECT count(*) FROM _added").fetchall()[0][0]
-    con.execute("DROP TABLE _added")
-    return n
+#: A test may ask the import to take every step even where its shortcuts apply (`hooks.asks`).
+EVERY_STEP = "store.every_step"
 
 
 # --------------------------------------------------------------------------- import
@@ -187,47 +33,20 @@ class ImportOutcome:
     """What the set-based import decided: counts of accepted rows, and the rows it rejected."""
 
     counts: dict[str, int]                       # new | updated | unchanged | duplicate -> rows
-    rejected: dict[int, list[tuple[str, str]]]   # rn -> [(code, detail)]
+    rejected: Rejections                         # rn -> the reasons the upsert found
     optouts_added: int = 0
     phone_kept_out: int = 0
     email_kept_out: int = 0
     groups: list[dict] = field(default_factory=list)
 
 
-@dataclass
-class ImportPlan:
-    """The prepared rows of one file and what to do with them."""
-
-    rows: pa.Table                 # rn, phone, phone_raw, email, email_raw, <fields>..., grp (list) when per row
-    fields: list[str]              # the fields the file maps (besides phone and email), in catalog order
-    has_phone: bool
-    has_email: bool
-    file_groups: list[str]         # groups every contact of the file joins
-    mirror_groups: list[str]       # groups whose members become exactly this file's contacts
-    group_category: str | None
-    optout_details: pa.Table       # channel, value: details opted out by rows (accepted or rejected)
-    source: str                    # what history names as the source of opt-outs
-    left_out: pa.Array | None = None  # rn of the rows rejected already: deleted once staged (no filtered copy)
-    staged: "Staged | None" = None  # set once the rows are in the database's `inc` table (then `rows` is empty)
-
-
-def _reject(con: duckdb.DuckDBPyConnection, rejected: dict, sql: str, code: str, detail: str) -> int:
+def _reject(con: duckdb.DuckDBPyConnection, rejected: Rejections, sql: str, reason: Reason, detail: str) -> int:
     """Record the rows a query names as rejected with this reason; returns how many it named."""
     rows = con.execute(sql).fetchall()
+    message = reason.format(detail=detail)
     for (rn,) in rows:
-        rejected[rn] = [(code, detail)]
+        rejected[rn] = [Rejection(reason, message)]
     return len(rows)
-
-
-def import_rows(con: duckdb.DuckDBPyConnection, cfg: Config, plan: ImportPlan, now: datetime) -> ImportOutcome:
-    """Match, merge, upsert and group one file's accepted rows.  Call inside a transaction.
-
-    In SQL over the whole file: the file's rows with each one's match among
-    stored contacts (`inc`), clusters of rows naming one contact (labels in
-    `inc`), one record per cluster holding its new values against the stored
-    ones (`final`), then one INSERT, one UPDATE, and the group and opt-out writes.
-    """
-    return _import_rows(con, cfg, plan, now, general=False)
 
 
 @dataclass
@@ -245,14 +64,16 @@ def _keys(cfg: Config, plan: ImportPlan) -> list[str]:
             or k == "external_id" and "external_id" in plan.fields]
 
 
-def stage_rows(con: duckdb.DuckDBPyConnection, cfg: Config, plan: ImportPlan, *, general: bool = False) -> None:
-    """Step 1 of the import: the file's rows into the temp table `inc`, each with its match; Arrow's copy let go.
+def stage_rows(con: duckdb.DuckDBPyConnection, cfg: Config, plan: ImportPlan) -> Staged:
+    """Step 1 of the import: the file's rows into the temp table `inc`, each with its match.
 
     Call it just before the import's transaction begins (the import holds the
     database alone, so the stored contacts cannot change in between): DuckDB
     keeps a table registered inside a transaction alive until the transaction
     ends, so a million rows of Arrow would sit beside the database's own copy
-    through the whole upsert.  `import_rows` stages the rows itself when no one has.
+    through the whole upsert, so the caller lets go of the plan's rows once
+    they are staged (`ImportPlan.without_rows`).  `import_rows` stages the
+    rows itself when handed no `Staged`.
 
     Each row's match among stored contacts takes one join per key; two different
     ones are a conflict.  Into a store larger than the file, only the stored
@@ -260,8 +81,7 @@ def stage_rows(con: duckdb.DuckDBPyConnection, cfg: Config, plan: ImportPlan, *,
     into a smaller store, reading it whole is cheaper than the filter.  Columns
     the file lacks are NULL, so later steps need not ask.
     """
-    if plan.staged is not None:
-        return
+    general = hooks.asks(EVERY_STEP)
     file_rows = plan.rows.num_rows
     stored = con.execute("SELECT count(*) FROM contacts").fetchall()[0][0]
     # No stored contact: no row can match one, conflict with one, or find its detail taken by one.
@@ -315,28 +135,36 @@ def stage_rows(con: duckdb.DuckDBPyConnection, cfg: Config, plan: ImportPlan, *,
         finally:
             con.unregister("left_out")
         file_rows -= len(plan.left_out)
-    plan.staged = Staged(rows=file_rows, stored=stored, match_keys=match_keys, general=general)
-    plan.rows = plan.rows.schema.empty_table()  # the column names stay; a slice would keep the data alive
+    return Staged(rows=file_rows, stored=stored, match_keys=match_keys, general=general)
 
 
-def _import_rows(con: duckdb.DuckDBPyConnection, cfg: Config, plan: ImportPlan, now: datetime, *,
-                 general: bool) -> ImportOutcome:
-    """`import_rows`; with `general`, every step runs even where the data shows it cannot change anything.
+def import_rows(con: duckdb.DuckDBPyConnection, cfg: Config, plan: ImportPlan, now: datetime,
+                staged: Staged | None = None) -> ImportOutcome:
+    """Match, merge, upsert and group one file's accepted rows.  Call inside a transaction.
 
-    The steps skipped otherwise (matching against an empty store, label propagation
-    with no shared key, the merge of clusters when every row is its own, the check
-    that a detail is not taken when the detail is a match key) give the same answer
-    either way; tests compare both.
+    In SQL over the whole file: the file's rows with each one's match among
+    stored contacts (`inc`), clusters of rows naming one contact (labels in
+    `inc`), one record per cluster holding its new values against the stored
+    ones (`final`), then one INSERT, one UPDATE, and the group and opt-out writes.
+
+    Steps that the data shows cannot change anything are skipped (matching
+    against an empty store, label propagation with no shared key, the merge of
+    clusters when every row is its own, the check that a detail is not taken
+    when the detail is a match key); they give the same answer either way, and
+    tests ask for every step through `hooks` to compare both.
+
+    One function of six numbered steps rather than six functions: the steps
+    hand each other temporary tables and the shortcuts decided at the top, and
+    read best in order.
     """
     keys = _keys(cfg, plan)
-    stage_rows(con, cfg, plan, general=general)  # 1. the rows and their matches, in `inc`
-    staged = plan.staged
-    if staged.general != general:
-        raise ValueError("the rows were staged for the other way of importing")
+    if staged is None:
+        staged = stage_rows(con, cfg, plan)  # 1. the rows and their matches, in `inc`
+    general = staged.general
     stored, match_keys = staged.stored, staged.match_keys
     empty_store = stored == 0 and not general
-    rejected: dict[int, list[tuple[str, str]]] = {}
-    if match_keys and _reject(con, rejected, "SELECT rn FROM inc WHERE _conflicted", "conflict",
+    rejected: Rejections = {}
+    if match_keys and _reject(con, rejected, "SELECT rn FROM inc WHERE _conflicted", Reason.CONFLICT,
                               "each of its keys finds a different contact"):
         con.execute("DELETE FROM inc WHERE _conflicted")
 
@@ -345,7 +173,7 @@ def _import_rows(con: duckdb.DuckDBPyConnection, cfg: Config, plan: ImportPlan, 
     if not empty_store:
         con.execute("CREATE OR REPLACE TEMP TABLE clash AS SELECT label FROM inc WHERE target IS NOT NULL "
                     "GROUP BY label HAVING count(DISTINCT target) > 1")
-        if _reject(con, rejected, "SELECT rn FROM inc WHERE label IN (SELECT label FROM clash)", "conflict",
+        if _reject(con, rejected, "SELECT rn FROM inc WHERE label IN (SELECT label FROM clash)", Reason.CONFLICT,
                    "rows of this file tie them together"):
             con.execute("DELETE FROM inc WHERE label IN (SELECT label FROM clash)")
         con.execute("DROP TABLE clash")
@@ -390,7 +218,8 @@ def _import_rows(con: duckdb.DuckDBPyConnection, cfg: Config, plan: ImportPlan, 
         con.execute("CREATE OR REPLACE TEMP TABLE taken AS " + " UNION ".join(taken_sql))
         for rn, d in con.execute("SELECT i.rn, string_agg(DISTINCT t.d, ' ' ORDER BY t.d) FROM inc i "
                                  "JOIN taken t USING (label) GROUP BY i.rn").fetchall():
-            rejected[rn] = [("detail_taken", {"phone": "Its phone", "email": "Its e-mail"}.get(d, "Its phone and e-mail"))]
+            detail = {"phone": "Its phone", "email": "Its e-mail"}.get(d, "Its phone and e-mail")
+            rejected[rn] = [Rejection(Reason.DETAIL_TAKEN, Reason.DETAIL_TAKEN.format(detail=detail))]
         con.execute("DELETE FROM merged WHERE label IN (SELECT label FROM taken)")
         con.execute("DROP TABLE taken")
 
@@ -428,7 +257,7 @@ def _import_rows(con: duckdb.DuckDBPyConnection, cfg: Config, plan: ImportPlan, 
     no_detail, n_new, n_upd, n_clusters, n_rows = con.execute(count_sql).fetchall()[0]
     if no_detail:
         _reject(con, rejected, "SELECT rn FROM inc WHERE label IN (SELECT label FROM final "
-                               "WHERE phone IS NULL AND email IS NULL)", "no_contact_detail", "")
+                               "WHERE phone IS NULL AND email IS NULL)", Reason.NO_CONTACT_DETAIL, "")
         con.execute("DELETE FROM final WHERE phone IS NULL AND email IS NULL")
         no_detail, n_new, n_upd, n_clusters, n_rows = con.execute(count_sql).fetchall()[0]
     con.execute("DROP TABLE inc" + ("; DROP TABLE multi" if has_multi else "") + ("; DROP TABLE merged" if check else ""))
@@ -538,72 +367,3 @@ def _add_members(con: duckdb.DuckDBPyConnection, names: list[str], ids: dict[str
     added.update(con.execute("SELECT name, count(*) FROM new_members GROUP BY name").fetchall())
     con.execute("DROP TABLE new_members")
     return added
-
-
-# --------------------------------------------------------------------------- runs
-
-
-def find_run(con: duckdb.DuckDBPyConnection, sha256: str) -> dict | None:
-    """The latest completed import of this exact content, if any."""
-    row = first(con, "SELECT id, file, finished_at, outbox FROM runs WHERE sha256 = ? AND status = 'done' "
-                "ORDER BY id DESC LIMIT 1", [sha256])
-    if row is None:
-        return None
-    return {"id": row[0], "file": row[1], "finished_at": row[2], "outbox": row[3]}
-
-
-def record_run(con: duckdb.DuckDBPyConnection, summary: dict, outbox: str) -> int:
-    """Add a run to the history; returns its id."""
-    rid = next_ids(con, "next_run_id", 1, "runs")
-    con.execute("INSERT INTO runs VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                [rid, summary["file"], summary["sha256"], summary["status"], _ts(summary["started_at"]),
-                 _ts(summary["finished_at"]), outbox, json.dumps(summary, ensure_ascii=False)])
-    return rid
-
-
-def list_runs(con: duckdb.DuckDBPyConnection, limit: int | None = None) -> list[dict]:
-    """Past runs' summaries, newest first."""
-    sql = "SELECT id, outbox, summary FROM runs ORDER BY id DESC"
-    rows = con.execute(sql + (" LIMIT ?" if limit else ""), [limit] if limit else []).fetchall()
-    out = []
-    for rid, outbox, summary in rows:
-        d = json.loads(summary)
-        d["run"] = rid
-        d["outbox"] = outbox
-        out.append(d)
-    return out
-
-
-def _ts(text: str | None) -> datetime | None:
-    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ") if text else None
-
-
-def outbox_of_run(con: duckdb.DuckDBPyConnection, outbox: str) -> bool:
-    """Whether a run that names this outbox folder is committed (crash recovery)."""
-    return con.execute("SELECT count(*) FROM runs WHERE outbox = ?", [outbox]).fetchall()[0][0] > 0
-
-
-
-
-# --------------------------------------------------------------------------- queries of the commands
-
-# Opt-out tests are IN subqueries, not LEFT JOINs with optouts: DuckDB 2.0.1 drops the LIMIT of
-# `... LEFT JOIN optouts ... WHERE <test on the joined columns> ORDER BY ... LIMIT n` when optouts
-# is empty (and with an OR in the test, even when it is not): a page of 2 came back with every row.
-#: A contact `c`'s phone is opted out (NULL when it has none).
-PHONE_OUT = "c.phone IN (SELECT value FROM optouts WHERE channel = 'sms')"
-#: A contact `c`'s e-mail is opted out (NULL when it has none).
-EMAIL_OUT = "c.email IN (SELECT value FROM optouts WHERE channel = 'email')"
-#: A contact `c`'s phone, or e-mail, is present and not opted out.
-PHONE_REACHABLE = f"(c.phone IS NOT NULL AND NOT {PHONE_OUT})"
-EMAIL_REACHABLE = f"(c.email IS NOT NULL AND NOT {EMAIL_OUT})"
-#: A contact `c` is active: at least one of its details is present and not opted out.
-ACTIVE = f"({PHONE_REACHABLE} OR {EMAIL_REACHABLE})"
-#: Each detail's status: `active`, `opted_out` or `none`.
-PHONE_STATUS = f"CASE WHEN c.phone IS NULL THEN 'none' WHEN {PHONE_OUT} THEN 'opted_out' ELSE 'active' END"
-EMAIL_STATUS = f"CASE WHEN c.email IS NULL THEN 'none' WHEN {EMAIL_OUT} THEN 'opted_out' ELSE 'active' END"
-
-
-def field_columns(cfg: Config) -> list[str]:
-    """The contacts columns of every field in catalog order: the default fields, then the custom ones."""
-    return list(DEFAULT_FIELDS) + [f.name for f in cfg.fields.custom_fields]

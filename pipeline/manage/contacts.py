@@ -18,12 +18,14 @@ import duckdb
 import pyarrow as pa
 
 from . import groups as groups_mod
-from . import store
-from .config import Config
-from .errors import Conflict, InvalidValue, NotFound, UsageError
-from .fields import SYNONYMS, FieldSpec, catalog, fold
-from .normalize import INVALID, Reason, email_normal, is_blank, parse_typed, phone_e164
-from .optouts import ISO_TIME, utcnow
+from .. import store
+from ..clock import ISO_TIME, utcnow
+from ..config import Config
+from ..errors import Conflict, InvalidValue, NotFound, Reason, UsageError
+from ..fields import SYNONYMS, FieldSpec, catalog, fold
+from ..normalize import INVALID, email_normal, is_blank, parse_typed, phone_e164
+from ..read import read_table
+from .optouts import channel_values, header_is_value
 
 #: Columns every record has besides its fields, in the order lists show them.
 META = ("phone_status", "email_status", "groups", "created_at", "updated_at")
@@ -357,11 +359,7 @@ def read_list(path: Path, cfg: Config) -> tuple[list[str], list[str], list[str]]
     e-mail column, or the only column, header included when it is a value) hold
     details.  Raises `FileRejected` when the file cannot be read.
     """
-    from .optouts import header_is_value
-    from .process import read_limits
-    from .read import read_table
-
-    table = read_table(Path(path), **read_limits(cfg))
+    table = read_table(Path(path), cfg.read_limits)
     ext = {fold(w) for w in SYNONYMS["external_id"]} | {fold("external_id")}
     detail = {fold(w) for key in ("phone", "email") for w in SYNONYMS[key]}
     ids: list[str] = []
@@ -390,8 +388,6 @@ def read_list(path: Path, cfg: Config) -> tuple[list[str], list[str], list[str]]
 def resolve(con: duckdb.DuckDBPyConnection, cfg: Config, *, ids: Sequence[str] = (), external_ids: Sequence[str] = (),
             values: Sequence[str] = ()) -> Refs:
     """Look up a list's values: ids and external ids of contacts, and valid phones and e-mails (in order)."""
-    from .optouts import channel_values
-
     refs = Refs()
     region = cfg.pipeline.default_region
     wanted_ids: list[int] = []

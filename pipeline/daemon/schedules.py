@@ -18,6 +18,7 @@ import logging
 import os
 import threading
 import time
+import tempfile
 from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -27,10 +28,16 @@ from apscheduler.events import EVENT_JOB_MAX_INSTANCES
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.cron import CronTrigger
 
-from .config import Config, Schedule
-from .errors import ConfigError, PipelineError
-from .process import pause_point
-from .report import safe_name, unique_path, write_json_atomic, write_table
+from .. import hooks
+from ..clock import stamp, utcnow
+from ..config import Config, Schedule
+from ..manage.contacts import export_headers, export_row, list_contacts
+from ..manage.optouts import COLUMNS as OPTOUT_COLUMNS
+from ..manage.optouts import list_optouts
+from ..manage.recipients import COLUMNS, build
+from .names import ignored_name
+from ..errors import ConfigError, PipelineError
+from ..output import safe_name, unique_path, write_json_atomic, write_table
 
 STATE_FILE = "schedules.json"
 EXPORTS = "exports"
@@ -195,7 +202,7 @@ class Jobs:
         self.log.info("schedule %s (%s) started", s.name, s.job)
         ok = False
         try:
-            pause_point("schedule")
+            hooks.point("schedule")
             result = collect(self.cfg, s, self.state, self.log) if s.job == "collect" else self._export(s)
             ok = True
         except PipelineError as e:
@@ -239,8 +246,6 @@ def collect(cfg: Config, s: Schedule, state: State, log: logging.Logger) -> str:
     left for the next run.  Each copy is written under a hidden name and renamed
     into the inbox, so the daemon never sees half of it.
     """
-    from .daemon import ignored_name
-
     pattern = os.path.expanduser(s.from_ or "")
     if not os.path.isabs(pattern):
         pattern = str(cfg.home / pattern)
@@ -291,7 +296,6 @@ def collect(cfg: Config, s: Schedule, state: State, log: logging.Logger) -> str:
 
 def _copy_aside(src: Path, folder: Path) -> tuple[Path, str]:
     """Copy a file into `folder` under a hidden name, hashing it on the way; returns the copy and its sha256."""
-    import tempfile
 
     fd, tmp = tempfile.mkstemp(prefix=".collect-", suffix=".part", dir=folder)
     h = hashlib.sha256()
@@ -316,25 +320,18 @@ def export(cfg: Config, s: Schedule, con) -> tuple[Path, int, str]:
     headers, rows, note = _export_rows(cfg, s, con)
     folder = cfg.outbox / EXPORTS
     folder.mkdir(parents=True, exist_ok=True)
-    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
-    path = unique_path(folder, f"{safe_name(s.name, 80)}-{stamp}.{s.format}")
+    path = unique_path(folder, f"{safe_name(s.name, 80)}-{stamp(utcnow())}.{s.format}")
     write_table(path, headers, rows)
     return path, len(rows), note
 
 
 def _export_rows(cfg: Config, s: Schedule, con) -> tuple[list[str], list[list], str]:
     if s.what == "contacts":
-        from .contacts import export_headers, export_row, list_contacts
-
         page = list_contacts(con, cfg, include_all=True)
         return export_headers(cfg), [export_row(cfg, r) for r in page.records], ""
     if s.what == "optouts":
-        from .optouts import COLUMNS as OPTOUT_COLUMNS
-        from .optouts import list_optouts
-
         keys = list(OPTOUT_COLUMNS)
         return keys, [[r[k] for k in keys] for r in list_optouts(con)], ""
-    from .recipients import COLUMNS, build
 
     found = build(con, cfg, groups=s.groups, channel=s.channel)
     return list(COLUMNS), found.export_rows(), "; " + found.summary().rstrip(".")

@@ -11,34 +11,24 @@ off the list.
 from __future__ import annotations
 
 import re
-from datetime import datetime, timezone
+from datetime import datetime
 from pathlib import Path
 from typing import Iterable, Sequence
 
 import duckdb
 import pyarrow as pa
 
-from . import store
-from .errors import InvalidValue, NotFound, UsageError
-from .normalize import detail_channel, email_normal, is_blank, normalize_emails, normalize_phones, phone_e164
+from .. import store
+from ..clock import iso, utcnow
+from ..config import ReadLimits
+from ..fields import SYNONYMS, fold
+from ..read import read_table
+from ..errors import InvalidValue, NotFound, UsageError
+from ..normalize import detail_channel, email_normal, is_blank, normalize_emails, normalize_phones, phone_e164
 
 CHANNELS = ("sms", "email")
 #: How many invalid values a result lists by name (all are counted).
 MAX_INVALID_LISTED = 1000
-
-
-def utcnow() -> datetime:
-    """Now in UTC, without a time zone, to the second: how the store keeps times."""
-    return datetime.now(timezone.utc).replace(microsecond=0, tzinfo=None)
-
-
-#: How the outputs show a stored time: `2026-11-27T02:00:03Z` (Python's strftime and DuckDB's agree on it).
-ISO_TIME = "%Y-%m-%dT%H:%M:%SZ"
-
-
-def iso(t: datetime | None) -> str | None:
-    """A stored time as the JSON outputs show it: `2026-11-27T02:00:03Z`."""
-    return t.strftime(ISO_TIME) if t else None
 
 
 def channel_value(raw: str, region: str, channel: str | None = None) -> tuple[str, str] | None:
@@ -166,8 +156,7 @@ def history(con: duckdb.DuckDBPyConnection, raw: str, *, region: str, channel: s
             "events": [{"at": iso(a), "action": act, "source": s, "reason": r} for a, act, s, r in rows]}
 
 
-def read_optout_values(path: Path, *, region: str | None = None, max_bytes: int = 500_000_000,
-                       max_rows: int = 5_000_000, max_columns: int = 1000) -> list[str]:
+def read_optout_values(path: Path, *, region: str | None = None, limits: ReadLimits = ReadLimits()) -> list[str]:
     """The values of an opt-out list file (xlsx, csv, ...): one phone or e-mail per row.
 
     Opt-out lists often have no header, so the first row counts as a value
@@ -176,10 +165,7 @@ def read_optout_values(path: Path, *, region: str | None = None, max_bytes: int 
     whose header names a phone, an e-mail or an opt-out; when none does, its
     first column.  Raises `FileRejected` when the file cannot be read.
     """
-    from .fields import SYNONYMS, fold
-    from .read import read_table
-
-    table = read_table(Path(path), max_bytes=max_bytes, max_rows=max_rows, max_columns=max_columns)
+    table = read_table(Path(path), limits)
     picked = list(range(len(table.headers)))
     if len(picked) > 1:
         detail_headers = {fold(w) for key in ("phone", "email", "optout") for w in SYNONYMS[key]}

@@ -1,0 +1,140 @@
+"""`contacts list`, `show`, `add`, `edit`, `delete`: one contact or a page of them."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Sequence
+
+import click
+
+from ..manage import contacts
+from ..manage.contacts import parse_assignments
+from .common import (
+    EXPORT_HELP,
+    command_store,
+    echo_json,
+    fail_cleanly,
+    print_contacts,
+    say,
+    show_contact,
+)
+
+# --------------------------------------------------------------------------- contacts
+
+
+@click.command("list")
+@click.option("--search", metavar="TEXT", help="Only contacts whose name, phone (any format), e-mail or text "
+              "fields hold every word of TEXT.")
+@click.option("--sort", metavar="FIELD[:desc]", help="Sort by any field (or id, created_at, updated_at).")
+@click.option("--group", "groups", multiple=True, metavar="NAME", help="Only members of this group (repeatable).")
+@click.option("--all", "include_all", is_flag=True, help="Also contacts whose every detail is opted out.")
+@click.option("--limit", type=click.IntRange(min=1), help="At most N contacts (a table shows 100 unless told).")
+@click.option("--json", "as_json", is_flag=True, help="Print the contacts as JSON.")
+@click.option("--export", type=click.Path(dir_okay=False, path_type=Path), help=EXPORT_HELP)
+@click.pass_context
+@fail_cleanly
+def list_cmd(ctx, search, sort, groups, include_all, limit, as_json, export) -> None:
+    """List active contacts (at least one detail not opted out); --all lists every contact.
+
+    Example: contacts list --search "052-345 6789" --sort last_name:desc --group VIP
+    """
+    table = not as_json and export is None
+    with command_store(ctx) as (cfg, con):
+        page = contacts.list_contacts(con, cfg, search=search, sort=sort, groups=groups, include_all=include_all,
+                                      limit=limit or (contacts.TABLE_LIMIT if table else None), with_total=table)
+        print_contacts(cfg, page, as_json=as_json, export=export, limit=limit, sort=sort)
+
+
+@click.command("show")
+@click.argument("contact_id", metavar="ID", type=int)
+@click.option("--json", "as_json", is_flag=True, help="Print the contact as JSON.")
+@click.pass_context
+@fail_cleanly
+def show_cmd(ctx, contact_id: int, as_json: bool) -> None:
+    """Show one contact: every field, each detail's status, its groups.
+
+    Example: contacts show 42 --json
+    """
+    with command_store(ctx) as (cfg, con):
+        rec = contacts.get(con, cfg, contact_id)
+    echo_json(rec) if as_json else show_contact(rec)
+
+
+def _values(phone: str | None, email: str | None, sets: Sequence[str]) -> dict[str, str]:
+    values = parse_assignments(sets)
+    if phone is not None:
+        values["phone"] = phone
+    if email is not None:
+        values["email"] = email
+    return values
+
+
+def _status_notes(rec: dict) -> None:
+    for detail in ("phone", "email"):
+        if rec[f"{detail}_status"] == "opted_out":
+            say(f"Note: {rec[detail]} is on the opt-out list and stays out; "
+                 f"`contacts optout remove` is the only way back.")
+
+
+@click.command("add")
+@click.option("--phone", metavar="P", help="Mobile phone, in any format.")
+@click.option("--email", metavar="E", help="E-mail address.")
+@click.option("--set", "sets", multiple=True, metavar="FIELD=VALUE", help="Any field's value (repeatable).")
+@click.option("--group", "groups", multiple=True, metavar="NAME", help="Add to this group, created when missing "
+              "(repeatable).")
+@click.option("--json", "as_json", is_flag=True, help="Print the new contact as JSON.")
+@click.pass_context
+@fail_cleanly
+def add_cmd(ctx, phone, email, sets, groups, as_json) -> None:
+    """Add one contact; it needs a valid phone or e-mail, held by no other contact.
+
+    Example: contacts add --phone 052-345-6789 --email dana@example.com --set first_name=Dana --group VIP
+    """
+    with command_store(ctx) as (cfg, con):
+        rec = contacts.add(con, cfg, _values(phone, email, sets), groups)
+    if as_json:
+        echo_json(rec)
+    else:
+        click.echo(f"Added contact {rec['id']}.")
+    _status_notes(rec)
+
+
+@click.command("edit")
+@click.argument("contact_id", metavar="ID", type=int)
+@click.option("--phone", metavar="P", help="A new phone (empty to clear).")
+@click.option("--email", metavar="E", help="A new e-mail (empty to clear).")
+@click.option("--set", "sets", multiple=True, metavar="FIELD=VALUE", help="A field's new value; FIELD= clears it "
+              "(repeatable).")
+@click.option("--json", "as_json", is_flag=True, help="Print the contact as JSON.")
+@click.pass_context
+@fail_cleanly
+def edit_cmd(ctx, contact_id, phone, email, sets, as_json) -> None:
+    """Change fields of one contact, checked like an import's values.
+
+    Example: contacts edit 42 --set city="Tel Aviv" --set loyalty_tier=gold
+    """
+    with command_store(ctx) as (cfg, con):
+        rec, changed = contacts.edit(con, cfg, contact_id, _values(phone, email, sets))
+    if as_json:
+        echo_json(rec)
+    else:
+        click.echo(f"Contact {contact_id}: " + (f"changed {', '.join(changed)}." if changed else "nothing changed."))
+    _status_notes(rec)
+
+
+@click.command("delete")
+@click.argument("contact_id", metavar="ID", type=int)
+@click.option("--json", "as_json", is_flag=True, help="Print the deleted contact as JSON.")
+@click.pass_context
+@fail_cleanly
+def delete_cmd(ctx, contact_id, as_json) -> None:
+    """Delete one contact and its group memberships; its opted-out details stay opted out.
+
+    Example: contacts delete 42
+    """
+    with command_store(ctx) as (cfg, con):
+        rec = contacts.delete(con, cfg, contact_id)
+    if as_json:
+        echo_json(rec)
+    else:
+        click.echo(f"Deleted contact {contact_id}.")

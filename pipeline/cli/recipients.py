@@ -1,0 +1,56 @@
+"""`contacts recipients`: the deliverable list a sender uses."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from ..manage import recipients
+from ..manage.contacts import TABLE_LIMIT, read_list
+from .common import (
+    CHANNEL,
+    EXPORT_HELP,
+    command_store,
+    echo_json,
+    echo_table,
+    fail_cleanly,
+    one_output,
+    say,
+    write_export,
+)
+
+# --------------------------------------------------------------------------- recipients
+
+
+@click.command("recipients")
+@click.option("--group", "groups", multiple=True, metavar="NAME", help="The contacts of this group (repeatable).")
+@click.option("--channel", type=CHANNEL, help="Only phones (sms) or only e-mails (email); both by default.")
+@click.option("--file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="An ad-hoc list: contact ids, phones or e-mails, one per row.")
+@click.option("--json", "as_json", is_flag=True, help="Print the list as JSON.")
+@click.option("--export", type=click.Path(dir_okay=False, path_type=Path), help=EXPORT_HELP)
+@click.pass_context
+@fail_cleanly
+def recipients_cmd(ctx, groups, channel, file, as_json, export) -> None:
+    """The deliverable list a sender uses: opted-out and repeated details are always left out.
+
+    Says on stderr how many were left out and why.
+
+    Example: contacts recipients --group VIP --group "Tel Aviv VIPs" --channel sms --export send.csv
+    """
+    one_output(as_json, export)
+    with command_store(ctx) as (cfg, con):
+        ids, ext, values = read_list(file, cfg) if file is not None else ([], [], [])
+        r = recipients.from_list(con, cfg, groups=groups, channel=channel, ids=ids, external_ids=ext, values=values)
+    keys = list(recipients.COLUMNS)
+    n = r.table.num_rows
+    if as_json:
+        echo_json(r.rows())
+    elif export is not None:
+        write_export(export, keys, r.export_rows(), "recipients", n)
+    else:
+        echo_table(keys, r.export_rows(TABLE_LIMIT))
+        if n > TABLE_LIMIT:
+            say(f"Showing {TABLE_LIMIT} of {n}; use --export FILE or --json for all of them.")
+    say(r.summary())

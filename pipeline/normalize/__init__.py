@@ -1,0 +1,15 @@
+"""Normalization: `values` judges one value (phone, e-mail, typed field); `columns` applies them to whole columns."""
+
+from .columns import (
+    Normalized, fast_emails, fast_phones, normalize_column, normalize_emails, normalize_phones, normalize_typed,
+    truthy_column,
+)
+from .values import (
+    INVALID, TYPES, Invalid, detail_channel, email_normal, is_blank, is_truthy, parse_typed, phone_e164,
+)
+
+__all__ = [
+    "INVALID", "Invalid", "TYPES", "phone_e164", "email_normal", "normalize_phones", "normalize_emails",
+    "parse_typed", "normalize_typed", "detail_channel", "is_truthy", "is_blank", "fast_phones", "fast_emails",
+    "Normalized", "normalize_column", "truthy_column",
+]

@@ -1,0 +1,259 @@
+"""The outbox, staging to commit: a run's folder made aside, committed with its run, then put in place.
+
+The order makes a crash at any instant recoverable: outputs are written into a
+hidden staging folder, the database transaction (which records the run and its
+outbox folder) commits, the source joins the staging folder, the folder is
+renamed into place.  `recover` finishes or removes what a crash left.  With
+`process`, the only module that moves a file between the inbox, the outbox and
+rejects/.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+from . import hooks, store
+from .clock import ISO_TIME, stamp
+from .config import Config
+from .output import safe_name, unique_path, write_json_atomic, write_text_atomic
+
+STAGING_PREFIX = ".staging-"
+
+
+@dataclass
+class RunSummary:
+    """What one file's import did: `summary.json` is `asdict()`, `summary.txt` is `str()`."""
+
+    file: str
+    sha256: str | None = None
+    status: str = "done"
+    reason: str | None = None
+    started_at: str = ""
+    finished_at: str | None = None
+    rows: dict = field(default_factory=lambda: dict.fromkeys(
+        ("total", "new", "updated", "unchanged", "duplicate", "rejected", "blank"), 0))
+    optouts: dict = field(default_factory=lambda: {"phone_kept_out": 0, "email_kept_out": 0, "added": 0})
+    groups: list = field(default_factory=list)
+    columns: list = field(default_factory=list)
+    rejects_file: str | None = None
+    reject_reasons: dict = field(default_factory=dict)
+    dropped_values: dict = field(default_factory=lambda: {"count": 0, "values": []})
+    earlier_run: dict | None = None
+    source: dict = field(default_factory=dict)
+    outbox: str | None = None
+    dry_run: bool = False
+    timings: dict = field(default_factory=dict)
+    optout_list: dict | None = None
+
+    def asdict(self) -> dict:
+        return asdict(self)
+
+    def __str__(self) -> str:
+        lines = [f"{self.file}: {self.status}" + (" (dry run, nothing written)" if self.dry_run else "")]
+        if self.reason:
+            lines.append(f"  {self.reason}")
+        if self.status == "done" and self.optout_list is not None:
+            o = self.optout_list
+            lines.append(f"  opt-out list: {o['added']} added, {o['already']} already out, {o['invalid']} invalid")
+        elif self.status == "done":
+            r = self.rows
+            lines.append(f"  rows {r['total']}: {r['new']} new, {r['updated']} updated, {r['unchanged']} unchanged, "
+                         f"{r['duplicate']} duplicate, {r['rejected']} rejected ({r['blank']} blank rows skipped)")
+            o = self.optouts
+            lines.append(f"  opt-outs: {o['added']} added; kept out: {o['phone_kept_out']} phones, "
+                         f"{o['email_kept_out']} e-mails")
+            for g in self.groups:
+                lines.append(f"  group {g['name']}{' (created)' if g['created'] else ''}: "
+                             f"{g['added']} added, {g['removed']} removed")
+            for code, n in sorted(self.reject_reasons.items()):
+                lines.append(f"  rejected for {code}: {n}")
+            if self.dropped_values["count"]:
+                lines.append(f"  values left out (invalid): {self.dropped_values['count']}")
+            mapped = [f"{c['header']} -> {c['field']}" for c in self.columns if c["field"]]
+            unmapped = [c["header"] for c in self.columns if not c["field"] and c["header"]]
+            lines.append("  columns: " + (", ".join(mapped) or "none mapped"))
+            if unmapped:
+                lines.append("  not imported: " + ", ".join(unmapped))
+            if self.rejects_file:
+                lines.append(f"  fix the rows in {self.rejects_file} and drop it back into the inbox")
+        return "\n".join(lines) + "\n"
+
+
+def sha256_of(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def in_folder(path: Path, folder: Path) -> bool:
+    try:
+        path.resolve().relative_to(folder.resolve())
+    except (ValueError, OSError):
+        return False
+    return True
+
+
+def rollback(con) -> None:
+    try:
+        con.execute("ROLLBACK")
+    except Exception:  # noqa: BLE001 - nothing left to roll back
+        pass
+
+
+def commit_run(con, summary: RunSummary, staging: Path, final: Path, source: Path | None, move: bool) -> None:
+    """Write the summary, record the run and commit the file's transaction; then the outbox folder takes its place."""
+    try:
+        write_summary(staging, summary)
+        store.record_run(con, summary.asdict(), final.name)
+        hooks.point("commit")
+        con.execute("COMMIT")
+    except BaseException:
+        rollback(con)
+        raise
+    hooks.point("after_commit")
+    finish_outbox(staging, final, source, move)
+
+
+def finish_outbox(staging: Path, final: Path, source: Path | None, move: bool) -> None:
+    """After the commit: the source joins the staging folder, then the folder takes its name.
+
+    In this order a crash leaves either a committed staging folder (which `recover`
+    finishes) or the finished folder with its source: never a finished folder whose
+    source still waits in the inbox, to be taken again.
+    """
+    if source is not None and (source.exists() or source.is_symlink()):
+        target = staging / safe_name(source.name)
+        if move:
+            shutil.move(str(source), target)
+        else:
+            shutil.copy2(source, target)
+    hooks.point("moved")
+    if staging.exists():
+        os.replace(staging, final)
+
+
+def write_summary(folder: Path, summary: RunSummary) -> None:
+    write_json_atomic(folder / "summary.json", summary.asdict())
+    write_text_atomic(folder / "summary.txt", str(summary))
+
+
+def new_outbox(cfg: Config, started: datetime, name: str, summary: RunSummary) -> tuple[Path, Path]:
+    """A new outbox folder for a file, made under its staging name: (staging, final)."""
+    final = _outbox_folder(cfg, started, name)
+    staging = final.parent / (STAGING_PREFIX + final.name)
+    staging.mkdir(parents=True)
+    summary.outbox = final.name
+    return staging, final
+
+
+def _outbox_folder(cfg: Config, started: datetime, name: str) -> Path:
+    stem = safe_name(Path(name).stem, 80)
+    base = f"{stamp(started)}-{stem}"
+    cfg.outbox.mkdir(parents=True, exist_ok=True)
+    final = cfg.outbox / base
+    n = 2
+    while final.exists() or (cfg.outbox / (STAGING_PREFIX + final.name)).exists():
+        final = cfg.outbox / f"{base}-{n}"
+        n += 1
+    return final
+
+
+def leave_outbox(cfg: Config, con, path: Path, summary: RunSummary, move_source: bool) -> None:
+    staging, final = stage_outbox(cfg, con, path, summary)
+    finish_outbox(staging, final, path if move_source else None, move=True)
+
+
+def stage_outbox(cfg: Config, con, path: Path, summary: RunSummary) -> tuple[Path, Path]:
+    """The outbox folder of a file that was not imported, under its staging name, with its run committed."""
+    started = datetime.strptime(summary.started_at, ISO_TIME)
+    staging, final = new_outbox(cfg, started, path.name, summary)
+    write_summary(staging, summary)
+    if con is not None:
+        with store.transaction(con):  # the run and its id counter together, or neither
+            store.record_run(con, summary.asdict(), final.name)
+    return staging, final
+
+
+def reject_source(cfg: Config, path: Path, reason: str, move: bool) -> Path:
+    """Put a file that cannot be processed into rejects/ (moved, or copied) with <name>.error.txt beside it.
+
+    The reason is written first: a crash between the two leaves no rejected file without one.
+    """
+    cfg.rejects.mkdir(parents=True, exist_ok=True)
+    target = unique_path(cfg.rejects, safe_name(path.name))
+    write_text_atomic(target.with_name(target.name + ".error.txt"), reason + "\n")
+    try:
+        if move:
+            shutil.move(str(path), target)
+        elif path.is_file():
+            shutil.copy2(path, target)
+    except OSError:
+        pass
+    return target
+
+
+def recover(cfg: Config, con) -> list[str]:
+    """Finish or undo what a crash left in the outbox; returns one line per staging folder, for the log.
+
+    Call it holding the database: no other process is then between a commit and
+    its last rename.  A staging folder whose run is committed is finished (its
+    source, if still in the inbox, joins it, or goes to rejects/ for a failed
+    file, and the folder takes its name); any other is removed, so its file,
+    still in the inbox, is imported again.
+    """
+    done: list[str] = []
+    if cfg.rejects.is_dir():  # a reason cut short while being written; the file is rejected again with it
+        for part in cfg.rejects.glob(".*.part"):
+            part.unlink(missing_ok=True)
+    if not cfg.outbox.is_dir():
+        return done
+    for staging in sorted(p for p in cfg.outbox.iterdir() if p.name.startswith(STAGING_PREFIX) and p.is_dir()):
+        name = staging.name[len(STAGING_PREFIX):]
+        if not store.outbox_of_run(con, name):
+            shutil.rmtree(staging, ignore_errors=True)
+            done.append(f"removed the outbox folder of an import that never committed ({name}); "
+                        "its file is taken again")
+            continue
+        summary = _read_summary(staging)
+        for part in staging.glob(".*.part"):  # a write cut short before the commit; never part of the folder
+            part.unlink(missing_ok=True)
+        source = _waiting_source(cfg, summary)
+        if source is not None:
+            if summary.get("status") == "failed":
+                reject_source(cfg, source, summary.get("reason") or "The file could not be processed.", move=True)
+            else:
+                shutil.move(str(source), staging / safe_name(source.name))
+        os.replace(staging, cfg.outbox / name)
+        done.append(f"finished the import of {summary.get('file') or name}, committed before the interruption "
+                    f"-> {name}/")
+    return done
+
+
+def _read_summary(folder: Path) -> dict:
+    try:
+        data = json.loads((folder / "summary.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def _waiting_source(cfg: Config, summary: dict) -> Path | None:
+    """The file a summary describes, if it still waits in the inbox (same name, same content)."""
+    name = summary.get("file")
+    if not isinstance(name, str) or not name or "/" in name or name in (".", ".."):
+        return None
+    for folder in (cfg.inbox, cfg.optouts_inbox):
+        path = folder / name
+        if path.is_symlink() or path.is_file():
+            sha = summary.get("sha256")
+            if sha is None or (path.is_file() and not path.is_symlink() and sha256_of(path) == sha):
+                return path
+    return None

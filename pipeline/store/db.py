@@ -1,0 +1,173 @@
+"""The DuckDB database: schema, connection (waiting while another process holds it), ids, transactions.
+
+Opt-out status is never stored on a contact: it is the presence of the detail's
+value in `optouts`, so no write to `contacts` can make an opted-out detail
+reachable again.  The writes here that several callers share (groups found or
+made by name, opt-outs added with history) live here too.
+"""
+
+from __future__ import annotations
+
+import time
+from contextlib import contextmanager
+from datetime import datetime
+from typing import Callable, Iterator, Sequence
+
+import duckdb
+import pyarrow as pa
+
+from ..config import DEFAULT_FIELDS, Config
+from ..errors import DatabaseBusy, PipelineError
+
+SCHEMA_VERSION = "1"
+
+_SCHEMA = [
+    "CREATE TABLE IF NOT EXISTS meta (key VARCHAR PRIMARY KEY, value VARCHAR)",
+    "CREATE TABLE IF NOT EXISTS contacts (id BIGINT NOT NULL, phone VARCHAR, phone_raw VARCHAR, "
+    "email VARCHAR, email_raw VARCHAR, "
+    + ", ".join(f'"{f}" VARCHAR' for f in DEFAULT_FIELDS if f not in ("phone", "email"))
+    + ", created_at TIMESTAMP NOT NULL, updated_at TIMESTAMP NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS groups (id BIGINT NOT NULL, name VARCHAR NOT NULL, category VARCHAR, "
+    "created_at TIMESTAMP NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS memberships (group_id BIGINT NOT NULL, contact_id BIGINT NOT NULL, "
+    "added_at TIMESTAMP NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS optouts (channel VARCHAR NOT NULL, value VARCHAR NOT NULL, since TIMESTAMP NOT NULL, "
+    "source VARCHAR, reason VARCHAR, PRIMARY KEY (channel, value))",
+    "CREATE TABLE IF NOT EXISTS optout_history (\"at\" TIMESTAMP NOT NULL, channel VARCHAR NOT NULL, "
+    "value VARCHAR NOT NULL, action VARCHAR NOT NULL, source VARCHAR, reason VARCHAR)",
+    "CREATE TABLE IF NOT EXISTS runs (id BIGINT NOT NULL, file VARCHAR, sha256 VARCHAR, status VARCHAR, "
+    "started_at TIMESTAMP, finished_at TIMESTAMP, outbox VARCHAR, summary VARCHAR)",
+]
+
+
+def q(name: str) -> str:
+    """Quote an identifier from the field catalog (never user text)."""
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _is_lock_error(e: Exception) -> bool:
+    text = str(e).lower()
+    return "lock" in text and ("conflicting" in text or "could not set" in text)
+
+
+def connect(cfg: Config, *, on_wait: Callable[[str], None] | None = None,
+            wait_seconds: float | None = None) -> duckdb.DuckDBPyConnection:
+    """Open the home's database, creating it and its schema; wait while another process holds it."""
+    path = cfg.database
+    path.parent.mkdir(parents=True, exist_ok=True)
+    limit = cfg.pipeline.busy_wait_seconds if wait_seconds is None else wait_seconds
+    deadline = time.monotonic() + limit
+    told = False
+    while True:
+        try:
+            con = duckdb.connect(str(path))
+            break
+        except duckdb.IOException as e:
+            if not _is_lock_error(e):
+                raise PipelineError(f"The database {path.name} cannot be opened: {str(e).splitlines()[0]}") from None
+            if time.monotonic() >= deadline:
+                raise DatabaseBusy(f"The database is still in use by another process after {limit:.0f} s; "
+                                   "try again when the import in progress has finished.") from None
+            if not told and on_wait:
+                on_wait(busy_reason(cfg))
+                told = True
+            time.sleep(0.2)
+    con.execute(f"SET memory_limit = '{int(cfg.pipeline.database_memory_mb)}MB'")  # an int: no user text in SQL
+    ensure_schema(con, cfg)
+    return con
+
+
+def busy_reason(cfg: Config) -> str:
+    """What the process holding the database says it is doing."""
+    marker = cfg.database.with_suffix(".busy")
+    try:
+        what = marker.read_text(encoding="utf-8").strip()
+    except OSError:
+        what = ""
+    return f"waiting for {what or 'another process'} to finish"
+
+
+def ensure_schema(con: duckdb.DuckDBPyConnection, cfg: Config) -> None:
+    """Create missing tables and a column for each custom field (removed fields keep their data)."""
+    for stmt in _SCHEMA:
+        con.execute(stmt)
+    have = {r[0] for r in con.execute(
+        "SELECT column_name FROM information_schema.columns WHERE table_name = 'contacts'").fetchall()}
+    for f in cfg.fields.custom_fields:
+        if f.name not in have:
+            con.execute(f"ALTER TABLE contacts ADD COLUMN {q(f.name)} VARCHAR")
+    con.execute("INSERT INTO meta VALUES ('schema_version', ?) ON CONFLICT DO NOTHING", [SCHEMA_VERSION])
+
+
+def next_ids(con: duckdb.DuckDBPyConnection, counter: str, n: int, table: str) -> int:
+    """Reserve n ids from a counter that never goes back, so a deleted id is never reused; returns the first."""
+    row = first(con, "SELECT value FROM meta WHERE key = ?", [counter])
+    if row is None:
+        start = (con.execute(f"SELECT coalesce(max(id), 0) FROM {table}").fetchall()[0][0]) + 1
+    else:
+        start = int(row[0])
+    con.execute("INSERT INTO meta VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                [counter, str(start + n)])
+    return start
+
+
+def first(con: duckdb.DuckDBPyConnection, sql: str, params: Sequence[object] = ()) -> tuple | None:
+    """The first row of a query, or None; the result is read to its end, as DuckDB wants before the next statement."""
+    rows = con.execute(sql, list(params)).fetchall()
+    return rows[0] if rows else None
+
+
+@contextmanager
+def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
+    """One transaction: committed when the block ends, rolled back on any error."""
+    con.execute("BEGIN TRANSACTION")
+    try:
+        yield
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    con.execute("COMMIT")
+
+
+# --------------------------------------------------------------------------- groups & opt-outs
+
+
+def ensure_groups(con: duckdb.DuckDBPyConnection, names: Sequence[str], now: datetime,
+                  category: str | None = None) -> dict[str, tuple[int, bool]]:
+    """Find groups by name ignoring case, creating missing ones; name -> (id, created)."""
+    out: dict[str, tuple[int, bool]] = {}
+    wanted = list(dict.fromkeys(n for n in names if n))
+    if not wanted:
+        return out
+    existing = {r[0].casefold(): r[1] for r in con.execute(
+        "SELECT name, id FROM groups WHERE lower(name) IN (SELECT lower(unnest(?)))", [wanted]).fetchall()}
+    missing = [n for n in wanted if n.casefold() not in existing]
+    missing = list({n.casefold(): n for n in reversed(missing)}.values())[::-1]
+    if missing:
+        start = next_ids(con, "next_group_id", len(missing), "groups")
+        con.execute("INSERT INTO groups SELECT ?::BIGINT + i, list_extract(?::VARCHAR[], i + 1), ?, ? FROM range(?) t(i)",
+                    [start, missing, category, now, len(missing)])
+        for i, n in enumerate(missing):
+            existing[n.casefold()] = start + i
+    created = {n.casefold() for n in missing}
+    for n in wanted:
+        out[n] = (existing[n.casefold()], n.casefold() in created)
+    return out
+
+
+def add_optouts(con: duckdb.DuckDBPyConnection, details: pa.Table, now: datetime, source: str,
+                reason: str | None) -> int:
+    """Opt out (channel, value) pairs not yet out, with history; returns how many were added."""
+    con.register("new_optouts", details)
+    try:
+        con.execute("CREATE OR REPLACE TEMP TABLE _added AS SELECT DISTINCT n.channel, n.value FROM new_optouts n "
+                    "WHERE n.value IS NOT NULL AND NOT EXISTS (SELECT 1 FROM optouts o "
+                    "WHERE o.channel = n.channel AND o.value = n.value)")
+    finally:
+        con.unregister("new_optouts")
+    con.execute("INSERT INTO optouts SELECT channel, value, ?, ?, ? FROM _added", [now, source, reason])
+    con.execute("INSERT INTO optout_history SELECT ?, channel, value, 'opt_out', ?, ? FROM _added",
+                [now, source, reason])
+    n = con.execute("SELECT count(*) FROM _added").fetchall()[0][0]
+    con.execute("DROP TABLE _added")
+    return n
