@@ -11,6 +11,8 @@ import fnmatch
 import unicodedata
 from dataclasses import dataclass
 
+import yaml
+
 from .config import DEFAULT_FIELDS, CustomField, FieldsConfig, first_rule
 
 #: Columns the reject workbook adds; a re-dropped workbook never imports them.
@@ -147,8 +149,6 @@ def map_columns(headers: list[str], file_name: str, cfg: FieldsConfig) -> list[C
 
 def rule_yaml(file_name: str, columns: list[ColumnMap]) -> str:
     """A ready `rules:` entry for fields.yaml that pins this file's mapping."""
-    import yaml
-
     stem = file_name.rsplit(".", 1)[0]
     pattern = stem.rstrip("0123456789-_ ") + "*" if stem.rstrip("0123456789-_ ") else stem + "*"
     cols = {c.header: (c.target or "ignore") for c in columns if c.header.strip() and c.how != "reject_info"}

@@ -18,8 +18,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from .config import Config
-from .fields import ColumnMap, catalog
 from .errors import Reason, Rejection, Rejections
+from .fields import ColumnMap, catalog
 from .normalize import Normalized, normalize_column, truthy_column
 from .plan import ImportPlan
 from .read import Table
@@ -95,7 +95,12 @@ class _Reasons:
 
 def prepare(table: Table, columns: list[ColumnMap], cfg: Config, *, rule_groups: list[str], mirror: bool,
             extra_groups: list[str], group_category: str | None, source: str) -> Prepared:
-    """Normalize the mapped columns and split rows into importable and rejected."""
+    """Normalize the mapped columns and split rows into importable and rejected.
+
+    One function, read top to bottom: the columns are normalized side by side,
+    then each kind of reason is flagged, then the groups and opt-outs of the
+    rows; the steps share the normalized columns and split no further cleanly.
+    """
     p = cfg.pipeline
     n = len(table.source_rows)
     by_target: dict[str, list[pa.Array]] = {}

@@ -21,12 +21,21 @@ from .errors import FileHeld, FileRejected, PipelineError, Rejections
 from .fields import ColumnMap, map_columns
 from .manage.optouts import import_values, read_optout_values
 from .outbox import (
-    RunSummary, commit_run, finish_outbox, in_folder, leave_outbox, new_outbox, reject_source, rollback, sha256_of,
+    RunSummary,
+    commit_run,
+    finish_outbox,
+    in_folder,
+    leave_outbox,
+    new_outbox,
+    reject_source,
+    rollback,
+    sha256_of,
     stage_outbox,
 )
 from .output import feed_writer, safe_name, start_writer, write_xlsx
 from .prepare import prepare
 from .read import Table, bulk_allocation, give_back_memory, read_table
+
 
 class Reporter(Protocol):
     """Receives progress of long work; the CLI shows it, the daemon logs it."""
@@ -98,6 +107,11 @@ def process_file(path: Path, cfg: Config, *, groups: list[str] | None = None, dr
 def _import(cfg: Config, con, path: Path, table: Table, summary: RunSummary, started: datetime,
             groups: list[str], dry_run: bool, from_inbox: bool, reporter: Reporter,
             timings: dict[str, float]) -> RunSummary:
+    """Map, normalize, stage and upsert a read table, write its outputs and commit the run.
+
+    The stages in the order a crash can be recovered from, timed one by one;
+    kept in one place so that order is seen whole.
+    """
     t = time.perf_counter()
     reporter.stage(path.name, "map")
     columns = plan_columns(cfg, table, path.name)

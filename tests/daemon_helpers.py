@@ -12,7 +12,6 @@ from pathlib import Path
 from typing import Callable, Sequence, TypeVar
 
 import duckdb
-
 import helpers
 from helpers import CONTACTS
 

@@ -13,9 +13,8 @@ from typing import Sequence
 import duckdb
 import openpyxl
 import pytest
-from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
-
 from click.testing import CliRunner
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
 from pipeline.cli import main
 from pipeline.config import load_config

@@ -7,8 +7,16 @@ import shutil
 from pathlib import Path
 
 import pytest
-
-from helpers import CORPORA, csv_file, make_home, naughty_strings, query, read_xlsx, run, xlsx
+from helpers import (
+    CORPORA,
+    csv_file,
+    make_home,
+    naughty_strings,
+    query,
+    read_xlsx,
+    run,
+    xlsx,
+)
 
 FILES = sorted(p for folder in ("calamine-spreadsheets", "frictionless-csv", "csv-spectrum/csvs")
                for p in (CORPORA / folder).glob("*") if p.suffix.lower() not in (".md",) and p.is_file()

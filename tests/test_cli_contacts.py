@@ -15,8 +15,8 @@ from pathlib import Path
 import openpyxl
 import pytest
 from click.testing import CliRunner
-
 from helpers import CONTACTS, cli, csv_file, make_home, query, real, run
+
 from pipeline.cli import main
 
 FIELDS = """\

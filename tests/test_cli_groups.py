@@ -7,8 +7,8 @@ from pathlib import Path
 
 import openpyxl
 import pytest
-
 from helpers import cli, csv_file, make_home, query, run, xlsx
+
 from pipeline.config import load_config
 from pipeline.manage.groups import compile_where
 

@@ -7,7 +7,6 @@ import os
 import subprocess
 
 import yaml
-
 from helpers import CONTACTS, cli, csv_file, make_home, query, read_xlsx, xlsx
 
 

@@ -8,11 +8,11 @@ from pathlib import Path
 
 import openpyxl
 import pytest
-
 from helpers import cli, csv_file, make_home, query, real, run, xlsx
+
 from pipeline import store
-from pipeline.manage import optouts
 from pipeline.config import load_config
+from pipeline.manage import optouts
 
 HEAD = ["First name", "Last name", "Mobile", "E-mail", "City"]
 ROWS = [

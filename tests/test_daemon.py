@@ -16,9 +16,17 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-
-from daemon_helpers import (CONTACTS, FAST, Daemon, contacts, outbox_folders, query, staging_folders, summaries,
-                            wait_for)
+from daemon_helpers import (
+    CONTACTS,
+    FAST,
+    Daemon,
+    contacts,
+    outbox_folders,
+    query,
+    staging_folders,
+    summaries,
+    wait_for,
+)
 from helpers import CORPORA, csv_file, make_home, xlsx
 
 HEAD = ["First Name", "Last Name", "Mobile", "E-mail"]

@@ -19,8 +19,14 @@ from pathlib import Path
 
 import openpyxl
 import pytest
-
-from daemon_helpers import Daemon, outbox_folders, settled_home, staging_folders, wait_for, waiting_files
+from daemon_helpers import (
+    Daemon,
+    outbox_folders,
+    settled_home,
+    staging_folders,
+    wait_for,
+    waiting_files,
+)
 from helpers import csv_file, make_home, query, xlsx
 
 PIPELINE = "settle_seconds: 0.1\nrescan_seconds: 1\n"

@@ -13,11 +13,18 @@ import random
 import xml.etree.ElementTree as ET
 
 import pytest
+from helpers import CORPORA, naughty_strings
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from helpers import CORPORA, naughty_strings
-from pipeline.normalize import email_normal, fast_emails, fast_phones, normalize_emails, normalize_phones, phone_e164
+from pipeline.normalize import (
+    email_normal,
+    fast_emails,
+    fast_phones,
+    normalize_emails,
+    normalize_phones,
+    phone_e164,
+)
 
 REGIONS = ["IL", "GB", "DE", "FR", "IN", "AU", "BR", "IT", "US", "NL"]
 

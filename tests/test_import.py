@@ -6,8 +6,16 @@ import json
 import shutil
 
 import pytest
-
-from helpers import csv_file, make_home, outbox_folder, query, read_xlsx, run, summary_json, xlsx
+from helpers import (
+    csv_file,
+    make_home,
+    outbox_folder,
+    query,
+    read_xlsx,
+    run,
+    summary_json,
+    xlsx,
+)
 
 HEAD = ["First Name", "Last Name", "Mobile", "E-mail", "City"]
 OUTCOMES = ("new", "updated", "unchanged", "duplicate", "rejected")

@@ -9,10 +9,10 @@ import xml.etree.ElementTree as ET
 import phonenumbers
 import pytest
 from email_validator import validate_email
+from helpers import corpus, naughty_strings
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from helpers import corpus, naughty_strings
 from pipeline.errors import Reason
 from pipeline.normalize import (
     INVALID,

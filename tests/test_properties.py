@@ -5,10 +5,9 @@ from __future__ import annotations
 import tempfile
 from pathlib import Path
 
+from helpers import csv_file, make_home, query, run
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-
-from helpers import csv_file, make_home, query, run
 
 PHONES = ["0523456781", "+972 52-345-6782", "972523456783", "523456784", "12345", "", "052-345-6781"]
 EMAILS = ["a@example.com", "B@Example.com", "b@example.com", "c@example.org", "broken@", "", "a@example.com "]

@@ -13,14 +13,14 @@ import tempfile
 from pathlib import Path
 
 import hypothesis.strategies as st
+from helpers import csv_file, make_home
 from hypothesis import HealthCheck, settings
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
-from helpers import csv_file, make_home
 from pipeline import store
-from pipeline.manage import contacts, groups, optouts, recipients
 from pipeline.config import load_config
 from pipeline.errors import PipelineError
+from pipeline.manage import contacts, groups, optouts, recipients
 from pipeline.process import process_file
 
 # Each detail: its canonical value and spellings a user or a file might use.

@@ -11,14 +11,13 @@ from pathlib import Path
 
 import openpyxl
 import xlsxwriter
+from helpers import naughty_strings
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from python_calamine import CalamineWorkbook
 
-from helpers import naughty_strings
+from pipeline.output import write_xlsx, xlsx_text
 from pipeline.read import read_table
-from pipeline.output import xlsx_text, write_xlsx
-
 
 EDGES = [
     "plain", " leading", "trailing ", "\ttab", "new\nline", "cr\rlf\r\n", "\x00nul", "\x01\x1f\x7f", "bell\x07",

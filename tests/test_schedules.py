@@ -13,12 +13,17 @@ from pathlib import Path
 import openpyxl
 import pytest
 from apscheduler.triggers.cron import CronTrigger
-
 from daemon_helpers import Daemon, contacts, outbox_folders, query, summaries, wait_for
 from helpers import csv_file, make_home
+
 from pipeline.config import load_config
+from pipeline.daemon.schedules import (
+    _weekdays,
+    check_schedules,
+    cron_trigger,
+    first_missed,
+)
 from pipeline.errors import ConfigError
-from pipeline.daemon.schedules import _weekdays, check_schedules, cron_trigger, first_missed
 
 HEAD = ["First Name", "Last Name", "Mobile", "E-mail"]
 FAST = "settle_seconds: 0.1\nrescan_seconds: 1\n"

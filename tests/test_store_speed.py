@@ -16,13 +16,13 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 import pytest
+from helpers import csv_file, make_home, run
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from helpers import csv_file, make_home, run
 from pipeline import hooks, store
-from pipeline.plan import ImportPlan
 from pipeline.config import first_rule, load_config
+from pipeline.plan import ImportPlan
 from pipeline.prepare import prepare
 from pipeline.process import plan_columns
 from pipeline.read import read_table

@@ -10,6 +10,7 @@ from pathlib import Path
 import click
 
 from .. import store
+from ..clock import stamp, utcnow
 from ..daemon import ignored_name, run
 from ..errors import UsageError
 from ..fields import map_columns, rule_yaml
@@ -185,13 +186,11 @@ def paste_cmd(ctx, groups, dry_run, force, as_json) -> None:
 
     Example: contacts paste --group Walk-ins < rows.txt (or paste, then Ctrl-D)
     """
-    from datetime import datetime, timezone
-
     cfg = get_config(ctx)
     data = stdin_bytes()
     if not data.strip():
         raise UsageError("Nothing was pasted: give a header line and at least one row on stdin.")
-    name = f"paste-{datetime.now(timezone.utc):%Y%m%dT%H%M%SZ}.csv"
+    name = f"paste-{stamp(utcnow())}.csv"
     with tempfile.TemporaryDirectory(prefix="contacts-paste-") as tmp:
         path = Path(tmp) / name
         path.write_bytes(data)

@@ -7,12 +7,6 @@ import logging.handlers
 import sys
 import time
 
-
-try:
-    import fcntl
-except ImportError:  # not a Unix system: no single-instance lock, no open-for-writing check
-    fcntl = None  # type: ignore[assignment]
-
 from ..config import Config
 from ..errors import PipelineError
 

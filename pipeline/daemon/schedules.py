@@ -16,9 +16,9 @@ import hashlib
 import json
 import logging
 import os
+import tempfile
 import threading
 import time
-import tempfile
 from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -31,13 +31,13 @@ from apscheduler.triggers.cron import CronTrigger
 from .. import hooks
 from ..clock import stamp, utcnow
 from ..config import Config, Schedule
+from ..errors import ConfigError, PipelineError
 from ..manage.contacts import export_headers, export_row, list_contacts
 from ..manage.optouts import COLUMNS as OPTOUT_COLUMNS
 from ..manage.optouts import list_optouts
 from ..manage.recipients import COLUMNS, build
-from .names import ignored_name
-from ..errors import ConfigError, PipelineError
 from ..output import safe_name, unique_path, write_json_atomic, write_table
+from .names import ignored_name
 
 STATE_FILE = "schedules.json"
 EXPORTS = "exports"

@@ -26,7 +26,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
 
-
 try:
     import fcntl
 except ImportError:  # not a Unix system: no single-instance lock, no open-for-writing check
@@ -39,11 +38,18 @@ from watchdog.observers.polling import PollingObserver
 from .. import store
 from ..config import Config
 from ..errors import AlreadyRunning, DatabaseBusy, PipelineError
-from ..output import write_text_atomic
 from ..outbox import recover
+from ..output import write_text_atomic
 from ..process import give_up, process_file, process_optout_file
 from .log import setup_logging
-from .names import EMPTY_GRACE_MIN, EMPTY_GRACE_SETTLES, ignored_name, network_filesystem, open_for_writing, signature
+from .names import (
+    EMPTY_GRACE_MIN,
+    EMPTY_GRACE_SETTLES,
+    ignored_name,
+    network_filesystem,
+    open_for_writing,
+    signature,
+)
 from .schedules import Jobs
 
 #: After this long working file after file, the daemon leaves the database free for a moment, long enough

@@ -17,7 +17,6 @@ from typing import Any, Sequence
 import duckdb
 import pyarrow as pa
 
-from . import groups as groups_mod
 from .. import store
 from ..clock import ISO_TIME, utcnow
 from ..config import Config
@@ -25,6 +24,7 @@ from ..errors import Conflict, InvalidValue, NotFound, Reason, UsageError
 from ..fields import SYNONYMS, FieldSpec, catalog, fold
 from ..normalize import INVALID, email_normal, is_blank, parse_typed, phone_e164
 from ..read import read_table
+from . import groups as groups_mod
 from .optouts import channel_values, header_is_value
 
 #: Columns every record has besides its fields, in the order lists show them.

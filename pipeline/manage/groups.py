@@ -15,8 +15,8 @@ from datetime import datetime
 from typing import Any, Sequence
 
 import duckdb
-import pyarrow as pa
 import phonenumbers
+import pyarrow as pa
 
 from .. import store
 from ..clock import iso, utcnow

@@ -21,10 +21,17 @@ import pyarrow as pa
 from .. import store
 from ..clock import iso, utcnow
 from ..config import ReadLimits
-from ..fields import SYNONYMS, fold
-from ..read import read_table
 from ..errors import InvalidValue, NotFound, UsageError
-from ..normalize import detail_channel, email_normal, is_blank, normalize_emails, normalize_phones, phone_e164
+from ..fields import SYNONYMS, fold
+from ..normalize import (
+    detail_channel,
+    email_normal,
+    is_blank,
+    normalize_emails,
+    normalize_phones,
+    phone_e164,
+)
+from ..read import read_table
 
 CHANNELS = ("sms", "email")
 #: How many invalid values a result lists by name (all are counted).

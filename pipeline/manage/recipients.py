@@ -16,11 +16,11 @@ import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from . import groups as groups_mod
-from .contacts import resolve
 from .. import store
 from ..config import Config
 from ..errors import UsageError
+from . import groups as groups_mod
+from .contacts import resolve
 
 COLUMNS = ("contact_id", "channel", "value", "first_name", "last_name")
 #: Why a detail or a named value is not in the list, as the stderr line says it.

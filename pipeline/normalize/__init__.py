@@ -1,11 +1,25 @@
 """Normalization: `values` judges one value (phone, e-mail, typed field); `columns` applies them to whole columns."""
 
 from .columns import (
-    Normalized, fast_emails, fast_phones, normalize_column, normalize_emails, normalize_phones, normalize_typed,
+    Normalized,
+    fast_emails,
+    fast_phones,
+    normalize_column,
+    normalize_emails,
+    normalize_phones,
+    normalize_typed,
     truthy_column,
 )
 from .values import (
-    INVALID, TYPES, Invalid, detail_channel, email_normal, is_blank, is_truthy, parse_typed, phone_e164,
+    INVALID,
+    TYPES,
+    Invalid,
+    detail_channel,
+    email_normal,
+    is_blank,
+    is_truthy,
+    parse_typed,
+    phone_e164,
 )
 
 __all__ = [

@@ -17,6 +17,7 @@ from typing import Any
 import phonenumbers
 import pyarrow as pa
 import pyarrow.compute as pc
+from email_validator import SPECIAL_USE_DOMAIN_NAMES
 
 from .values import INVALID, MAX_TEXT, _judge, is_blank, is_truthy
 
@@ -164,8 +165,6 @@ def fast_emails(texts: list[str]) -> list[str | None]:
 
 def _emails_arrow(arr):
     """`fast_emails` of an Arrow string column, as an Arrow column."""
-    from email_validator import SPECIAL_USE_DOMAIN_NAMES
-
     arr = pc.utf8_trim(arr, " ")
     ok = pc.match_substring_regex(arr, _PLAIN_EMAIL)
     # The pattern admits ASCII alone, so bytes count characters in the addresses it admits.

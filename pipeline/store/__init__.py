@@ -2,11 +2,27 @@
 `runs` (import history) and `sql` (fragments the commands' queries share)."""
 
 from .db import (
-    SCHEMA_VERSION, add_optouts, busy_reason, connect, ensure_groups, ensure_schema, first, next_ids, q, transaction,
+    SCHEMA_VERSION,
+    add_optouts,
+    busy_reason,
+    connect,
+    ensure_groups,
+    ensure_schema,
+    first,
+    next_ids,
+    q,
+    transaction,
 )
 from .runs import find_run, list_runs, outbox_of_run, record_run
 from .sql import (
-    ACTIVE, EMAIL_OUT, EMAIL_REACHABLE, EMAIL_STATUS, PHONE_OUT, PHONE_REACHABLE, PHONE_STATUS, field_columns,
+    ACTIVE,
+    EMAIL_OUT,
+    EMAIL_REACHABLE,
+    EMAIL_STATUS,
+    PHONE_OUT,
+    PHONE_REACHABLE,
+    PHONE_STATUS,
+    field_columns,
 )
 from .upsert import EVERY_STEP, ImportOutcome, Staged, import_rows, stage_rows
 

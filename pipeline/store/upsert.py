@@ -79,7 +79,8 @@ def stage_rows(con: duckdb.DuckDBPyConnection, cfg: Config, plan: ImportPlan) ->
     ones are a conflict.  Into a store larger than the file, only the stored
     contacts whose key the file names are read, so the cost follows the file;
     into a smaller store, reading it whole is cheaper than the filter.  Columns
-    the file lacks are NULL, so later steps need not ask.
+    the file lacks are NULL, so later steps need not ask.  Kept whole because
+    the statement it builds and the checks around it decide one thing.
     """
     general = hooks.asks(EVERY_STEP)
     file_rows = plan.rows.num_rows
