@@ -41,12 +41,6 @@ class FileHeld(FileRejected):
     """A file was held because it has columns no rule maps and `unknown_columns` is `hold`."""
 
 
-class FileNotReady(PipelineError):
-    """A file is still being written; it is read once it settles."""
-
-    retry_later = True
-
-
 class DatabaseBusy(PipelineError):
     """Another process holds the database; the work waits and tries again."""
 

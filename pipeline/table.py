@@ -17,6 +17,7 @@ from operator import not_
 
 from .errors import FileRejected
 
+
 class Table:
     """One sheet or text file as text: header cells and column-major data cells.
 

@@ -21,8 +21,18 @@ import python_calamine
 
 from .errors import FileRejected
 from .table import (
-    ALL_SHEETS_EMPTY, DAMAGED, NOT_READABLE, NO_SHEETS, PASSWORD, SHEET_EMPTY, TOO_MANY_CELLS,
-    Table, assemble, column_text, find_header, text_columns,
+    ALL_SHEETS_EMPTY,
+    DAMAGED,
+    NO_SHEETS,
+    NOT_READABLE,
+    PASSWORD,
+    SHEET_EMPTY,
+    TOO_MANY_CELLS,
+    Table,
+    assemble,
+    column_text,
+    find_header,
+    text_columns,
 )
 from .xlsxstream import read_xlsx_stream
 

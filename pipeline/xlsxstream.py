@@ -40,7 +40,13 @@ from isal import isal_zlib
 
 from .errors import FileRejected
 from .table import (
-    HEADER_SCAN_ROWS, PY_WHITESPACE, TOO_MANY_CELLS, Table, find_header, too_many_columns, too_many_rows,
+    HEADER_SCAN_ROWS,
+    PY_WHITESPACE,
+    TOO_MANY_CELLS,
+    Table,
+    find_header,
+    too_many_columns,
+    too_many_rows,
 )
 
 # Decompressed bytes handed to Arrow at a time: big enough that the fixed cost
@@ -995,7 +1001,10 @@ def _read_sheet(archive: zipfile.ZipFile, kind: str, book: _Book, max_rows: int,
             data.add(pending, header_row)
 
     if wide:
-        from .workbook import _MAX_GRID_CELLS, _scan_sheet_xml  # the calamine path's own guard
+        from .workbook import (  # the calamine path's own guard
+            _MAX_GRID_CELLS,
+            _scan_sheet_xml,
+        )
 
         if _scan_sheet_xml(archive, book.member, None) > _MAX_GRID_CELLS:
             raise FileRejected(TOO_MANY_CELLS)

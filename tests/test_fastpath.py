@@ -12,6 +12,7 @@ import json
 import random
 import xml.etree.ElementTree as ET
 
+import pyarrow as pa
 import pytest
 from helpers import CORPORA, naughty_strings
 from hypothesis import given, settings
@@ -19,12 +20,23 @@ from hypothesis import strategies as st
 
 from pipeline.normalize import (
     email_normal,
-    fast_emails,
-    fast_phones,
+    emails_pass,
     normalize_emails,
     normalize_phones,
     phone_e164,
+    phones_pass,
 )
+
+
+def fast_phones(texts: list[str], region: str) -> list[str | None]:
+    """The phone pass's answer for each text: E.164 where it vouches for one, else None."""
+    found = phones_pass(pa.array(texts, pa.string()), region) if texts else None
+    return found.to_pylist() if found is not None else [None] * len(texts)
+
+
+def fast_emails(texts: list[str]) -> list[str | None]:
+    """The e-mail pass's answer for each text: the stored form where it vouches for one, else None."""
+    return emails_pass(pa.array(texts, pa.string())).to_pylist() if texts else []
 
 REGIONS = ["IL", "GB", "DE", "FR", "IN", "AU", "BR", "IT", "US", "NL"]
 

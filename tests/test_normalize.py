@@ -7,6 +7,7 @@ import re
 import xml.etree.ElementTree as ET
 
 import phonenumbers
+import pyarrow as pa
 import pytest
 from email_validator import validate_email
 from helpers import corpus, naughty_strings
@@ -22,14 +23,21 @@ from pipeline.normalize import (
     email_normal,
     is_blank,
     is_truthy,
+    normalize_column,
     normalize_emails,
     normalize_phones,
-    normalize_typed,
     parse_typed,
     phone_e164,
 )
 
 REGIONS = ["IL", "US", "GB", "DE", "IT", "FR", "IN", "BR"]
+
+
+def normalize_typed(values, type_, *, choices=(), date_order="dmy"):
+    """`parse_typed` of a whole column at once: (canonical values, None where empty or bad; a flag per bad value)."""
+    norm = normalize_column(pa.array(values, pa.string()), "typed", type=type_, choices=choices, date_order=date_order)
+    bad = norm.invalid.to_pylist() if norm.any_invalid else [False] * len(values)
+    return norm.values.to_pylist(), bad
 DATE_ORDERS = ["dmy", "mdy", "ymd"]
 PROPERTY = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 

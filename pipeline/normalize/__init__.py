@@ -2,12 +2,11 @@
 
 from .columns import (
     Normalized,
-    fast_emails,
-    fast_phones,
+    emails_pass,
     normalize_column,
     normalize_emails,
     normalize_phones,
-    normalize_typed,
+    phones_pass,
     truthy_column,
 )
 from .values import (
@@ -24,6 +23,6 @@ from .values import (
 
 __all__ = [
     "INVALID", "Invalid", "TYPES", "phone_e164", "email_normal", "normalize_phones", "normalize_emails",
-    "parse_typed", "normalize_typed", "detail_channel", "is_truthy", "is_blank", "fast_phones", "fast_emails",
+    "parse_typed", "detail_channel", "is_truthy", "is_blank", "phones_pass", "emails_pass",
     "Normalized", "normalize_column", "truthy_column",
 ]

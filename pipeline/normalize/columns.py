@@ -92,19 +92,14 @@ def _matches(nsn, desc: tuple[str, set], length=None):
     return ok
 
 
-def fast_phones(texts: list[str], region: str) -> list[str | None]:
-    """E.164 for each text that `phonenumbers.parse(text, region)` surely reads as a valid number, else None.
+def phones_pass(arr, region: str):
+    """E.164 for each cell of an Arrow string column that `phonenumbers.parse(text, region)` surely reads as a
+    valid number, else null; None when the region has no fast path.
 
     Handles digits with spaces and dashes: `+CC NSN`, national prefix + NSN,
     CC + NSN without the plus (a number cell), and a bare NSN (a lost leading
     zero), only for the default region's own country code.
     """
-    found = _phones_arrow(pa.array(texts, pa.string()), region) if texts else None
-    return found.to_pylist() if found is not None else [None] * len(texts)
-
-
-def _phones_arrow(arr, region: str):
-    """`fast_phones` of an Arrow string column, as an Arrow column; None when the region has no fast path."""
     plan = _phone_plan(region)
     if plan is None:
         return None
@@ -153,18 +148,13 @@ _LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
 _PLAIN_EMAIL = (r"^ *[A-Za-z0-9_+-]{1,64}(?:\.[A-Za-z0-9_+-]+)*@(?:" + _LABEL + r"\.)+[A-Za-z]{2,63} *$")
 
 
-def fast_emails(texts: list[str]) -> list[str | None]:
-    """The stored form of each text that is surely a plain valid address (lower-cased), else None.
+def emails_pass(arr):
+    """Each cell of an Arrow string column that email-validator surely accepts, as stored (lower-cased), else null.
 
     Conservative: dot-atom ASCII local parts of at most 64 characters, LDH
     domain labels with no `--` (so no Punycode), an alphabetic top-level label,
     no special-use domain, at most 250 characters in all.
     """
-    return _emails_arrow(pa.array(texts, pa.string())).to_pylist() if texts else []
-
-
-def _emails_arrow(arr):
-    """`fast_emails` of an Arrow string column, as an Arrow column."""
     arr = pc.utf8_trim(arr, " ")
     ok = pc.match_substring_regex(arr, _PLAIN_EMAIL)
     # The pattern admits ASCII alone, so bytes count characters in the addresses it admits.
@@ -174,16 +164,6 @@ def _emails_arrow(arr):
     special = "|".join(re.escape(d) for d in SPECIAL_USE_DOMAIN_NAMES)
     ok = pc.and_(ok, pc.invert(pc.match_substring_regex(arr, f"(?i)[@.](?:{special})$")))
     return pc.if_else(pc.fill_null(ok, False), pc.utf8_lower(arr), None)
-
-
-def normalize_typed(
-    values: Sequence[str], type: str, *, choices: Sequence[str] = (), date_order: str = "dmy"
-) -> tuple[list[str | None], list[bool]]:
-    """`parse_typed` of each value: (canonical values with None for empty or bad, a flag per value that is bad)."""
-    results = _column_list(values, "typed", type=type, choices=choices, date_order=date_order)
-    if INVALID not in results:
-        return results, [False] * len(results)
-    return [None if r is INVALID else r for r in results], [r is INVALID for r in results]
 
 
 # --------------------------------------------------------------------------- whole columns, in Arrow
@@ -247,9 +227,9 @@ _PLAIN_TEXT = r"^[!-~](?:[ -~]*[!-~])?$"
 def _arrow_pass(raw, kind: str, region: str, type: str):
     """The kind's vectorized answers for a column (null where it cannot tell), or None when it has no such pass."""
     if kind == "phone":
-        return _phones_arrow(raw, region)
+        return phones_pass(raw, region)
     if kind == "email":
-        return _emails_arrow(raw)
+        return emails_pass(raw)
     if type == "text":
         ok = pc.and_(pc.match_substring_regex(raw, _PLAIN_TEXT), pc.less_equal(pc.utf8_length(raw), MAX_TEXT))
         return pc.if_else(ok, raw, None)
