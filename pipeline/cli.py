@@ -169,11 +169,10 @@ def map_cmd(ctx, file: Path, as_json: bool) -> None:
     Example: contacts map crm_2026-11-27.xlsx
     """
     from .fields import map_columns, rule_yaml
-    from .process import read_limits
     from .read import read_table
 
     cfg = get_config(ctx)
-    table = read_table(file, **read_limits(cfg))
+    table = read_table(file, cfg.read_limits)
     columns = map_columns(table.headers, file.name, cfg.fields)
     if as_json:
         _json([c.asdict() for c in columns])

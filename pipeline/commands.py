@@ -585,7 +585,6 @@ def optout_import(ctx, file, channel, reason, as_json) -> None:
     Example: contacts optout import unsubscribed.xlsx, or: pbpaste | contacts optout import -
     """
     from . import optouts
-    from .process import read_limits
 
     cfg = get_config(ctx)
     region = cfg.pipeline.default_region
@@ -596,13 +595,13 @@ def optout_import(ctx, file, channel, reason, as_json) -> None:
         with tempfile.TemporaryDirectory(prefix="contacts-optouts-") as tmp:
             pasted = Path(tmp) / "pasted.txt"
             pasted.write_bytes(data)
-            values = optouts.read_optout_values(pasted, region=region, **read_limits(cfg))
+            values = optouts.read_optout_values(pasted, region=region, limits=cfg.read_limits)
         source = "pasted list"
     else:
         path = Path(file)
         if not path.is_file():
             raise UsageError(f"{file} is not a file.")
-        values = optouts.read_optout_values(path, region=region, **read_limits(cfg))
+        values = optouts.read_optout_values(path, region=region, limits=cfg.read_limits)
         source = f"file {path.name}"
     with _store(ctx) as (cfg, con):
         r = optouts.import_values(con, values, source=source, reason=reason, region=cfg.pipeline.default_region,

@@ -358,10 +358,9 @@ def read_list(path: Path, cfg: Config) -> tuple[list[str], list[str], list[str]]
     details.  Raises `FileRejected` when the file cannot be read.
     """
     from .optouts import header_is_value
-    from .process import read_limits
     from .read import read_table
 
-    table = read_table(Path(path), **read_limits(cfg))
+    table = read_table(Path(path), cfg.read_limits)
     ext = {fold(w) for w in SYNONYMS["external_id"]} | {fold("external_id")}
     detail = {fold(w) for key in ("phone", "email") for w in SYNONYMS[key]}
     ids: list[str] = []

@@ -19,6 +19,7 @@ import duckdb
 import pyarrow as pa
 
 from . import store
+from .config import ReadLimits
 from .errors import InvalidValue, NotFound, UsageError
 from .normalize import detail_channel, email_normal, is_blank, normalize_emails, normalize_phones, phone_e164
 
@@ -166,8 +167,7 @@ def history(con: duckdb.DuckDBPyConnection, raw: str, *, region: str, channel: s
             "events": [{"at": iso(a), "action": act, "source": s, "reason": r} for a, act, s, r in rows]}
 
 
-def read_optout_values(path: Path, *, region: str | None = None, max_bytes: int = 500_000_000,
-                       max_rows: int = 5_000_000, max_columns: int = 1000) -> list[str]:
+def read_optout_values(path: Path, *, region: str | None = None, limits: ReadLimits = ReadLimits()) -> list[str]:
     """The values of an opt-out list file (xlsx, csv, ...): one phone or e-mail per row.
 
     Opt-out lists often have no header, so the first row counts as a value
@@ -179,7 +179,7 @@ def read_optout_values(path: Path, *, region: str | None = None, max_bytes: int 
     from .fields import SYNONYMS, fold
     from .read import read_table
 
-    table = read_table(Path(path), max_bytes=max_bytes, max_rows=max_rows, max_columns=max_columns)
+    table = read_table(Path(path), limits)
     picked = list(range(len(table.headers)))
     if len(picked) > 1:
         detail_headers = {fold(w) for key in ("phone", "email", "optout") for w in SYNONYMS[key]}

@@ -157,11 +157,6 @@ def in_folder(path: Path, folder: Path) -> bool:
     return True
 
 
-def read_limits(cfg: Config) -> dict:
-    p = cfg.pipeline
-    return {"max_bytes": int(p.max_file_mb * 1_000_000), "max_rows": p.max_rows, "max_columns": p.max_columns}
-
-
 def plan_columns(cfg: Config, table: Table, name: str) -> list[ColumnMap]:
     """The column map of a read file; holds the file when it has unknown columns and the config says hold."""
     columns = map_columns(table.headers, name, cfg.fields)
@@ -191,7 +186,7 @@ def process_file(path: Path, cfg: Config, *, groups: list[str] | None = None, dr
         if not force and (earlier := store.find_run(con, summary.sha256)):
             return _duplicate(cfg, con, path, summary, earlier, from_inbox, dry_run)
         reporter.stage(path.name, "read")
-        table = read_table(path, **read_limits(cfg))
+        table = read_table(path, cfg.read_limits)
         give_back_memory()
         timings["read"] = time.perf_counter() - t0
         summary.source = {"format": table.format, "sheet": table.sheet, "header_row": table.header_row,
@@ -526,7 +521,7 @@ def process_optout_file(path: Path, cfg: Config, *, con=None) -> RunSummary:
     try:
         summary.sha256 = _source_sha256(path, from_inbox)
         region = cfg.pipeline.default_region
-        values = read_optout_values(path, region=region, **read_limits(cfg))
+        values = read_optout_values(path, region=region, limits=cfg.read_limits)
         con.execute("BEGIN TRANSACTION")
         try:
             counts = import_values(con, values, source=f"file {path.name}", reason="opt-out list", region=region,
