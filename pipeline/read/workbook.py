@@ -357,16 +357,21 @@ def shown_text(column: pa.Array, text_cells: pa.Array | None = None) -> tuple[pa
     return column, flags
 
 
-def _timestamps(texts: pa.Array) -> pa.Array:
-    return pc.cast(pc.replace_substring(texts, "T", " "), pa.timestamp("us"))
-
-
 def _datetime_text(texts: pa.Array) -> pa.Array:
-    """`2020-01-02 03:04:05.6` -> `2020-01-02 03:04:06`, `2020-01-02 00:00:00` -> `2020-01-02`."""
-    moments = _timestamps(texts)
-    rounded = pc.floor_temporal(pc.add(moments, pa.scalar(500_000, pa.duration("us"))), unit="second")
-    shown = pc.strftime(rounded.cast(pa.timestamp("s")), format="%Y-%m-%d %H:%M:%S")
-    return pc.replace_substring_regex(shown, " 00:00:00$", "")
+    """`2020-01-02 03:04:05.6` -> `2020-01-02 03:04:06`, `2020-01-02 00:00:00` -> `2020-01-02`.
+
+    Whole seconds (nearly every cell) are only cut or copied; Arrow's strftime,
+    a few microseconds a value, is left to the cells with a fraction to round.
+    """
+    texts = pc.replace_substring(texts, "T", " ")
+    fraction = pc.match_substring(texts, ".")
+    if pc.any(fraction).as_py():
+        rounded = pc.floor_temporal(pc.add(pc.cast(texts.filter(fraction), pa.timestamp("us")),
+                                           pa.scalar(500_000, pa.duration("us"))), unit="second")
+        shown = pc.strftime(rounded.cast(pa.timestamp("s")), format="%Y-%m-%d %H:%M:%S")
+        texts = pc.replace_with_mask(texts, fraction, shown)
+    midnight = pc.ends_with(texts, " 00:00:00")
+    return pc.if_else(midnight, pc.utf8_slice_codeunits(texts, 0, 10), texts)
 
 
 _ERROR_TEXT = {"Div0": "#DIV/0!", "NA": "#N/A", "Name": "#NAME?", "Null": "#NULL!", "Num": "#NUM!",
