@@ -15,7 +15,11 @@ from datetime import date, datetime, time, timedelta
 from itertools import compress
 from operator import not_
 
-from .errors import FileRejected
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from ..errors import FileRejected
+
 
 
 class Table:
@@ -60,8 +64,6 @@ class Table:
 
     def array(self, j: int):
         """Column j as an Arrow string array."""
-        import pyarrow as pa
-
         if self._arrays is not None:
             return self._arrays[j]
         return pa.array(self._lists[j], pa.string())
@@ -70,8 +72,6 @@ class Table:
         """The cells of some data rows, row by row, in the order asked."""
         if self._lists is not None:
             return [[col[i] for col in self._lists] for i in indices]
-        import pyarrow as pa
-
         picked = pa.array(indices, pa.int64())
         cols = [a.take(picked).to_pylist() for a in self._arrays or ()]
         return [list(r) for r in zip(*cols)] if cols else [[] for _ in indices]
@@ -296,6 +296,40 @@ def assemble(
     if len(row_numbers) > max_rows:
         raise too_many_rows(max_rows)
     return header, columns, row_numbers, len(blank)
+
+
+def assemble_arrays(
+    header: list[str],
+    columns: list[pa.Array],
+    first_row: int,
+    max_rows: int,
+    max_columns: int,
+) -> tuple[list[str], list[pa.Array], list[int], int]:
+    """`assemble` for Arrow text columns: blank rows dropped and counted, trailing empty columns dropped.
+
+    The data rows are numbered on from `first_row`.
+    """
+    empty = None
+    for column in columns:
+        e = pc.equal(column, "")
+        empty = e if empty is None else pc.and_(empty, e)
+    if empty is not None and pc.any(empty).as_py():
+        keep = pc.indices_nonzero(pc.invert(empty))
+        blank = len(empty) - len(keep)
+        columns = [column.take(keep) for column in columns]
+        source_rows = pc.add(keep, first_row).to_pylist()
+    else:
+        blank = 0
+        source_rows = list(range(first_row, first_row + (len(columns[0]) if columns else 0)))
+    header, columns = list(header), list(columns)
+    while header and not header[-1] and not pc.any(pc.not_equal(columns[-1], "")).as_py():
+        header.pop()
+        columns.pop()
+    if len(header) > max_columns:
+        raise too_many_columns(len(header), max_columns)
+    if len(source_rows) > max_rows:
+        raise too_many_rows(max_rows)
+    return header, columns, source_rows, blank
 
 
 def too_many_columns(width: int, max_columns: int) -> FileRejected:

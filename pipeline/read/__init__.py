@@ -1,9 +1,8 @@
 """Any spreadsheet or delimited text file in, a table of text cells out.
 
 The format is decided by the file's content, never by its name: workbooks go to
-`workbook.py` (xlsx sheets streamed into Arrow by `xlsxstream.py` when it can,
-python-calamine otherwise), text to `textfile.py`; `table.py` holds what both
-share.  Every cell comes out as the text a spreadsheet program shows, so
+`workbook.py` (fastexcel into Arrow, zip packages guarded by `zipsafe.py`
+first), text to `text.py`; `table.py` holds what both share.  Every cell comes out as the text a spreadsheet program shows, so
 nothing is lost to floats or dates, and every data row keeps the row (or line)
 number the user sees, for the reject workbook.
 
@@ -14,10 +13,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .config import ReadLimits
-from .errors import FileRejected
-from .table import NO_ROWS, NOT_READABLE, Table, bulk_allocation, give_back_memory
-from .textfile import decode, read_plain_file, read_text
+from ..config import ReadLimits
+from ..errors import FileRejected
+from .table import NOT_READABLE, NO_ROWS, Table, bulk_allocation, give_back_memory
+from .text import decode, read_plain_file, read_text
 from .workbook import read_workbook, sniff_ole, sniff_zip
 
 __all__ = ["Table", "bulk_allocation", "give_back_memory", "read_table", "read_text_rows"]
@@ -43,7 +42,7 @@ def read_table(path: Path, limits: ReadLimits = ReadLimits()) -> Table:
 
     Raises `FileRejected` when the file cannot be read at all: not a
     spreadsheet or text, password-protected, damaged, a zip bomb, no rows, or
-    over `max_bytes`, `max_rows` data rows or `max_columns` columns.
+    over the limits' bytes, data rows or columns.
     """
     path = Path(path)
     max_bytes, max_rows, max_columns = limits.max_bytes, limits.max_rows, limits.max_columns
@@ -70,9 +69,10 @@ def read_table(path: Path, limits: ReadLimits = ReadLimits()) -> Table:
         raise FileRejected(NO_ROWS)
     with bulk_allocation():
         if magic.startswith(b"PK\x03\x04"):
-            return read_workbook(path, sniff_zip(path), max_rows, max_columns)
+            package = sniff_zip(path)
+            return read_workbook(path, package.kind, package.merges, max_rows, max_columns)
         if magic.startswith(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"):
-            return read_workbook(path, sniff_ole(path), max_rows, max_columns)
+            return read_workbook(path, sniff_ole(path), False, max_rows, max_columns)
         if magic.startswith(_BINARY_MAGIC):
             raise FileRejected(NOT_READABLE)
         plain = read_plain_file(path, max_rows, max_columns)  # a big plain file is never held whole
@@ -96,7 +96,7 @@ def read_text_rows(text: str) -> Table:
     if text.startswith("\ufeff"):
         text = text[1:]
     with bulk_allocation():
-        return read_text(text, None, 5_000_000, 1000)
+        return read_text(text, None, ReadLimits.max_rows, ReadLimits.max_columns)
 
 
 def _human_size(size: int) -> str:

@@ -13,23 +13,15 @@ import csv
 import io
 import re
 
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pcsv
 from charset_normalizer import from_bytes
 
-from .errors import FileRejected
+from ..errors import FileRejected
 from .table import (
-    CONTROL_CHARS,
-    HEADER_SCAN_ROWS,
-    NO_ROWS,
-    NOT_READABLE,
-    PY_WHITESPACE,
-    UNCLOSED_QUOTE,
-    WEB_PAGE,
-    Table,
-    assemble,
-    find_header,
-    text_columns,
-    too_many_columns,
-    too_many_rows,
+    CONTROL_CHARS, HEADER_SCAN_ROWS, NOT_READABLE, NO_ROWS, PY_WHITESPACE, Table, UNCLOSED_QUOTE, WEB_PAGE,
+    assemble, assemble_arrays, find_header, text_columns, too_many_columns, too_many_rows,
 )
 
 _SNIFF_CHARS = 1 << 20
@@ -253,8 +245,6 @@ def _read_plain_text(text: str, encoding: str | None, delimiter: str, max_rows: 
     trailing_blank = max(0, len(text) - max(end, start) - (1 if end > start else 0))
     if text.find("\n\n", start, end) >= 0 or (end > start and text[start] == "\n"):
         return None
-    import pyarrow as pa
-    import pyarrow.csv as pcsv
 
     ragged: list[object] = []
     options = _plain_options(width, delimiter, ragged, ignore_empty_lines=False)
@@ -272,7 +262,7 @@ def _read_plain_text(text: str, encoding: str | None, delimiter: str, max_rows: 
     columns = [table.column(j).chunks for j in range(width)]
     del table
     return _plain_table(columns, [cell.strip() for cell in record], header_line, trailing_blank, encoding,
-                        delimiter, max_rows)
+                        delimiter, max_rows, max_columns)
 
 
 def _plain_header(head: list[str], delimiter: str, max_columns: int) -> tuple[int, list[str]] | None:
@@ -288,8 +278,6 @@ def _plain_header(head: list[str], delimiter: str, max_columns: int) -> tuple[in
 def _plain_options(width: int, delimiter: str, ragged: list, *, ignore_empty_lines: bool,
                    block_size: int | None = None) -> dict:
     """Arrow csv options for plain text: no quoting at all, every cell a string; rows of another width go to `ragged`."""
-    import pyarrow as pa
-    import pyarrow.csv as pcsv
 
     names = [f"c{j}" for j in range(width)]
 
@@ -309,39 +297,18 @@ def _plain_options(width: int, delimiter: str, ragged: list, *, ignore_empty_lin
 
 
 def _plain_table(chunks: list[list], headers: list[str], header_line: int, trailing_blank: int,
-                 encoding: str | None, delimiter: str, max_rows: int) -> Table:
+                 encoding: str | None, delimiter: str, max_rows: int, max_columns: int) -> Table:
     """The table of plain text Arrow has parsed: cells trimmed, blank rows dropped and counted, rows numbered."""
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
     arrays = []
     for j in range(len(chunks)):  # one column at a time, its chunks let go as it is joined
         column = pa.chunked_array(chunks[j], pa.string()).combine_chunks()
         chunks[j] = None
         arrays.append(pc.utf8_trim(column, characters=PY_WHITESPACE))
         del column
-    empty = None
-    for a in arrays:
-        e = pc.equal(a, "")
-        empty = e if empty is None else pc.and_(empty, e)
-    first = header_line + 1
-    if empty is not None and pc.any(empty).as_py():
-        keep = pc.indices_nonzero(pc.invert(empty))
-        blank = len(empty) - len(keep)
-        arrays = [a.take(keep) for a in arrays]
-        source_rows = pc.add(keep, first).to_pylist()
-    else:
-        blank = 0
-        source_rows = list(range(first, first + (len(arrays[0]) if arrays else 0)))
-    while headers and not headers[-1] and not pc.any(pc.not_equal(arrays[-1], "")).as_py():
-        headers.pop()
-        arrays.pop()
-    if len(source_rows) > max_rows:
-        raise too_many_rows(max_rows)
+    headers, arrays, source_rows, blank = assemble_arrays(headers, arrays, header_line + 1, max_rows, max_columns)
     return Table(format="csv", sheet=None, header_row=header_line, headers=headers, arrays=arrays,
                  source_rows=source_rows, blank_rows=blank + trailing_blank, encoding=encoding,
                  delimiter=delimiter)
-
 
 
 # ---------------------------------------------------------------- big plain files, straight from the disk
@@ -364,8 +331,6 @@ def read_plain_file(path, max_rows: int, max_columns: int) -> Table | None:
     Arrow's streaming csv reader.  None when anything is not plain (or the file
     is small): the caller then reads the file the whole-text way.
     """
-    import pyarrow as pa
-    import pyarrow.csv as pcsv
 
     size = path.stat().st_size
     if size <= _STREAM_MIN_BYTES:
@@ -422,7 +387,7 @@ def read_plain_file(path, max_rows: int, max_columns: int) -> Table | None:
         return None
     encoding = "utf-8-sig" if bom else "utf-8"
     return _plain_table(columns, [cell.strip() for cell in record], header_line, trailing_blank, encoding,
-                        delimiter, max_rows)
+                        delimiter, max_rows, max_columns)
 
 
 def _trailing_line_ends(path, size: int) -> bytes | None:
