@@ -279,12 +279,14 @@ def test_commands_wait_for_the_import_of_a_large_file_and_then_work(tmp_path):
     home = make_home(tmp_path / "home", pipeline=FAST + "busy_wait_seconds: 60\n")
     flag = tmp_path / "paused"
     big = people(30_000)
+    # Paused long enough at its commit, holding the database, that the commands surely find it busy
+    # however slowly they start on a loaded machine.
     d = Daemon(home, logs=tmp_path).start(PAUSE_AT="commit", PAUSE_FLAG=str(flag),
-                                          PAUSE_SECONDS="1.5")
+                                          PAUSE_SECONDS="6")
     try:
         csv_file(tmp_path / "big.csv", big)
         os.rename(tmp_path / "big.csv", home / "inbox" / "big.csv")
-        wait_for((home / "data" / "contacts.busy").exists, what="the daemon at work")
+        wait_for(flag.exists, what="the daemon at its commit")
         small = csv_file(tmp_path / "small.csv", people(3, 40_000))
         cmd = [str(CONTACTS), "--home", str(home)]
         runs = subprocess.Popen(cmd + ["runs", "--json"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
