@@ -18,6 +18,7 @@ import mmap
 import os
 import re
 import tempfile
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -40,6 +41,8 @@ from .zipsafe import inflate_checked
 # 1.6 GB, far above any real contact list (a million rows of 26 columns is 27M).
 MAX_GRID_CELLS = 50_000_000
 _EXCEL_MAX_ROWS = 1_048_576
+
+_WORKERS = max(1, min(2, os.cpu_count() or 1))
 
 _SUFFIXES = {"xlsx": ".xlsx", "xlsm": ".xlsm", "xlsb": ".xlsb", "xls": ".xls", "ods": ".ods"}
 _SNIFFED_MEMBERS = {"mimetype", "META-INF/manifest.xml", "[Content_Types].xml"}
@@ -90,6 +93,7 @@ def sniff_zip(path: Path) -> ZipFacts:
 
 
 _WIDE_CELL = re.compile(rb"r=\"([A-Z]{2,3})\d+\"[^>]{0,400}?(/?)>")
+_NOTABLE = r'r="[A-Z]{2}|mergeCell'
 _ROW_NUMBER = re.compile(rb"r=\"(\d+)\"")  # rows; cell references have letters
 _NARROW = MAX_GRID_CELLS // _EXCEL_MAX_ROWS  # up to this many columns, any row count is safe
 
@@ -114,10 +118,13 @@ class _SheetScan:
             self._rest = buffer
             return
         self._rest = buffer[end:]
-        self.merges = self.merges or b"mergeCell" in buffer
-        for letters, closed in _WIDE_CELL.findall(buffer, 0, end):
-            if not closed:  # calamine skips cells with no content
-                self.max_column = max(self.max_column, _column_number(letters))
+        # RE2 (through Arrow) tells in one pass, without the interpreter lock, whether the block has any
+        # reference past column Z or a merged block at all; nearly every sheet has neither.
+        if pc.count_substring_regex(pa.scalar(buffer[:end], pa.binary()), _NOTABLE).as_py():
+            self.merges = self.merges or b"mergeCell" in buffer
+            for letters, closed in _WIDE_CELL.findall(buffer, 0, end):
+                if not closed:  # calamine skips cells with no content
+                    self.max_column = max(self.max_column, _column_number(letters))
         if self.max_column > _NARROW:
             rows = _ROW_NUMBER.findall(buffer, 0, end)
             if rows:
@@ -236,15 +243,17 @@ def _sheet_columns(reader, index: int, source: str, merges: bool) -> tuple[list[
     batch, errors = sheet.to_arrow_with_errors()
     if batch.num_rows == 0 or batch.num_columns == 0:
         return None
-    early = [pc.fill_null(pc.match_substring_regex(column, _EARLY), False) for column in batch.columns]
-    suspects = [j for j, mask in enumerate(early) if pc.any(mask).as_py()]
     texts = _text_cells(reader, index, batch)
     columns, typed = [], {}  # typed: the cells that were booleans or durations, which make no header
-    for j, column in enumerate(batch.columns):
-        text, flags = shown_text(column, texts.get(j))
+    with ThreadPoolExecutor(max_workers=_WORKERS) as pool:  # Arrow's passes release the GIL: columns side by side
+        early = list(pool.map(_early_cells, batch.columns))
+        shown = list(pool.map(shown_text, batch.columns, [texts.get(j) for j in range(batch.num_columns)]))
+    suspects = [j for j, mask in enumerate(early) if mask is not None]
+    for j, (text, flags) in enumerate(shown):
         columns.append(text)
         if flags is not None:
             typed[j] = flags
+    del shown
     del batch
     if errors is not None and errors.errors:
         _put_error_texts(columns, errors.errors)
@@ -258,6 +267,12 @@ def _sheet_columns(reader, index: int, source: str, merges: bool) -> tuple[list[
     if calamine is not None and merges:
         _fill_merged(columns, calamine.start[1], header_index, calamine.merged_cell_ranges or ())
     return columns, header_index, sheet.visible == "visible"
+
+
+def _early_cells(column: pa.Array) -> pa.Array | None:
+    """The cells rendered as a moment before 1900-03-01 (a time, a duration or a date), or None when there are none."""
+    mask = pc.fill_null(pc.match_substring_regex(column, _EARLY), False)
+    return mask if pc.any(mask).as_py() else None
 
 
 def _text_cells(reader, index: int, batch: pa.RecordBatch) -> dict[int, pa.Array]:
