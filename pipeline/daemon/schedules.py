@@ -16,7 +16,6 @@ import hashlib
 import json
 import logging
 import os
-import tempfile
 import threading
 import time
 from contextlib import contextmanager
@@ -37,7 +36,7 @@ from ..manage.groups import find as find_group
 from ..manage.optouts import COLUMNS as OPTOUT_COLUMNS
 from ..manage.optouts import list_optouts
 from ..manage.recipients import COLUMNS, build
-from ..output import safe_name, unique_path, write_json_atomic, write_table
+from ..output import open_aside, safe_name, unique_path, write_json_atomic, write_table
 from .names import ignored_name
 
 STATE_FILE = "schedules.json"
@@ -263,7 +262,7 @@ def collect(cfg: Config, s: Schedule, state: State, log: logging.Logger) -> str:
 def _copy_aside(src: Path, folder: Path) -> tuple[Path, str]:
     """Copy a file into `folder` under a hidden name, hashing it on the way; returns the copy and its sha256."""
 
-    fd, tmp = tempfile.mkstemp(prefix=".collect-", suffix=".part", dir=folder)
+    fd, tmp = open_aside(folder, ".collect-")
     h = hashlib.sha256()
     try:
         with open(src, "rb") as fin, os.fdopen(fd, "wb") as fout:
