@@ -84,12 +84,17 @@ def safe_name(name: str, limit: int = 100) -> str:
     return name
 
 
-def unique_path(folder: Path, name: str) -> Path:
-    """folder/name, or folder/name-2, -3 ... when taken: nothing is ever overwritten."""
+def unique_path(folder: Path, name: str, also: tuple[str, ...] = ()) -> Path:
+    """folder/name, or folder/name-2, -3 ... when taken: nothing is ever overwritten.
+
+    `also` names companions written beside it (`.error.txt` appended to the
+    name): the name is taken when any of them is, so a file and its companion
+    always share one name that neither had before.
+    """
     path = folder / name
     stem, suffix = Path(name).stem, Path(name).suffix
     n = 2
-    while path.exists() or path.is_symlink():
+    while any(p.exists() or p.is_symlink() for p in [path] + [path.with_name(path.name + a) for a in also]):
         path = folder / f"{stem}-{n}{suffix}"
         n += 1
     return path
