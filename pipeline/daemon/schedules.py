@@ -217,10 +217,15 @@ def collect(cfg: Config, s: Schedule, state: State, log: logging.Logger) -> str:
     with state.job(s.name) as record:
         files: dict[str, list] = dict(record.get("files") or {})
         seen: dict[str, None] = dict.fromkeys(record.get("seen") or [])  # in the order first copied
-    copied, unsettled, failed = [], [], []
+    copied, unsettled, failed, links = [], [], [], []
     for name in sorted(glob.glob(pattern, recursive=True)):
         src = Path(name)
-        if ignored_name(src.name) or not src.is_file():
+        if ignored_name(src.name):
+            continue
+        if src.is_symlink():  # as the inbox refuses links: a link could lend the daemon's rights to any file
+            links.append(src.name)
+            continue
+        if not src.is_file():
             continue
         try:
             st = src.stat()
@@ -256,25 +261,32 @@ def collect(cfg: Config, s: Schedule, state: State, log: logging.Logger) -> str:
         parts.append(f"left {len(unsettled)} still being written for the next run: {', '.join(unsettled)}")
     if failed:
         parts.append(f"could not copy {', '.join(failed)}")
+    if links:
+        parts.append(f"skipped {len(links)} link(s), never followed: {', '.join(links)}")
+        log.warning("schedule %s skipped %d link(s) matching %s, never followed: %s", s.name, len(links),
+                    s.from_, ", ".join(links))
     return "; ".join(parts)
 
 
 def _copy_aside(src: Path, folder: Path) -> tuple[Path, str]:
-    """Copy a file into `folder` under a hidden name, hashing it on the way; returns the copy and its sha256."""
+    """Copy a file into `folder` under a hidden name, hashing it on the way; returns the copy and its sha256.
 
-    fd, tmp = open_aside(folder, ".collect-")
-    h = hashlib.sha256()
-    try:
-        with open(src, "rb") as fin, os.fdopen(fd, "wb") as fout:
-            for chunk in iter(lambda: fin.read(1 << 20), b""):
-                h.update(chunk)
-                fout.write(chunk)
-            fout.flush()
-            os.fsync(fout.fileno())
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return Path(tmp), h.hexdigest()
+    The source is opened with O_NOFOLLOW: a file replaced by a link after it was looked at is not followed either.
+    """
+    with os.fdopen(os.open(src, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0)), "rb") as fin:
+        fd, tmp = open_aside(folder, ".collect-")
+        h = hashlib.sha256()
+        try:
+            with os.fdopen(fd, "wb") as fout:
+                for chunk in iter(lambda: fin.read(1 << 20), b""):
+                    h.update(chunk)
+                    fout.write(chunk)
+                fout.flush()
+                os.fsync(fout.fileno())
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
+    return tmp, h.hexdigest()
 
 
 # --------------------------------------------------------------------------- export
