@@ -29,7 +29,7 @@ from apscheduler.triggers.cron import CronTrigger
 
 from .. import hooks
 from ..clock import stamp, utcnow
-from ..config import Config, Schedule, _weekdays, cron_trigger  # noqa: F401 - _weekdays: tests hold it to crontab
+from ..config import Config, Schedule, cron_trigger
 from ..errors import ConfigError, NotFound, PipelineError
 from ..manage.contacts import export_headers, export_row, list_contacts
 from ..manage.groups import find as find_group
@@ -256,6 +256,14 @@ def collect(cfg: Config, s: Schedule, state: State, log: logging.Logger) -> str:
         with state.job(s.name) as record:  # after each copy, so a crash does not copy it again
             record["files"] = files
             record["seen"] = list(seen)[-MAX_SEEN:]
+    if links:
+        log.warning("schedule %s skipped %d link(s) matching %s, never followed: %s", s.name, len(links),
+                    s.from_, ", ".join(links))
+    return _collected(copied, unsettled, failed, links)
+
+
+def _collected(copied: list[str], unsettled: list[str], failed: list[str], links: list[str]) -> str:
+    """What a collect run did, in one line for the log."""
     parts = [f"copied {len(copied)} file(s)" + (": " + ", ".join(copied) if copied else "")]
     if unsettled:
         parts.append(f"left {len(unsettled)} still being written for the next run: {', '.join(unsettled)}")
@@ -263,8 +271,6 @@ def collect(cfg: Config, s: Schedule, state: State, log: logging.Logger) -> str:
         parts.append(f"could not copy {', '.join(failed)}")
     if links:
         parts.append(f"skipped {len(links)} link(s), never followed: {', '.join(links)}")
-        log.warning("schedule %s skipped %d link(s) matching %s, never followed: %s", s.name, len(links),
-                    s.from_, ", ".join(links))
     return "; ".join(parts)
 
 
