@@ -11,11 +11,13 @@ import fnmatch
 import os
 import re
 from dataclasses import dataclass
+from datetime import date, timezone
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, Sequence
 
 import phonenumbers
 import yaml
+from apscheduler.triggers.cron import CronTrigger
 from pydantic import (
     BaseModel,
     ConfigDict,
@@ -26,6 +28,7 @@ from pydantic import (
 )
 
 from .errors import ConfigError
+from .normalize.values import INVALID, email_normal, parse_typed, phone_e164
 
 DEFAULT_FIELDS: tuple[str, ...] = (
     "first_name", "last_name", "phone", "email", "birth_date", "gender", "city",
@@ -35,9 +38,38 @@ DEFAULT_FIELDS: tuple[str, ...] = (
 SPECIAL_TARGETS: tuple[str, ...] = ("groups", "optout", "ignore")
 #: Columns the store keeps beside the fields, or the import works with: no custom field may take their names.
 INTERNAL_COLUMNS: tuple[str, ...] = ("phone_raw", "email_raw", "rn", "grp", "label", "target", "first_rn", "cid")
+#: Names a contact's record, its exports or the database already give a column: `id` and the times of the
+#: record, the id columns of exports (`record_id`, `contact_id`), DuckDB's pseudo-column `rowid` (a field of
+#: that name is shadowed by it and every import fails), and the reject workbook's two last columns (always
+#: ignored when the workbook is dropped back, so such a field's values would never come back).
+RESERVED_NAMES: tuple[str, ...] = ("id", "rowid", "record_id", "contact_id", "created_at", "updated_at",
+                                   "reject_reason", "source_row")
+#: Endings of computed columns (`phone_status`, `email_status`, and any a later status may add).
+RESERVED_ENDINGS: tuple[str, ...] = ("_status",)
 MAX_CUSTOM_FIELDS = 20
 MAX_CONFIG_BYTES = 1_000_000
 FIELD_NAME = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
+#: Control characters (C0, DEL, C1), as text fields lose them: none may reach a terminal or a file name.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+def clean_name(text: str | None) -> str:
+    """A group name or category as the store keeps it: control characters dropped (a tab or line break is a
+    space), spaces collapsed, stripped; as text fields are cleaned, so ESC, BEL and their like never reach a
+    terminal or `--json`."""
+    text = _CONTROL.sub(lambda m: " " if m.group().isspace() else "", text or "")
+    return " ".join(text.split())
+
+
+def _group_list(names: list[str]) -> list[str]:
+    cleaned = [clean_name(n) for n in names]
+    if not all(cleaned):
+        raise ValueError("a group name cannot be blank")
+    return cleaned
+
+
+def _category(v: str | None) -> str | None:
+    return clean_name(v) or None if v is not None else None
 
 
 @dataclass(frozen=True)
@@ -54,6 +86,62 @@ class Model(BaseModel):
 
 
 # --------------------------------------------------------------------------- pipeline.yaml
+
+
+WEEKDAYS = ("sun", "mon", "tue", "wed", "thu", "fri", "sat")
+DAY_NAMES = ("sunday", "monday", "tuesday", "wednesday", "thursday", "friday", "saturday")
+
+
+def cron_trigger(expr: str, tz: Any) -> CronTrigger:
+    """A trigger for five cron fields, or six with seconds first; weekday numbers mean what they mean to crontab.
+
+    Any mistake is a ValueError saying what is wrong, so the config can name the key.
+    """
+    parts = expr.split()
+    second = "0"
+    if len(parts) == 6:
+        second, parts = parts[0], parts[1:]
+    if len(parts) != 5:
+        raise ValueError("expected 5 cron fields (minute hour day month weekday), or 6 with seconds first")
+    minute, hour, day, month, weekday = parts
+    try:
+        return CronTrigger(second=second, minute=minute, hour=hour, day=day, month=month,
+                           day_of_week=_weekdays(weekday), timezone=tz)
+    except (TypeError, LookupError) as e:  # APScheduler's own words for some bad fields
+        raise ValueError(f"`{expr}` is not a cron expression ({e})") from None
+
+
+def _weekdays(text: str) -> str:
+    """A crontab weekday field (0 or 7 = Sunday; names, ranges, steps) in APScheduler's terms, which count from Monday."""
+    if text in ("*", "?"):
+        return "*"
+    days: set[int] = set()
+    for item in text.lower().split(","):
+        span, slash, step_text = item.partition("/")
+        if slash and not step_text.isdigit():
+            raise ValueError(f"`{item}` has a step that is not a number")
+        step = int(step_text) if slash else 1
+        if span == "*":
+            first, last = 0, 6
+        elif "-" in span:
+            a, b = span.split("-", 1)
+            first, last = _weekday(a), _weekday(b)
+        else:
+            first = _weekday(span)
+            last = 7 if slash else first
+        if last < first or step < 1:
+            raise ValueError(f"`{item}` is not a weekday range")
+        days.update(d % 7 for d in range(first, last + 1, step))
+    return "*" if len(days) == 7 else ",".join(WEEKDAYS[d] for d in sorted(days))
+
+
+def _weekday(text: str) -> int:
+    if text.isdigit() and int(text) <= 7:
+        return int(text)
+    for i, name in enumerate(DAY_NAMES):
+        if len(text) >= 3 and name.startswith(text):
+            return i
+    raise ValueError(f"`{text}` is not a weekday (0-7, Sunday being 0 or 7, or sun-sat)")
 
 
 class Schedule(Model):
@@ -79,9 +167,13 @@ class Schedule(Model):
     @field_validator("cron")
     @classmethod
     def _cron_fields(cls, v: str) -> str:
-        if len(v.split()) not in (5, 6):
-            raise ValueError("expected 5 cron fields (minute hour day month weekday), or 6 with seconds first")
+        cron_trigger(v, timezone.utc)  # every command refuses a cron the daemon could not run
         return v
+
+    @field_validator("groups")
+    @classmethod
+    def _group_names(cls, v: list[str]) -> list[str]:
+        return _group_list(v)
 
     @model_validator(mode="after")
     def _job_needs(self) -> "Schedule":
@@ -180,9 +272,9 @@ class CustomField(Model):
     def _name(cls, v: str) -> str:
         if not FIELD_NAME.match(v):
             raise ValueError("expected lower-case letters, digits and underscores, starting with a letter")
-        if v in DEFAULT_FIELDS or v in SPECIAL_TARGETS or v in ("id", "created_at", "updated_at"):
+        if v in DEFAULT_FIELDS or v in SPECIAL_TARGETS:
             raise ValueError(f"`{v}` is a built-in name")
-        if v in INTERNAL_COLUMNS:
+        if v in INTERNAL_COLUMNS or v in RESERVED_NAMES or v.endswith(RESERVED_ENDINGS):
             raise ValueError(f"`{v}` is a name the store uses for its own columns; choose another")
         return v
 
@@ -245,12 +337,13 @@ class Condition(Model):
     all: list["Condition"] | None = None
     any: list["Condition"] | None = None
     field: str | None = None
-    equals: str | int | float | bool | None = None
-    in_: list[str | int | float] | None = Field(default=None, alias="in")
+    # YAML reads 10 as a number and 2026-01-01 as a date: either is taken as written
+    equals: str | bool | int | float | date | None = None
+    in_: list[str | bool | int | float | date] | None = Field(default=None, alias="in")
     contains: str | None = None
     starts_with: str | None = None
-    before: str | None = None
-    after: str | None = None
+    before: str | int | float | date | None = None
+    after: str | int | float | date | None = None
     is_empty: bool | None = None
 
     @model_validator(mode="after")
@@ -278,6 +371,9 @@ class AssignRule(Model):
     category: str | None = None
     """Category given to groups this rule creates."""
 
+    _groups = field_validator("groups")(_group_list)
+    _cat = field_validator("category")(_category)
+
 
 class DynamicGroup(Model):
     """A group whose members are computed from fields, never stored."""
@@ -285,6 +381,13 @@ class DynamicGroup(Model):
     name: str = Field(min_length=1)
     category: str | None = None
     where: Condition
+
+    _cat = field_validator("category")(_category)
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, v: str) -> str:
+        return _group_list([v])[0]
 
 
 class GroupsConfig(Model):
@@ -403,28 +506,125 @@ def resolve_home(home: str | os.PathLike[str] | None) -> Path:
 
 
 def load_config(home: str | os.PathLike[str] | None = None) -> Config:
-    """Load and validate config/*.yaml under the home; absent files mean defaults."""
+    """Load and validate config/*.yaml under the home; absent files mean defaults.
+
+    Every command runs this, so every command refuses what would lose data:
+    places that coincide, a field named like a column of the store, a dynamic
+    group's value of the wrong kind, a schedule that could never run.
+    """
     root = resolve_home(home)
     parts: dict[str, Any] = {}
     for key, model in (("pipeline", PipelineConfig), ("fields", FieldsConfig), ("groups", GroupsConfig)):
         path = root / "config" / f"{key}.yaml"
         data = read_yaml(path) if path.is_file() else None
         parts[key] = parse_model(model, path.name, data)
-    _cross_check(parts["fields"], parts["groups"])
-    return Config(home=root, **parts)
+    cfg = Config(home=root, **parts)
+    _check_places(cfg)
+    _check_schedules(cfg.pipeline)
+    _cross_check(cfg)
+    return cfg
 
 
-def _cross_check(fields: FieldsConfig, groups: GroupsConfig) -> None:
-    known = set(fields.field_names)
+#: The places pipeline.yaml names, in the order a mistake is reported.
+PLACES = ("database", "inbox", "outbox", "rejects", "log_file")
 
-    def walk(c: Condition, where: str) -> None:
-        for sub in (c.all or []) + (c.any or []):
-            walk(sub, where)
-        if c.field is not None and c.field not in known:
-            raise ConfigError(f"config/groups.yaml: key `{where}`: `{c.field}` is not a field.")
 
-    names = [d.name for d in groups.dynamic]
+def beside_database(database: Path) -> dict[str, Path]:
+    """The files the daemon and DuckDB keep beside the database, by what they are."""
+    return {"the daemon's lock file": database.parent / "daemon.lock",
+            "the marker the daemon leaves while it holds the database": database.with_suffix(".busy"),
+            "the schedules' state file": database.parent / "schedules.json",
+            "the database's write-ahead log": database.with_name(database.name + ".wal")}
+
+
+def _check_places(cfg: Config) -> None:
+    """Refuse places that coincide or nest: an import would read its own outputs, or a write would replace the
+    database or a file the daemon keeps beside it."""
+    places = {key: getattr(cfg, key).resolve() for key in PLACES}
+    raw = {key: getattr(cfg.pipeline, key) for key in PLACES}
+    for i, key in enumerate(PLACES):
+        here = places[key]
+        for other in PLACES[:i]:
+            there = places[other]
+            if here == there:
+                how = "is the same place as"
+            elif there in here.parents:
+                how = "lies inside"
+            elif here in there.parents:
+                how = "holds"
+            else:
+                continue
+            raise ConfigError(f"config/pipeline.yaml: key `{key}`: `{raw[key]}` {how} `{other}` (`{raw[other]}`); "
+                              "the database, the inbox, outbox and rejects folders and the log file each need a "
+                              "place of their own, none inside another.")
+    for key in ("database", "log_file"):
+        for what, path in beside_database(places["database"]).items():
+            if places[key] == path.resolve() and not (key == "database" and what.endswith("write-ahead log")):
+                raise ConfigError(f"config/pipeline.yaml: key `{key}`: `{raw[key]}` is {what}, which the daemon "
+                                  "keeps beside the database; name another file.")
+
+
+def _check_schedules(p: PipelineConfig) -> None:
+    for i, s in enumerate(p.schedules):
+        if s.job == "export" and s.what == "recipients" and not s.groups:
+            raise ConfigError(f"config/pipeline.yaml: key `schedules.{i}.groups`: an export of recipients "
+                              "needs the groups whose contacts to list.")
+
+
+def field_kind(fields: FieldsConfig, name: str) -> tuple[str, tuple[str, ...]]:
+    """A field's kind as a condition compares it (`phone`, `email`, or its type) and its choices."""
+    if name in ("phone", "email"):
+        return name, ()
+    custom = next((f for f in fields.custom_fields if f.name == name), None)
+    if custom is not None:
+        return custom.type, tuple(custom.choices)
+    return ("date" if name == "birth_date" else "text"), ()
+
+
+def condition_value(kind: str, choices: Sequence[str], value: Any, region: str, date_order: str) -> str:
+    """A dynamic group's value in the form the store keeps (`0523456789` as `+972523456789`); a ValueError
+    saying what was expected when it is not a value of the field's kind."""
+    text = str(value).lower() if isinstance(value, bool) else str(value)
+    if kind == "phone":
+        out = phone_e164(text, region)
+    elif kind == "email":
+        out = email_normal(text)
+    else:
+        out = parse_typed(text, kind, choices=choices, date_order=date_order)
+    if out is None or out is INVALID:
+        what = {"phone": "phone number", "email": "e-mail address"}.get(kind, kind)
+        raise ValueError(f"'{value}' is not a valid {what}" + (f" (one of {', '.join(choices)})" if choices else ""))
+    return out
+
+
+def _check_condition(c: Condition, where: str, cfg: Config) -> None:
+    """Every field test names a field and holds values of its kind; `before`/`after` only on dates and numbers."""
+    for op in ("all", "any"):
+        for j, sub in enumerate(getattr(c, op) or []):
+            _check_condition(sub, f"{where}.{op}.{j}", cfg)
+    if c.field is None:
+        return
+    if c.field not in cfg.fields.field_names:
+        raise ConfigError(f"config/groups.yaml: key `{where}.field`: `{c.field}` is not a field.")
+    kind, choices = field_kind(cfg.fields, c.field)
+    p = cfg.pipeline
+    tests = [("equals", [c.equals]), ("in", c.in_), ("before", [c.before]), ("after", [c.after])]
+    for op, values in tests:
+        if values is None or values == [None]:
+            continue
+        if op in ("before", "after") and kind not in ("date", "number"):
+            raise ConfigError(f"config/groups.yaml: key `{where}.{op}`: `before` and `after` compare dates or "
+                              f"numbers, and `{c.field}` is a {kind} field.")
+        for v in values:
+            try:
+                condition_value(kind, choices, v, p.default_region, p.date_order)
+            except ValueError as e:
+                raise ConfigError(f"config/groups.yaml: key `{where}.{op}`: {e} for `{c.field}`.") from None
+
+
+def _cross_check(cfg: Config) -> None:
+    names = [d.name for d in cfg.groups.dynamic]
     if len(set(n.casefold() for n in names)) != len(names):
         raise ConfigError("config/groups.yaml: key `dynamic`: dynamic group names must be unique.")
-    for i, d in enumerate(groups.dynamic):
-        walk(d.where, f"dynamic.{i}.where")
+    for i, d in enumerate(cfg.groups.dynamic):
+        _check_condition(d.where, f"dynamic.{i}.where", cfg)

@@ -24,6 +24,12 @@ from .config import Config
 from .output import safe_name, unique_path, write_json_atomic, write_text_atomic
 
 STAGING_PREFIX = ".staging-"
+#: What a run writes into its outbox folder besides the reject workbook; a source never takes these names.
+GENERATED = ("summary.json", "summary.txt")
+#: Put before a source's name when the run wrote a file of that name into its folder.
+SOURCE_PREFIX = "source-"
+#: Appended to a rejected file's name for the file that says why.
+ERROR_SUFFIX = ".error.txt"
 
 
 @dataclass
@@ -130,7 +136,7 @@ def finish_outbox(staging: Path, final: Path, source: Path | None, move: bool) -
     source still waits in the inbox, to be taken again.
     """
     if source is not None and (source.exists() or source.is_symlink()):
-        target = staging / safe_name(source.name)
+        target = source_in_outbox(staging, source.name)
         if move:
             shutil.move(str(source), target)
         else:
@@ -138,6 +144,15 @@ def finish_outbox(staging: Path, final: Path, source: Path | None, move: bool) -
     hooks.point("moved")
     if staging.exists():
         os.replace(staging, final)
+
+
+def source_in_outbox(folder: Path, name: str) -> Path:
+    """Where a source file goes in its outbox folder: under its own name, or `source-<name>` when the run
+    wrote a file of that name there (`summary.json`, `summary.txt`, the reject workbook); never over one."""
+    own = safe_name(name)
+    if own.casefold() not in GENERATED and not ((folder / own).exists() or (folder / own).is_symlink()):
+        return folder / own
+    return unique_path(folder, safe_name(SOURCE_PREFIX + own))
 
 
 def write_summary(folder: Path, summary: RunSummary) -> None:
@@ -188,8 +203,8 @@ def reject_source(cfg: Config, path: Path, reason: str, move: bool) -> Path:
     The reason is written first: a crash between the two leaves no rejected file without one.
     """
     cfg.rejects.mkdir(parents=True, exist_ok=True)
-    target = unique_path(cfg.rejects, safe_name(path.name))
-    write_text_atomic(target.with_name(target.name + ".error.txt"), reason + "\n")
+    target = unique_path(cfg.rejects, safe_name(path.name), also=(ERROR_SUFFIX,))
+    write_text_atomic(target.with_name(target.name + ERROR_SUFFIX), reason + "\n")
     try:
         if move:
             shutil.move(str(path), target)
@@ -230,7 +245,7 @@ def recover(cfg: Config, con) -> list[str]:
             if summary.get("status") == "failed":
                 reject_source(cfg, source, summary.get("reason") or "The file could not be processed.", move=True)
             else:
-                shutil.move(str(source), staging / safe_name(source.name))
+                shutil.move(str(source), source_in_outbox(staging, source.name))
         os.replace(staging, cfg.outbox / name)
         done.append(f"finished the import of {summary.get('file') or name}, committed before the interruption "
                     f"-> {name}/")

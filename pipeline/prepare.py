@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from .config import Config
+from .config import Config, clean_name
 from .errors import Reason, Rejection, Rejections
 from .fields import ColumnMap, catalog
 from .normalize import Normalized, normalize_column, truthy_column
@@ -47,8 +47,9 @@ class Prepared:
 
 
 def split_groups(cell: str) -> list[str]:
-    """Group names in one cell, separated by ';' or ','."""
-    return [g.strip() for g in _GROUP_SPLIT.split(cell) if g.strip()] if cell else []
+    """Group names in one cell, separated by ';' or ',', each cleaned as the store keeps names (`clean_name`)."""
+    names = (clean_name(g) for g in _GROUP_SPLIT.split(cell)) if cell else ()
+    return [g for g in names if g]
 
 
 def _coalesce(arrays: list[pa.Array]) -> pa.Array:
@@ -160,6 +161,9 @@ def prepare(table: Table, columns: list[ColumnMap], cfg: Config, *, rule_groups:
     else:
         file_groups = list(rule_groups) + list(extra_groups)
         mirror_groups = list(rule_groups) if mirror else []
+    # --group names come from a command line, rule groups from groups.yaml: cleaned like a file's
+    file_groups = [g for g in map(clean_name, file_groups) if g]
+    mirror_groups = [g for g in map(clean_name, mirror_groups) if g]
 
     optout_details = _optout_details(by_target.get("optout", []), phones, emails)
 

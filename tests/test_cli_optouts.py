@@ -228,9 +228,9 @@ def test_an_opted_out_detail_never_appears_even_when_named(home, tmp_path):
     listing = csv_file(tmp_path / "send.csv", [["052-345-6789"], ["outsider@example.org"], ["OUTSIDER@example.org"],
                                                 ["walkin@example.org"], ["walkin@example.org"], ["2"], ["junk"]])
     rows, err = recipients(home, "--file", str(listing))
-    assert [(r["contact_id"], r["value"]) for r in rows] == [(2, "+972523456780"), (None, "walkin@example.org")]
-    assert err == ("2 recipients; left out: 2 opted out, 2 repeated, "
-                   "1 value that is not a phone, an e-mail or a contact id.\n")
+    assert [(r["contact_id"], r["value"]) for r in rows] == [(None, "walkin@example.org")]
+    assert err == ("1 recipient; left out: 2 opted out, 2 repeated, "
+                   "2 values that are not a phone, an e-mail or a contact id.\n"), "2 is no phone, and no id"
 
 
 def test_recipients_named_in_a_file_and_a_group_are_listed_once(home, tmp_path):

@@ -16,13 +16,8 @@ from apscheduler.triggers.cron import CronTrigger
 from daemon_helpers import Daemon, contacts, outbox_folders, query, summaries, wait_for
 from helpers import csv_file, make_home
 
-from pipeline.config import load_config
-from pipeline.daemon.schedules import (
-    _weekdays,
-    check_schedules,
-    cron_trigger,
-    first_missed,
-)
+from pipeline.config import _weekdays, cron_trigger, load_config
+from pipeline.daemon.schedules import check_schedules, first_missed
 from pipeline.errors import ConfigError
 
 HEAD = ["First Name", "Last Name", "Mobile", "E-mail"]

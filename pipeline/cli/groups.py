@@ -145,8 +145,7 @@ def _list_contacts(con, cfg, ids: Sequence[str], file: Path | None) -> tuple[lis
     found = list(wanted)
     unresolved: list[str] = []
     if file is not None:
-        ids_, ext, values = contacts.read_list(file, cfg)
-        refs = contacts.resolve(con, cfg, ids=ids_, external_ids=ext, values=values)
+        refs = contacts.resolve_listed(con, cfg, contacts.read_list(file, cfg))
         by_detail, missing = contacts.contacts_of_details(con, refs.details)
         found += refs.ids + by_detail
         unresolved = refs.invalid + refs.not_found + missing
@@ -158,7 +157,7 @@ def _membership_command(verb: str):
     @click.argument("more_ids", metavar="[ID]...", nargs=-1)
     @click.option("--contact", "ids", multiple=True, metavar="ID", help="A contact id (repeatable, or 1,2,3).")
     @click.option("--file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
-                  help="A list of contacts: ids, phones or e-mails, one per row.")
+                  help="A list of contacts: phones or e-mails, one per row; ids only in a column headed id.")
     @click.pass_context
     @fail_cleanly
     def command(ctx, group, more_ids, ids, file) -> None:

@@ -27,7 +27,7 @@ from .common import (
 @click.option("--group", "groups", multiple=True, metavar="NAME", help="The contacts of this group (repeatable).")
 @click.option("--channel", type=CHANNEL, help="Only phones (sms) or only e-mails (email); both by default.")
 @click.option("--file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              help="An ad-hoc list: contact ids, phones or e-mails, one per row.")
+              help="An ad-hoc list: phones or e-mails, one per row; contact ids only in a column headed id.")
 @click.option("--json", "as_json", is_flag=True, help="Print the list as JSON.")
 @click.option("--export", type=click.Path(dir_okay=False, path_type=Path), help=EXPORT_HELP)
 @click.pass_context
@@ -41,8 +41,8 @@ def recipients_cmd(ctx, groups, channel, file, as_json, export) -> None:
     """
     one_output(as_json, export)
     with command_store(ctx) as (cfg, con):
-        ids, ext, values = read_list(file, cfg) if file is not None else ([], [], [])
-        r = recipients.from_list(con, cfg, groups=groups, channel=channel, ids=ids, external_ids=ext, values=values)
+        listed = read_list(file, cfg) if file is not None else None
+        r = recipients.from_list(con, cfg, groups=groups, channel=channel, listed=listed)
     keys = list(recipients.COLUMNS)
     n = r.table.num_rows
     if as_json:

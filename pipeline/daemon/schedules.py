@@ -16,7 +16,6 @@ import hashlib
 import json
 import logging
 import os
-import tempfile
 import threading
 import time
 from contextlib import contextmanager
@@ -30,70 +29,23 @@ from apscheduler.triggers.cron import CronTrigger
 
 from .. import hooks
 from ..clock import stamp, utcnow
-from ..config import Config, Schedule
-from ..errors import ConfigError, PipelineError
+from ..config import Config, Schedule, cron_trigger
+from ..errors import ConfigError, NotFound, PipelineError
 from ..manage.contacts import export_headers, export_row, list_contacts
+from ..manage.groups import find as find_group
 from ..manage.optouts import COLUMNS as OPTOUT_COLUMNS
 from ..manage.optouts import list_optouts
 from ..manage.recipients import COLUMNS, build
-from ..output import safe_name, unique_path, write_json_atomic, write_table
+from ..output import open_aside, safe_name, unique_path, write_json_atomic, write_table
 from .names import ignored_name
 
 STATE_FILE = "schedules.json"
 EXPORTS = "exports"
-WEEKDAYS = ("sun", "mon", "tue", "wed", "thu", "fri", "sat")
-DAY_NAMES = ("sunday", "monday", "tuesday", "wednesday", "thursday", "friday", "saturday")
 #: How many copied contents a collect job remembers (the oldest are forgotten first).
 MAX_SEEN = 100_000
 
 
 # --------------------------------------------------------------------------- cron
-
-
-def cron_trigger(expr: str, tz: Any) -> CronTrigger:
-    """A trigger for five cron fields, or six with seconds first; weekday numbers mean what they mean to crontab."""
-    parts = expr.split()
-    second = "0"
-    if len(parts) == 6:
-        second, parts = parts[0], parts[1:]
-    if len(parts) != 5:
-        raise ValueError("expected 5 cron fields (minute hour day month weekday), or 6 with seconds first")
-    minute, hour, day, month, weekday = parts
-    return CronTrigger(second=second, minute=minute, hour=hour, day=day, month=month,
-                       day_of_week=_weekdays(weekday), timezone=tz)
-
-
-def _weekdays(text: str) -> str:
-    """A crontab weekday field (0 or 7 = Sunday; names, ranges, steps) in APScheduler's terms, which count from Monday."""
-    if text in ("*", "?"):
-        return "*"
-    days: set[int] = set()
-    for item in text.lower().split(","):
-        span, slash, step_text = item.partition("/")
-        if slash and not step_text.isdigit():
-            raise ValueError(f"`{item}` has a step that is not a number")
-        step = int(step_text) if slash else 1
-        if span == "*":
-            first, last = 0, 6
-        elif "-" in span:
-            a, b = span.split("-", 1)
-            first, last = _weekday(a), _weekday(b)
-        else:
-            first = _weekday(span)
-            last = 7 if slash else first
-        if last < first or step < 1:
-            raise ValueError(f"`{item}` is not a weekday range")
-        days.update(d % 7 for d in range(first, last + 1, step))
-    return "*" if len(days) == 7 else ",".join(WEEKDAYS[d] for d in sorted(days))
-
-
-def _weekday(text: str) -> int:
-    if text.isdigit() and int(text) <= 7:
-        return int(text)
-    for i, name in enumerate(DAY_NAMES):
-        if len(text) >= 3 and name.startswith(text):
-            return i
-    raise ValueError(f"`{text}` is not a weekday (0-7, Sunday being 0 or 7, or sun-sat)")
 
 
 def first_missed(trigger: CronTrigger, since: datetime, now: datetime) -> datetime | None:
@@ -103,18 +55,28 @@ def first_missed(trigger: CronTrigger, since: datetime, now: datetime) -> dateti
 
 
 def check_schedules(cfg: Config, tz: Any) -> dict[str, CronTrigger]:
-    """Every schedule's trigger; a mistake is a config error naming the schedule's key."""
-    triggers = {}
+    """Every schedule's trigger (`load_config` has checked each cron already)."""
+    return {s.name: cron_trigger(s.cron, tz) for s in cfg.pipeline.schedules}
+
+
+def check_schedule_groups(cfg: Config, con) -> None:
+    """Refuse, at start, an export schedule naming a group that does not exist and no rule would create.
+
+    A group exists when it is a dynamic group of groups.yaml or a group in the
+    database; an `assign` rule's group counts too, as the first matching import
+    creates it.
+    """
+    planned = {g.casefold() for rule in cfg.groups.assign for g in rule.groups}
     for i, s in enumerate(cfg.pipeline.schedules):
-        try:
-            triggers[s.name] = cron_trigger(s.cron, tz)
-        except ValueError as e:
-            raise ConfigError(f"config/pipeline.yaml: key `schedules.{i}.cron`: "
-                              f"{' '.join(str(e).split()).rstrip('.')}.") from None
-        if s.job == "export" and s.what == "recipients" and not s.groups:
-            raise ConfigError(f"config/pipeline.yaml: key `schedules.{i}.groups`: an export of recipients "
-                              "needs the groups whose contacts to list.")
-    return triggers
+        for name in s.groups if s.job == "export" and s.what == "recipients" else []:
+            if name.casefold() in planned:
+                continue
+            try:
+                find_group(con, cfg, name)
+            except NotFound:
+                raise ConfigError(f"config/pipeline.yaml: key `schedules.{i}.groups`: no group is named '{name}' "
+                                  "(not a dynamic group of groups.yaml, not a group of an `assign` rule, "
+                                  "not a group in the database).") from None
 
 
 # --------------------------------------------------------------------------- state
@@ -162,6 +124,9 @@ class Jobs:
         self.scheduler = BackgroundScheduler()
         self.tz = self.scheduler.timezone
         self.triggers = check_schedules(cfg, self.tz)
+        if any(s.groups for s in cfg.pipeline.schedules):
+            with database("checking the schedules' groups") as con:
+                check_schedule_groups(cfg, con)
         self.state: State | None = None
 
     def start(self) -> None:
@@ -252,10 +217,15 @@ def collect(cfg: Config, s: Schedule, state: State, log: logging.Logger) -> str:
     with state.job(s.name) as record:
         files: dict[str, list] = dict(record.get("files") or {})
         seen: dict[str, None] = dict.fromkeys(record.get("seen") or [])  # in the order first copied
-    copied, unsettled, failed = [], [], []
+    copied, unsettled, failed, links = [], [], [], []
     for name in sorted(glob.glob(pattern, recursive=True)):
         src = Path(name)
-        if ignored_name(src.name) or not src.is_file():
+        if ignored_name(src.name):
+            continue
+        if src.is_symlink():  # as the inbox refuses links: a link could lend the daemon's rights to any file
+            links.append(src.name)
+            continue
+        if not src.is_file():
             continue
         try:
             st = src.stat()
@@ -286,30 +256,43 @@ def collect(cfg: Config, s: Schedule, state: State, log: logging.Logger) -> str:
         with state.job(s.name) as record:  # after each copy, so a crash does not copy it again
             record["files"] = files
             record["seen"] = list(seen)[-MAX_SEEN:]
+    if links:
+        log.warning("schedule %s skipped %d link(s) matching %s, never followed: %s", s.name, len(links),
+                    s.from_, ", ".join(links))
+    return _collected(copied, unsettled, failed, links)
+
+
+def _collected(copied: list[str], unsettled: list[str], failed: list[str], links: list[str]) -> str:
+    """What a collect run did, in one line for the log."""
     parts = [f"copied {len(copied)} file(s)" + (": " + ", ".join(copied) if copied else "")]
     if unsettled:
         parts.append(f"left {len(unsettled)} still being written for the next run: {', '.join(unsettled)}")
     if failed:
         parts.append(f"could not copy {', '.join(failed)}")
+    if links:
+        parts.append(f"skipped {len(links)} link(s), never followed: {', '.join(links)}")
     return "; ".join(parts)
 
 
 def _copy_aside(src: Path, folder: Path) -> tuple[Path, str]:
-    """Copy a file into `folder` under a hidden name, hashing it on the way; returns the copy and its sha256."""
+    """Copy a file into `folder` under a hidden name, hashing it on the way; returns the copy and its sha256.
 
-    fd, tmp = tempfile.mkstemp(prefix=".collect-", suffix=".part", dir=folder)
-    h = hashlib.sha256()
-    try:
-        with open(src, "rb") as fin, os.fdopen(fd, "wb") as fout:
-            for chunk in iter(lambda: fin.read(1 << 20), b""):
-                h.update(chunk)
-                fout.write(chunk)
-            fout.flush()
-            os.fsync(fout.fileno())
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return Path(tmp), h.hexdigest()
+    The source is opened with O_NOFOLLOW: a file replaced by a link after it was looked at is not followed either.
+    """
+    with os.fdopen(os.open(src, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0)), "rb") as fin:
+        fd, tmp = open_aside(folder, ".collect-")
+        h = hashlib.sha256()
+        try:
+            with os.fdopen(fd, "wb") as fout:
+                for chunk in iter(lambda: fin.read(1 << 20), b""):
+                    h.update(chunk)
+                    fout.write(chunk)
+                fout.flush()
+                os.fsync(fout.fileno())
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
+    return tmp, h.hexdigest()
 
 
 # --------------------------------------------------------------------------- export

@@ -337,6 +337,7 @@ def delete(con: duckdb.DuckDBPyConnection, cfg: Config, contact_id: int) -> dict
 # --------------------------------------------------------------------------- lists of contacts in a file
 
 
+#: Headers of a column of contact ids: `id`, and the id columns of this store's own exports.
 _ID_HEADERS = {fold("id"), fold("record_id"), fold("record id"), fold("contact_id")}
 
 
@@ -351,45 +352,60 @@ class Refs:
     repeated: int = 0                                               # details named more than once
 
 
-def read_list(path: Path, cfg: Config) -> tuple[list[str], list[str], list[str]]:
-    """A list file's values as (contact ids, external ids, phones and e-mails), by its headers.
+@dataclass
+class Listed:
+    """A list file's values by what its headers say they are."""
 
-    A column headed `id`, `record_id` or `contact_id` holds contact ids, one
-    that maps to external_id holds external ids, and the others (a phone or
-    e-mail column, or the only column, header included when it is a value) hold
-    details.  Raises `FileRejected` when the file cannot be read.
+    ids: list[str] = field(default_factory=list)            # a column headed `id` (or `record_id`, `contact_id`)
+    external_ids: list[str] = field(default_factory=list)   # a column headed as the external id
+    phones: list[str] = field(default_factory=list)         # a column headed as a phone
+    emails: list[str] = field(default_factory=list)         # a column headed as an e-mail
+    values: list[str] = field(default_factory=list)         # a column no header names: phones or e-mails
+
+
+def _header_words(cfg: Config, target: str) -> set[str]:
+    return {fold(w) for w in SYNONYMS[target] + tuple(cfg.fields.aliases.get(target, ())) + (target,)}
+
+
+def read_list(path: Path, cfg: Config) -> Listed:
+    """A list file's values, each column read as what its header says (a file rejected raises `FileRejected`).
+
+    A column headed as a phone holds phones and one headed as an e-mail holds
+    e-mails, whatever they look like: `2` in a `Phone` column is an invalid
+    phone, never a contact id.  Contact ids come only from a column headed
+    `id` (or `record_id`, `contact_id`: this store's exports), external ids
+    from one headed as the external id.  When no header says anything, the
+    first column holds phones and e-mails, its first row too unless it has
+    words (a header), so a bare number there is counted as left out.
     """
     table = read_table(Path(path), cfg.read_limits)
-    ext = {fold(w) for w in SYNONYMS["external_id"]} | {fold("external_id")}
-    detail = {fold(w) for key in ("phone", "email") for w in SYNONYMS[key]}
-    ids: list[str] = []
-    externals: list[str] = []
-    values: list[str] = []
-    kinds = []
-    for j, h in enumerate(table.headers):
-        key = fold(h)
-        kinds.append("id" if key in _ID_HEADERS else "external" if key in ext else
-                     "detail" if key in detail else None)
-    if not any(kinds):
-        kinds = ["detail"] + [None] * (len(kinds) - 1)
-    for j, kind in enumerate(kinds):
-        col = table.columns[j]
-        if kind == "id":
-            ids += col
-        elif kind == "external":
-            externals += col
-        elif kind == "detail":
-            if header_is_value(table.headers[j], cfg.pipeline.default_region):
-                values.append(table.headers[j])
-            values += col
-    return ids, externals, values
+    kinds = {"external_ids": _header_words(cfg, "external_id") - _ID_HEADERS,
+             "phones": _header_words(cfg, "phone"), "emails": _header_words(cfg, "email")}
+    out = Listed()
+    for header, column in zip(table.headers, table.columns):
+        key = fold(header)
+        kind = "ids" if key in _ID_HEADERS else next((k for k, words in kinds.items() if key in words), None)
+        if kind is not None:
+            getattr(out, kind).extend(column)
+    if not (out.ids or out.external_ids or out.phones or out.emails) and table.headers:
+        first = table.headers[0]
+        # a header has words; a first row of a phone, an e-mail or a bare number is a value to account for
+        if header_is_value(first, cfg.pipeline.default_region) or (first.strip() and not any(
+                ch.isalpha() for ch in first)):
+            out.values.append(first)
+        out.values.extend(table.columns[0])
+    return out
 
 
 def resolve(con: duckdb.DuckDBPyConnection, cfg: Config, *, ids: Sequence[str] = (), external_ids: Sequence[str] = (),
-            values: Sequence[str] = ()) -> Refs:
-    """Look up a list's values: ids and external ids of contacts, and valid phones and e-mails (in order)."""
+            values: Sequence[str] = (), phones: Sequence[str] = (), emails: Sequence[str] = ()) -> Refs:
+    """Look up a list's values: ids and external ids of contacts, and valid phones and e-mails (in order).
+
+    `phones` are read as phones and `emails` as e-mails; `values` as an e-mail
+    when they hold an `@`, else as a phone.  Whatever is not valid is counted
+    in `invalid`: a number that is no phone is never taken for a contact id.
+    """
     refs = Refs()
-    region = cfg.pipeline.default_region
     wanted_ids: list[int] = []
     for raw in ids:
         if is_blank(raw):
@@ -400,20 +416,20 @@ def resolve(con: duckdb.DuckDBPyConnection, cfg: Config, *, ids: Sequence[str] =
         else:
             refs.invalid.append(raw.strip())
     seen: set[tuple[str, str]] = set()
-    pairs = channel_values([v for v in dict.fromkeys(values) if v is not None], region)  # each distinct value once
-    for raw in values:
-        if is_blank(raw):
-            continue
-        found = pairs[raw]
-        if found is None and raw.strip().isdigit() and len(raw.strip()) <= 12:
-            wanted_ids.append(int(raw.strip()))  # a bare number that is no phone: a contact id
-        elif found is None:
-            refs.invalid.append(raw.strip())
-        elif found in seen:
-            refs.repeated += 1
-        else:
-            seen.add(found)
-            refs.details.append(found)
+    for channel, raws in ((None, values), ("sms", phones), ("email", emails)):
+        pairs = channel_values([v for v in dict.fromkeys(raws) if v is not None], cfg.pipeline.default_region,
+                               channel)  # each distinct value once
+        for raw in raws:
+            if is_blank(raw):
+                continue
+            found = pairs[raw]
+            if found is None:
+                refs.invalid.append(raw.strip())
+            elif found in seen:
+                refs.repeated += 1
+            else:
+                seen.add(found)
+                refs.details.append(found)
     wanted_ids = list(dict.fromkeys(wanted_ids))
     if wanted_ids:
         have = {r[0] for r in con.execute("SELECT id FROM contacts WHERE id IN (SELECT unnest(?::BIGINT[]))",
@@ -429,6 +445,12 @@ def resolve(con: duckdb.DuckDBPyConnection, cfg: Config, *, ids: Sequence[str] =
         refs.ids += [found_ext[e] for e in externals if e in found_ext and found_ext[e] not in have]
         refs.not_found += [e for e in externals if e not in found_ext]
     return refs
+
+
+def resolve_listed(con: duckdb.DuckDBPyConnection, cfg: Config, listed: Listed) -> Refs:
+    """`resolve` of everything a list file holds."""
+    return resolve(con, cfg, ids=listed.ids, external_ids=listed.external_ids, values=listed.values,
+                   phones=listed.phones, emails=listed.emails)
 
 
 def contacts_of_details(con: duckdb.DuckDBPyConnection,

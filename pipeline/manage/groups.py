@@ -20,10 +20,9 @@ import pyarrow as pa
 
 from .. import store
 from ..clock import iso, utcnow
-from ..config import Condition, Config, DynamicGroup
+from ..config import Condition, Config, DynamicGroup, clean_name, condition_value, field_kind
 from ..errors import ConfigError, Conflict, NotFound, UsageError
 from ..fields import FieldSpec, catalog
-from ..normalize import INVALID, email_normal, parse_typed, phone_e164
 
 MAX_NAME = 200
 
@@ -105,18 +104,15 @@ def _folds(spec: FieldSpec) -> bool:
 
 
 def _canonical(spec: FieldSpec, value: Any, cfg: Config) -> str:
-    """A condition's value in the form the store keeps, so `0523456789` finds `+972523456789`."""
-    text = str(value).lower() if isinstance(value, bool) else str(value)
-    if spec.name == "phone":
-        out = phone_e164(text, cfg.pipeline.default_region)
-    elif spec.name == "email":
-        out = email_normal(text)
-    else:
-        out = parse_typed(text, spec.type, choices=spec.choices, date_order=cfg.pipeline.date_order)
-    if out is None or out is INVALID:
-        what = "phone number" if spec.name == "phone" else "e-mail address" if spec.name == "email" else spec.type
-        raise ConfigError(f"config/groups.yaml: '{value}' is not a valid {what} for `{spec.name}`.")
-    return out
+    """A condition's value in the form the store keeps, so `0523456789` finds `+972523456789`.
+
+    `load_config` has refused any value of the wrong kind; this stays a config error, never a query's.
+    """
+    kind, choices = field_kind(cfg.fields, spec.name)
+    try:
+        return condition_value(kind, choices, value, cfg.pipeline.default_region, cfg.pipeline.date_order)
+    except ValueError as e:
+        raise ConfigError(f"config/groups.yaml: {e} for `{spec.name}`.") from None
 
 
 def _phone_prefix(prefix: str, region: str) -> str:
@@ -136,14 +132,14 @@ def _phone_prefix(prefix: str, region: str) -> str:
 
 def _dynamic(cfg: Config, name: str) -> Group | None:
     for d in cfg.groups.dynamic:
-        if d.name.casefold() == name.strip().casefold():
+        if d.name.casefold() == clean_name(name).casefold():
             return Group(name=d.name, type="dynamic", category=d.category, rule=d)
     return None
 
 
 def _static(con: duckdb.DuckDBPyConnection, name: str) -> Group | None:
     row = store.first(con, "SELECT id, name, category, created_at FROM groups WHERE lower(name) = lower(?) "
-                      "ORDER BY id LIMIT 1", [name.strip()])
+                      "ORDER BY id LIMIT 1", [clean_name(name)])
     if row is None:
         return None
     return Group(name=row[1], type="static", category=row[2], id=row[0], created_at=row[3])
@@ -264,7 +260,7 @@ def show(con: duckdb.DuckDBPyConnection, cfg: Config, name: str) -> dict:
 
 
 def _clean_name(name: str) -> str:
-    name = " ".join((name or "").split())
+    name = clean_name(name)
     if not name:
         raise UsageError("A group needs a name.")
     if len(name) > MAX_NAME:
@@ -288,8 +284,8 @@ def create(con: duckdb.DuckDBPyConnection, cfg: Config, name: str, category: str
     with store.transaction(con):
         _free(con, cfg, name)
         gid = store.next_ids(con, "next_group_id", 1, "groups")
-        con.execute("INSERT INTO groups VALUES (?, ?, ?, ?)", [gid, name, category or None, now])
-    return Group(name=name, type="static", category=category or None, id=gid, created_at=now)
+        con.execute("INSERT INTO groups VALUES (?, ?, ?, ?)", [gid, name, clean_name(category) or None, now])
+    return Group(name=name, type="static", category=clean_name(category) or None, id=gid, created_at=now)
 
 
 def edit(con: duckdb.DuckDBPyConnection, cfg: Config, name: str, *, rename: str | None = None,
@@ -302,7 +298,7 @@ def edit(con: duckdb.DuckDBPyConnection, cfg: Config, name: str, *, rename: str 
         new_name = g.name if rename is None else _clean_name(rename)
         if rename is not None:
             _free(con, cfg, new_name, but=g.id)
-        new_cat = g.category if category is None else (category.strip() or None)
+        new_cat = g.category if category is None else (clean_name(category) or None)
         con.execute("UPDATE groups SET name = ?, category = ? WHERE id = ?", [new_name, new_cat, g.id])
     return Group(name=new_name, type="static", category=new_cat, id=g.id, created_at=g.created_at)
 

@@ -21,7 +21,7 @@ import pyarrow as pa
 from .. import store
 from ..clock import iso, utcnow
 from ..config import ReadLimits
-from ..errors import InvalidValue, NotFound, UsageError
+from ..errors import FileRejected, InvalidValue, NotFound, UsageError
 from ..fields import SYNONYMS, fold
 from ..normalize import (
     detail_channel,
@@ -163,27 +163,67 @@ def history(con: duckdb.DuckDBPyConnection, raw: str, *, region: str, channel: s
             "events": [{"at": iso(a), "action": act, "source": s, "reason": r} for a, act, s, r in rows]}
 
 
+#: Cells of each column looked at to find the one that holds the details, when no header names it.
+CONTENT_SAMPLE = 1000
+
+
 def read_optout_values(path: Path, *, region: str | None = None, limits: ReadLimits = ReadLimits()) -> list[str]:
     """The values of an opt-out list file (xlsx, csv, ...): one phone or e-mail per row.
 
     Opt-out lists often have no header, so the first row counts as a value
     when it is itself a phone or an e-mail (checked against `region` when
     given, else by its shape).  A file of several columns gives the columns
-    whose header names a phone, an e-mail or an opt-out; when none does, its
-    first column.  Raises `FileRejected` when the file cannot be read.
+    whose header names a phone, an e-mail or an opt-out (`Mobile No.`,
+    `מס' טלפון`...); when none does, the columns whose cells are mostly valid
+    phones or e-mails, else the one with the most of them, else the first.
+    With `region`, a list whose rows hold no valid phone or e-mail at all is
+    refused (`FileRejected`): it would otherwise opt out nothing, silently.
+    Raises `FileRejected` when the file cannot be read.
     """
     table = read_table(Path(path), limits)
     picked = list(range(len(table.headers)))
     if len(picked) > 1:
         detail_headers = {fold(w) for key in ("phone", "email", "optout") for w in SYNONYMS[key]}
         named = [j for j, h in enumerate(table.headers) if fold(h) in detail_headers]
-        picked = named or [0]
+        picked = named or _columns_by_content(table.headers, table.columns, region)
     values: list[str] = []
     for j in picked:
         if header_is_value(table.headers[j], region):
             values.append(table.headers[j])
         values.extend(table.columns[j])
+    if region is not None and any(not is_blank(v) for v in values) and not _valid_share(values, region)[0]:
+        raise FileRejected(f"{Path(path).name}: nothing in this opt-out list is a phone number or an e-mail "
+                           "address, so it opted out nothing; put one phone or e-mail a row.")
     return values
+
+
+#: A date as lists write one (2026-01-31, 31/01/2026, 31.1.26): some are valid phone numbers too.
+_DATE_SHAPE = re.compile(r"\s*(?:[0-9]{4}[-/.][0-9]{1,2}[-/.][0-9]{1,2}|[0-9]{1,2}[-/.][0-9]{1,2}[-/.][0-9]{2,4})"
+                         r"(?:[ T][0-9:.]+)?\s*")
+
+
+def _valid_share(cells: Sequence[str], region: str | None, *, skip_dates: bool = False) -> tuple[int, int]:
+    """How many of these cells are valid phones or e-mails, and how many are not blank.
+
+    With `skip_dates` a cell written as a date is not counted, so a column of
+    dates (some are valid numbers) is never taken for the list's numbers.
+    """
+    filled = [c for c in cells if c is not None and not is_blank(c)
+              and not (skip_dates and _DATE_SHAPE.fullmatch(c))]
+    if region is None:
+        return sum(header_is_value(c, None) for c in filled), len(filled)
+    found = channel_values(list(dict.fromkeys(filled)), region)
+    return sum(found[c] is not None for c in filled), len(filled)
+
+
+def _columns_by_content(headers: Sequence[str], columns: Sequence[Sequence[str]], region: str | None) -> list[int]:
+    """The columns whose cells are mostly phones or e-mails; else the one with the most; else the first."""
+    shares = [_valid_share([h, *col[:CONTENT_SAMPLE]], region, skip_dates=True) for h, col in zip(headers, columns)]
+    mostly = [j for j, (valid, filled) in enumerate(shares) if valid and valid * 2 >= filled]
+    if mostly:
+        return mostly
+    best = max(range(len(shares)), key=lambda j: shares[j][0])
+    return [best if shares[best][0] else 0]
 
 
 _PHONE_SHAPE = re.compile(r"\+?[0-9][0-9 .()\-/]{5,}[0-9]")

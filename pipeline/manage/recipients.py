@@ -20,7 +20,7 @@ from .. import store
 from ..config import Config
 from ..errors import UsageError
 from . import groups as groups_mod
-from .contacts import resolve
+from .contacts import Listed, resolve_listed
 
 COLUMNS = ("contact_id", "channel", "value", "first_name", "last_name")
 #: Why a detail or a named value is not in the list, as the stderr line says it.
@@ -149,8 +149,8 @@ def _named_rows(con: duckdb.DuckDBPyConnection, named: list[tuple[str, str]], ta
 
 
 def from_list(con: duckdb.DuckDBPyConnection, cfg: Config, *, groups: Sequence[str] = (), channel: str | None = None,
-              ids: Sequence[str] = (), external_ids: Sequence[str] = (), values: Sequence[str] = ()) -> Recipients:
-    """`build` for groups plus the raw values of a list file (see `contacts.read_list`)."""
-    refs = resolve(con, cfg, ids=ids, external_ids=external_ids, values=values)
+              listed: Listed | None = None) -> Recipients:
+    """`build` for groups plus what a list file names (see `contacts.read_list`)."""
+    refs = resolve_listed(con, cfg, listed or Listed())
     return build(con, cfg, groups=groups, channel=channel, contact_ids=refs.ids, details=refs.details,
                  invalid=len(refs.invalid), not_found=len(refs.not_found), repeated=refs.repeated)

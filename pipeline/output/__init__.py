@@ -3,6 +3,7 @@
 
 from .exports import csv_safe, write_csv, write_table
 from .files import (
+           open_aside,
            safe_name,
            unique_path,
            write_bytes_atomic,
@@ -11,5 +12,5 @@ from .files import (
 )
 from .xlsx import feed_writer, start_writer, write_xlsx, xlsx_text
 
-__all__ = ["csv_safe", "write_csv", "write_table", "safe_name", "unique_path", "write_bytes_atomic",
+__all__ = ["csv_safe", "write_csv", "write_table", "open_aside", "safe_name", "unique_path", "write_bytes_atomic",
            "write_json_atomic", "write_text_atomic", "feed_writer", "start_writer", "write_xlsx", "xlsx_text"]

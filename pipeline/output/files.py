@@ -9,15 +9,31 @@ from __future__ import annotations
 import json
 import os
 import re
-import tempfile
+import secrets
 import unicodedata
 from pathlib import Path
 
 
+def open_aside(folder: Path, prefix: str, suffix: str = ".part") -> tuple[int, Path]:
+    """A new hidden file in `folder`, open for writing: (fd, path).
+
+    Created as `open()` creates a file, with the mode the umask allows (0666
+    less the umask), so operators who share a group can read the outputs
+    they must fix; `tempfile.mkstemp` would make every output 0600.
+    """
+    for _ in range(100):
+        path = folder / f"{prefix}{secrets.token_hex(6)}{suffix}"
+        try:
+            return os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), 0o666), path
+        except FileExistsError:
+            continue
+    raise FileExistsError(f"no free name for a new file in {folder}")
+
+
 def _aside(path: Path) -> Path:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name[:40]}.", suffix=".part", dir=path.parent)
+    fd, tmp = open_aside(path.parent, f".{path.name[:40]}.")
     os.close(fd)
-    return Path(tmp)
+    return tmp
 
 
 def aside(path: Path) -> Path:
@@ -68,12 +84,17 @@ def safe_name(name: str, limit: int = 100) -> str:
     return name
 
 
-def unique_path(folder: Path, name: str) -> Path:
-    """folder/name, or folder/name-2, -3 ... when taken: nothing is ever overwritten."""
+def unique_path(folder: Path, name: str, also: tuple[str, ...] = ()) -> Path:
+    """folder/name, or folder/name-2, -3 ... when taken: nothing is ever overwritten.
+
+    `also` names companions written beside it (`.error.txt` appended to the
+    name): the name is taken when any of them is, so a file and its companion
+    always share one name that neither had before.
+    """
     path = folder / name
     stem, suffix = Path(name).stem, Path(name).suffix
     n = 2
-    while path.exists() or path.is_symlink():
+    while any(p.exists() or p.is_symlink() for p in [path] + [path.with_name(path.name + a) for a in also]):
         path = folder / f"{stem}-{n}{suffix}"
         n += 1
     return path
