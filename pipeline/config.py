@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass
 from datetime import date, timezone
 from pathlib import Path
-from typing import Any, Literal, Sequence
+from typing import Any, Literal
 
 import phonenumbers
 import yaml
@@ -28,7 +28,6 @@ from pydantic import (
 )
 
 from .errors import ConfigError
-from .normalize.values import INVALID, email_normal, parse_typed, phone_e164
 
 DEFAULT_FIELDS: tuple[str, ...] = (
     "first_name", "last_name", "phone", "email", "birth_date", "gender", "city",
@@ -571,60 +570,18 @@ def _check_schedules(p: PipelineConfig) -> None:
                               "needs the groups whose contacts to list.")
 
 
-def field_kind(fields: FieldsConfig, name: str) -> tuple[str, tuple[str, ...]]:
-    """A field's kind as a condition compares it (`phone`, `email`, or its type) and its choices."""
-    if name in ("phone", "email"):
-        return name, ()
-    custom = next((f for f in fields.custom_fields if f.name == name), None)
-    if custom is not None:
-        return custom.type, tuple(custom.choices)
-    return ("date" if name == "birth_date" else "text"), ()
-
-
-def condition_value(kind: str, choices: Sequence[str], value: Any, region: str, date_order: str) -> str:
-    """A dynamic group's value in the form the store keeps (`0523456789` as `+972523456789`); a ValueError
-    saying what was expected when it is not a value of the field's kind."""
-    text = str(value).lower() if isinstance(value, bool) else str(value)
-    if kind == "phone":
-        out = phone_e164(text, region)
-    elif kind == "email":
-        out = email_normal(text)
-    else:
-        out = parse_typed(text, kind, choices=choices, date_order=date_order)
-    if out is None or out is INVALID:
-        what = {"phone": "phone number", "email": "e-mail address"}.get(kind, kind)
-        raise ValueError(f"'{value}' is not a valid {what}" + (f" (one of {', '.join(choices)})" if choices else ""))
-    return out
-
-
-def _check_condition(c: Condition, where: str, cfg: Config) -> None:
-    """Every field test names a field and holds values of its kind; `before`/`after` only on dates and numbers."""
-    for op in ("all", "any"):
-        for j, sub in enumerate(getattr(c, op) or []):
-            _check_condition(sub, f"{where}.{op}.{j}", cfg)
-    if c.field is None:
-        return
-    if c.field not in cfg.fields.field_names:
-        raise ConfigError(f"config/groups.yaml: key `{where}.field`: `{c.field}` is not a field.")
-    kind, choices = field_kind(cfg.fields, c.field)
-    p = cfg.pipeline
-    tests = [("equals", [c.equals]), ("in", c.in_), ("before", [c.before]), ("after", [c.after])]
-    for op, values in tests:
-        if values is None or values == [None]:
-            continue
-        if op in ("before", "after") and kind not in ("date", "number"):
-            raise ConfigError(f"config/groups.yaml: key `{where}.{op}`: `before` and `after` compare dates or "
-                              f"numbers, and `{c.field}` is a {kind} field.")
-        for v in values:
-            try:
-                condition_value(kind, choices, v, p.default_region, p.date_order)
-            except ValueError as e:
-                raise ConfigError(f"config/groups.yaml: key `{where}.{op}`: {e} for `{c.field}`.") from None
-
-
 def _cross_check(cfg: Config) -> None:
     names = [d.name for d in cfg.groups.dynamic]
     if len(set(n.casefold() for n in names)) != len(names):
         raise ConfigError("config/groups.yaml: key `dynamic`: dynamic group names must be unique.")
     for i, d in enumerate(cfg.groups.dynamic):
-        _check_condition(d.where, f"dynamic.{i}.where", cfg)
+        _check_fields(d.where, f"dynamic.{i}.where", cfg)
+
+
+def _check_fields(c: Condition, where: str, cfg: Config) -> None:
+    """Every field test of a dynamic group names a field (its values are judged by `manage.groups.check_values`)."""
+    for op in ("all", "any"):
+        for j, sub in enumerate(getattr(c, op) or []):
+            _check_fields(sub, f"{where}.{op}.{j}", cfg)
+    if c.field is not None and c.field not in cfg.fields.field_names:
+        raise ConfigError(f"config/groups.yaml: key `{where}.field`: `{c.field}` is not a field.")

@@ -86,6 +86,11 @@ def test_readers_and_normalizers_stand_on_the_bottom_layer_alone(layer):
             assert outside <= BOTTOM, f"{name} imports {sorted(outside - BOTTOM)}"
 
 
+def test_errors_config_and_clock_are_the_bottom():
+    for name in BOTTOM:
+        assert internal(name) <= BOTTOM, f"{name} imports {sorted(internal(name) - BOTTOM)}"
+
+
 def test_the_store_imports_no_stage():
     allowed = BOTTOM | {"pipeline.hooks", "pipeline.plan"}
     for name in MODULES:

@@ -18,7 +18,7 @@ from rich.text import Text
 from .. import store
 from ..config import Config, load_config
 from ..errors import PipelineError, UsageError
-from ..manage import contacts
+from ..manage import contacts, groups
 from ..output import write_table
 
 #: The channels a detail belongs to, as the commands name them.
@@ -70,7 +70,9 @@ def fail_cleanly(fn):
 
 def get_config(ctx: click.Context) -> Config:
     if "config" not in ctx.obj:
-        ctx.obj["config"] = load_config(ctx.obj["home"])
+        cfg = load_config(ctx.obj["home"])
+        groups.check_values(cfg)
+        ctx.obj["config"] = cfg
     return ctx.obj["config"]
 
 

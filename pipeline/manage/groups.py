@@ -20,9 +20,10 @@ import pyarrow as pa
 
 from .. import store
 from ..clock import iso, utcnow
-from ..config import Condition, Config, DynamicGroup, clean_name, condition_value, field_kind
+from ..config import Condition, Config, DynamicGroup, FieldsConfig, clean_name
 from ..errors import ConfigError, Conflict, NotFound, UsageError
 from ..fields import FieldSpec, catalog
+from ..normalize import INVALID, email_normal, parse_typed, phone_e164
 
 MAX_NAME = 200
 
@@ -98,6 +99,66 @@ def _compile(c: Condition, specs: dict[str, FieldSpec], cfg: Config, alias: str,
                       f"is a {spec.type} field.")
 
 
+def field_kind(fields: FieldsConfig, name: str) -> tuple[str, tuple[str, ...]]:
+    """A field's kind as a condition compares it (`phone`, `email`, or its type) and its choices."""
+    if name in ("phone", "email"):
+        return name, ()
+    custom = next((f for f in fields.custom_fields if f.name == name), None)
+    if custom is not None:
+        return custom.type, tuple(custom.choices)
+    return ("date" if name == "birth_date" else "text"), ()
+
+
+def condition_value(kind: str, choices: Sequence[str], value: Any, region: str, date_order: str) -> str:
+    """A dynamic group's value in the form the store keeps (`0523456789` as `+972523456789`); a ValueError
+    saying what was expected when it is not a value of the field's kind."""
+    text = str(value).lower() if isinstance(value, bool) else str(value)
+    if kind == "phone":
+        out = phone_e164(text, region)
+    elif kind == "email":
+        out = email_normal(text)
+    else:
+        out = parse_typed(text, kind, choices=choices, date_order=date_order)
+    if out is None or out is INVALID:
+        what = {"phone": "phone number", "email": "e-mail address"}.get(kind, kind)
+        raise ValueError(f"'{value}' is not a valid {what}" + (f" (one of {', '.join(choices)})" if choices else ""))
+    return out
+
+
+def check_values(cfg: Config) -> None:
+    """Refuse a dynamic group whose condition holds a value of the wrong kind for its field.
+
+    `load_config` checks what it can alone (the fields exist); judging a
+    value takes the normalizers, which stand above the config, so every
+    command calls this right after loading the config.
+    """
+    for i, d in enumerate(cfg.groups.dynamic):
+        _check_condition(d.where, f"dynamic.{i}.where", cfg)
+
+
+def _check_condition(c: Condition, where: str, cfg: Config) -> None:
+    """Every field test holds values of its field's kind; `before`/`after` only on dates and numbers."""
+    for op in ("all", "any"):
+        for j, sub in enumerate(getattr(c, op) or []):
+            _check_condition(sub, f"{where}.{op}.{j}", cfg)
+    if c.field is None:
+        return
+    kind, choices = field_kind(cfg.fields, c.field)
+    p = cfg.pipeline
+    tests = [("equals", [c.equals]), ("in", c.in_), ("before", [c.before]), ("after", [c.after])]
+    for op, values in tests:
+        if values is None or values == [None]:
+            continue
+        if op in ("before", "after") and kind not in ("date", "number"):
+            raise ConfigError(f"config/groups.yaml: key `{where}.{op}`: `before` and `after` compare dates or "
+                              f"numbers, and `{c.field}` is a {kind} field.")
+        for v in values:
+            try:
+                condition_value(kind, choices, v, p.default_region, p.date_order)
+            except ValueError as e:
+                raise ConfigError(f"config/groups.yaml: key `{where}.{op}`: {e} for `{c.field}`.") from None
+
+
 def _folds(spec: FieldSpec) -> bool:
     """Text and choices compare ignoring case; typed values compare in their canonical form."""
     return spec.type in ("text", "choice") and spec.name not in ("phone", "email")
@@ -106,7 +167,7 @@ def _folds(spec: FieldSpec) -> bool:
 def _canonical(spec: FieldSpec, value: Any, cfg: Config) -> str:
     """A condition's value in the form the store keeps, so `0523456789` finds `+972523456789`.
 
-    `load_config` has refused any value of the wrong kind; this stays a config error, never a query's.
+    `check_values` has refused any value of the wrong kind at start; this stays a config error, never a query's.
     """
     kind, choices = field_kind(cfg.fields, spec.name)
     try:

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from ..config import ReadLimits
 from ..errors import FileRejected
-from .table import NOT_READABLE, NO_ROWS, Table, bulk_allocation, give_back_memory
+from .table import NO_ROWS, NOT_READABLE, Table, bulk_allocation, give_back_memory
 from .text import decode, read_plain_file, read_text
 from .workbook import read_workbook, sniff_ole, sniff_zip
 

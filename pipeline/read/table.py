@@ -21,7 +21,6 @@ import pyarrow.compute as pc
 from ..errors import FileRejected
 
 
-
 class Table:
     """One sheet or text file as text: header cells and column-major data cells.
 

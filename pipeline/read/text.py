@@ -20,8 +20,20 @@ from charset_normalizer import from_bytes
 
 from ..errors import FileRejected
 from .table import (
-    CONTROL_CHARS, HEADER_SCAN_ROWS, NOT_READABLE, NO_ROWS, PY_WHITESPACE, Table, UNCLOSED_QUOTE, WEB_PAGE,
-    assemble, assemble_arrays, find_header, text_columns, too_many_columns, too_many_rows,
+    CONTROL_CHARS,
+    HEADER_SCAN_ROWS,
+    NO_ROWS,
+    NOT_READABLE,
+    PY_WHITESPACE,
+    UNCLOSED_QUOTE,
+    WEB_PAGE,
+    Table,
+    assemble,
+    assemble_arrays,
+    find_header,
+    text_columns,
+    too_many_columns,
+    too_many_rows,
 )
 
 _SNIFF_CHARS = 1 << 20

@@ -30,8 +30,19 @@ import python_calamine
 
 from ..errors import FileRejected
 from .table import (
-    ALL_SHEETS_EMPTY, DAMAGED, HEADER_SCAN_ROWS, NOT_READABLE, NO_SHEETS, PASSWORD, PY_WHITESPACE, SHEET_EMPTY,
-    TOO_MANY_CELLS, Table, assemble_arrays, column_text, find_header,
+    ALL_SHEETS_EMPTY,
+    DAMAGED,
+    HEADER_SCAN_ROWS,
+    NO_SHEETS,
+    NOT_READABLE,
+    PASSWORD,
+    PY_WHITESPACE,
+    SHEET_EMPTY,
+    TOO_MANY_CELLS,
+    Table,
+    assemble_arrays,
+    column_text,
+    find_header,
 )
 from .zipsafe import inflate_checked
 
