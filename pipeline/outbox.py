@@ -109,8 +109,15 @@ def rollback(con) -> None:
 
 
 def commit_run(con, summary: RunSummary, staging: Path, final: Path, source: Path | None, move: bool) -> None:
-    """Write the summary, record the run and commit the file's transaction; then the outbox folder takes its place."""
+    """Write the summary, record the run and commit the file's transaction; then the outbox folder takes its place.
+
+    A copy (a file named on the command line from outside the inbox) is made
+    before the commit, so the folder a crash leaves committed already holds it.
+    """
     try:
+        if source is not None and not move:
+            shutil.copy2(source, staging / safe_name(source.name))
+            source = None
         write_summary(staging, summary)
         store.record_run(con, summary.asdict(), final.name)
         hooks.point("commit")
@@ -200,8 +207,22 @@ def reject_source(cfg: Config, path: Path, reason: str, move: bool) -> Path:
     return target
 
 
-def recover(cfg: Config, con) -> list[str]:
-    """Finish or undo what a crash left in the outbox; returns one line per staging folder, for the log.
+@dataclass
+class Recovered:
+    """One staging folder `recover` dealt with: str() is the log's line."""
+
+    line: str
+    file: str | None = None
+    sha256: str | None = None
+    outbox: str | None = None
+    status: str | None = None
+
+    def __str__(self) -> str:
+        return self.line
+
+
+def recover(cfg: Config, con) -> list[Recovered]:
+    """Finish or undo what a crash left in the outbox; returns one record per staging folder, for the log.
 
     Call it holding the database: no other process is then between a commit and
     its last rename.  A staging folder whose run is committed is finished (its
@@ -209,7 +230,7 @@ def recover(cfg: Config, con) -> list[str]:
     file, and the folder takes its name); any other is removed, so its file,
     still in the inbox, is imported again.
     """
-    done: list[str] = []
+    done: list[Recovered] = []
     if cfg.rejects.is_dir():  # a reason cut short while being written; the file is rejected again with it
         for part in cfg.rejects.glob(".*.part"):
             part.unlink(missing_ok=True)
@@ -219,22 +240,28 @@ def recover(cfg: Config, con) -> list[str]:
         name = staging.name[len(STAGING_PREFIX):]
         if not store.outbox_of_run(con, name):
             shutil.rmtree(staging, ignore_errors=True)
-            done.append(f"removed the outbox folder of an import that never committed ({name}); "
-                        "its file is taken again")
+            done.append(Recovered(f"removed the outbox folder of an import that never committed ({name}); "
+                                  "its file is taken again"))
             continue
-        summary = _read_summary(staging)
-        for part in staging.glob(".*.part"):  # a write cut short before the commit; never part of the folder
-            part.unlink(missing_ok=True)
-        source = _waiting_source(cfg, summary)
-        if source is not None:
-            if summary.get("status") == "failed":
-                reject_source(cfg, source, summary.get("reason") or "The file could not be processed.", move=True)
-            else:
-                shutil.move(str(source), staging / safe_name(source.name))
-        os.replace(staging, cfg.outbox / name)
-        done.append(f"finished the import of {summary.get('file') or name}, committed before the interruption "
-                    f"-> {name}/")
+        done.append(_finish_committed(cfg, staging, name))
     return done
+
+
+def _finish_committed(cfg: Config, staging: Path, name: str) -> Recovered:
+    """A staging folder whose run committed: its source joins it (or goes to rejects/), it takes its name."""
+    summary = _read_summary(staging)
+    for part in staging.glob(".*.part"):  # a write cut short before the commit; never part of the folder
+        part.unlink(missing_ok=True)
+    source = _waiting_source(cfg, summary)
+    if source is not None:
+        if summary.get("status") == "failed":
+            reject_source(cfg, source, summary.get("reason") or "The file could not be processed.", move=True)
+        else:
+            shutil.move(str(source), staging / safe_name(source.name))
+    os.replace(staging, cfg.outbox / name)
+    file = summary.get("file") if isinstance(summary.get("file"), str) else None
+    return Recovered(f"finished the import of {file or name}, committed before the interruption -> {name}/",
+                     file=file, sha256=summary.get("sha256"), outbox=name, status=summary.get("status"))
 
 
 def _read_summary(folder: Path) -> dict:

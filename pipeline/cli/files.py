@@ -14,6 +14,7 @@ from ..clock import stamp, utcnow
 from ..daemon import ignored_name, run
 from ..errors import UsageError
 from ..fields import map_columns, rule_yaml
+from ..outbox import Recovered, recover, sha256_of
 from ..output.template import write_template
 from ..process import process_file
 from ..read import read_table
@@ -62,9 +63,14 @@ def import_cmd(ctx, files: tuple[Path, ...], groups: tuple[str, ...], dry_run: b
     failed = 0
     results = []
     try:
+        finished = [] if dry_run else finish_interrupted(cfg, con)
         for path in paths:
-            if not path.exists() and not path.is_symlink():  # taken meanwhile, by a running daemon
-                say(f"{path.name}: no longer there (taken by the daemon?); skipped.")
+            if not path.exists() and not path.is_symlink():  # taken meanwhile, by a running daemon or the recovery
+                say(f"{path.name}: no longer there (taken by the daemon, or by the finished import above); skipped.")
+                continue
+            if not force and (earlier := _finished_now(path, finished)):
+                say(f"{path.name}: already imported by the interrupted run finished above "
+                    f"(outputs: {cfg.pipeline.outbox}/{earlier.outbox}/); skipped.")
                 continue
             s = process_file(path, cfg, groups=list(groups), dry_run=dry_run, force=force,
                              reporter=StderrReporter(), con=con)
@@ -75,12 +81,34 @@ def import_cmd(ctx, files: tuple[Path, ...], groups: tuple[str, ...], dry_run: b
                 click.echo(str(s), nl=False)
                 if s.outbox:
                     click.echo(f"  outputs: {cfg.pipeline.outbox}/{s.outbox}/")
+            if s.status == "failed":
+                say(f"{path} was not imported: {s.reason}")
     finally:
         con.close()
     if as_json:
         click.echo(json.dumps(results, ensure_ascii=False, indent=2))
     if failed:
         sys.exit(1)
+
+
+def finish_interrupted(cfg, con) -> list[Recovered]:
+    """What an import killed after its commit left half done, finished as the daemon does at start (said on stderr)."""
+    finished = recover(cfg, con)
+    for r in finished:
+        say(f"Recovered: {r}.")
+    return finished
+
+
+def _finished_now(path: Path, finished: list[Recovered]) -> Recovered | None:
+    """The run just finished by the recovery that imported this very file (same name, same content), if any."""
+    runs = [r for r in finished if r.file == path.name and r.sha256]
+    if not runs or not path.is_file():
+        return None
+    try:
+        sha = sha256_of(path)
+    except OSError:
+        return None
+    return next((r for r in runs if r.sha256 == sha), None)
 
 
 @click.command("map")
@@ -196,6 +224,8 @@ def paste_cmd(ctx, groups, dry_run, force, as_json) -> None:
         path.write_bytes(data)
         con = open_store(cfg)
         try:
+            if not dry_run:
+                finish_interrupted(cfg, con)
             s = process_file(path, cfg, groups=list(groups), dry_run=dry_run, force=force,
                              reporter=StderrReporter(), con=con)
         finally:
@@ -207,4 +237,5 @@ def paste_cmd(ctx, groups, dry_run, force, as_json) -> None:
         if s.outbox:
             click.echo(f"  outputs: {cfg.pipeline.outbox}/{s.outbox}/")
     if s.status == "failed":
+        say(f"The pasted rows were not imported: {s.reason}")
         sys.exit(1)
