@@ -21,6 +21,7 @@ from pathlib import Path
 from . import hooks, store
 from .clock import ISO_TIME, stamp
 from .config import Config
+from .errors import NotFiled, os_failure
 from .output import safe_name, unique_path, write_json_atomic, write_text_atomic
 
 STAGING_PREFIX = ".staging-"
@@ -126,7 +127,18 @@ def commit_run(con, summary: RunSummary, staging: Path, final: Path, source: Pat
         rollback(con)
         raise
     hooks.point("after_commit")
-    finish_outbox(staging, final, source, move)
+    finish_committed(summary, staging, final, source, move)
+
+
+def finish_committed(summary: RunSummary, staging: Path, final: Path, source: Path | None, move: bool) -> None:
+    """`finish_outbox` for a run already committed: a failure says the file counted, and `recover` finishes it."""
+    try:
+        finish_outbox(staging, final, source, move)
+    except OSError as e:
+        done = "was imported" if summary.status == "done" else f"is recorded ({summary.status})"
+        raise NotFiled(f"{summary.file} {done}, but its outbox folder {final.name}/ could not be finished "
+                       f"({os_failure(e)}); the next `contacts import` or the daemon's next rescan finishes it.",
+                       summary) from None
 
 
 def finish_outbox(staging: Path, final: Path, source: Path | None, move: bool) -> None:
@@ -175,7 +187,7 @@ def _outbox_folder(cfg: Config, started: datetime, name: str) -> Path:
 
 def leave_outbox(cfg: Config, con, path: Path, summary: RunSummary, move_source: bool) -> None:
     staging, final = stage_outbox(cfg, con, path, summary)
-    finish_outbox(staging, final, path if move_source else None, move=True)
+    finish_committed(summary, staging, final, path if move_source else None, move=True)
 
 
 def stage_outbox(cfg: Config, con, path: Path, summary: RunSummary) -> tuple[Path, Path]:

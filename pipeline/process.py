@@ -10,9 +10,10 @@ from __future__ import annotations
 import shutil
 import threading
 import time
+from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
-from typing import Protocol
+from typing import Iterator, Protocol
 
 from . import hooks, store
 from .clock import iso, utcnow
@@ -80,9 +81,20 @@ def process_file(path: Path, cfg: Config, *, groups: list[str] | None = None, dr
     summary = RunSummary(file=path.name, started_at=iso(started), dry_run=dry_run)
     from_inbox = in_folder(path.parent, cfg.inbox)
     own = con is None
-    timings: dict[str, float] = {}
     if con is None:
         con = store.connect(cfg)
+    try:
+        with system_failures(cfg):
+            return _take_and_import(cfg, con, path, summary, started, groups, dry_run, force, from_inbox, reporter)
+    finally:
+        if own:
+            con.close()
+
+
+def _take_and_import(cfg: Config, con, path: Path, summary: RunSummary, started: datetime,
+                     groups: list[str] | None, dry_run: bool, force: bool, from_inbox: bool,
+                     reporter: Reporter) -> RunSummary:
+    timings: dict[str, float] = {}
     try:
         t0 = time.perf_counter()
         summary.sha256 = _source_sha256(path, from_inbox)
@@ -99,9 +111,23 @@ def process_file(path: Path, cfg: Config, *, groups: list[str] | None = None, dr
                            timings)
     except FileRejected as e:
         return _failed(cfg, con, path, summary, str(e), from_inbox, dry_run)
-    finally:
-        if own:
-            con.close()
+
+
+@contextmanager
+def system_failures(cfg: Config) -> Iterator[None]:
+    """Turn a failure of the system under the work (disk, folders, database) into its one-sentence error.
+
+    Such a failure is not the file's: the file is left to be taken again, and
+    the daemon stops when nothing further can work.  Anything else (a bug)
+    passes as it is.
+    """
+    try:
+        yield
+    except Exception as e:
+        failed = store.failure(e, cfg)
+        if failed is None:
+            raise
+        raise failed from e
 
 
 def _import(cfg: Config, con, path: Path, table: Table, summary: RunSummary, started: datetime,
@@ -323,6 +349,16 @@ def process_optout_file(path: Path, cfg: Config, *, con=None) -> RunSummary:
     if con is None:
         con = store.connect(cfg)
     try:
+        with system_failures(cfg):
+            return _apply_optout_list(cfg, con, path, summary, started, from_inbox)
+    finally:
+        if own:
+            con.close()
+
+
+def _apply_optout_list(cfg: Config, con, path: Path, summary: RunSummary, started: datetime,
+                       from_inbox: bool) -> RunSummary:
+    try:
         summary.sha256 = _source_sha256(path, from_inbox)
         region = cfg.pipeline.default_region
         values = read_optout_values(path, region=region, limits=cfg.read_limits)
@@ -342,9 +378,6 @@ def process_optout_file(path: Path, cfg: Config, *, con=None) -> RunSummary:
         return summary
     except FileRejected as e:
         return _failed(cfg, con, path, summary, str(e), from_inbox, False)
-    finally:
-        if own:
-            con.close()
 
 
 def give_up(path: Path, cfg: Config, reason: str, *, con) -> RunSummary:

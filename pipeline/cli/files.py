@@ -12,13 +12,14 @@ import click
 from .. import store
 from ..clock import stamp, utcnow
 from ..daemon import ignored_name, run
-from ..errors import UsageError
+from ..errors import NotFiled, UsageError
 from ..fields import map_columns, rule_yaml
 from ..outbox import Recovered, recover, sha256_of
 from ..output.template import write_template
 from ..process import process_file
 from ..read import read_table
 from .common import (
+    RegularFile,
     StderrReporter,
     echo_json,
     echo_table,
@@ -72,9 +73,14 @@ def import_cmd(ctx, files: tuple[Path, ...], groups: tuple[str, ...], dry_run: b
                 say(f"{path.name}: already imported by the interrupted run finished above "
                     f"(outputs: {cfg.pipeline.outbox}/{earlier.outbox}/); skipped.")
                 continue
-            s = process_file(path, cfg, groups=list(groups), dry_run=dry_run, force=force,
-                             reporter=StderrReporter(), con=con)
-            failed += s.status == "failed"
+            try:
+                s = process_file(path, cfg, groups=list(groups), dry_run=dry_run, force=force,
+                                 reporter=StderrReporter(), con=con)
+            except NotFiled as e:  # it counted: the report is shown, and what is left is said
+                s, unfiled = e.summary, str(e)
+            else:
+                unfiled = None
+            failed += s.status == "failed" or unfiled is not None
             if as_json:
                 results.append(s.asdict())
             else:
@@ -83,6 +89,8 @@ def import_cmd(ctx, files: tuple[Path, ...], groups: tuple[str, ...], dry_run: b
                     click.echo(f"  outputs: {cfg.pipeline.outbox}/{s.outbox}/")
             if s.status == "failed":
                 say(f"{path} was not imported: {s.reason}")
+            if unfiled:
+                say(unfiled)
     finally:
         con.close()
     if as_json:
@@ -112,7 +120,7 @@ def _finished_now(path: Path, finished: list[Recovered]) -> Recovered | None:
 
 
 @click.command("map")
-@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("file", type=RegularFile())
 @click.option("--json", "as_json", is_flag=True, help="Print the mapping as JSON.")
 @click.pass_context
 @fail_cleanly
@@ -193,7 +201,9 @@ def watch_cmd(ctx) -> None:
 
     Example: contacts --home /srv/contacts watch
     """
-    run(get_config(ctx))
+    code = run(get_config(ctx))
+    if code:
+        sys.exit(code)
 
 
 # --------------------------------------------------------------------------- paste

@@ -14,6 +14,7 @@ A lock file makes a second daemon on the same home refuse to start.
 
 from __future__ import annotations
 
+import errno
 import logging
 import logging.handlers
 import os
@@ -37,7 +38,7 @@ from watchdog.observers.polling import PollingObserver
 
 from .. import store
 from ..config import Config
-from ..errors import AlreadyRunning, DatabaseBusy, PipelineError
+from ..errors import AlreadyRunning, DatabaseBusy, NotFiled, PipelineError, SystemFailure, os_failure
 from ..outbox import recover
 from ..output import write_text_atomic
 from ..process import give_up, process_file, process_optout_file
@@ -82,28 +83,71 @@ class _Relay(logging.Handler):
 # --------------------------------------------------------------------------- single instance
 
 
-def acquire_lock(cfg: Config) -> int:
-    """Hold the home's daemon lock (a file beside the database) for the life of the process; refuse a second."""
-    path = cfg.database.parent / "daemon.lock"
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
-    except OSError as e:
-        raise PipelineError(f"The daemon's lock file {path} cannot be written "
-                            f"({e.strerror or e.__class__.__name__}).") from None
-    if fcntl is None:
-        return fd
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except OSError:
-        other = os.read(fd, 32).decode("ascii", "replace").strip()
-        os.close(fd)
-        raise AlreadyRunning(f"Another `contacts watch` is already running on this home"
-                             f"{f' (process {other})' if other.isdigit() else ''}; stop it before starting "
-                             "a new one.") from None
-    os.ftruncate(fd, 0)
-    os.write(fd, f"{os.getpid()}\n".encode("ascii"))
-    return fd
+class Lock:
+    """The home's single-instance lock, held for the life of the daemon.
+
+    Two locks: one on the home folder itself, which a user deleting `data/`
+    cannot take away, and `data/daemon.lock`, which says the running daemon's
+    process id.  `intact()` tells whether the home and the lock file are still
+    the ones locked at start: a daemon whose home or `data/` was deleted stops
+    rather than carry on beside a new database.
+    """
+
+    def __init__(self, cfg: Config) -> None:
+        self.home = cfg.home
+        self.path = cfg.database.parent / "daemon.lock"
+        self.fds: list[int] = []
+
+    def acquire(self) -> "Lock":
+        try:
+            self.fds.append(os.open(self.home, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0)))
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self.fds.append(os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644))
+        except OSError as e:
+            self.release()
+            raise os_failure(e, doing="opened for the daemon's lock") from None
+        self.ids = [self._id(os.fstat(fd)) for fd in self.fds]
+        if fcntl is None:
+            return self
+        for fd in self.fds:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError as e:
+                if e.errno not in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES):
+                    continue  # a file system without locks on folders: the lock file alone keeps the watch
+                other = os.pread(self.fds[-1], 32, 0).decode("ascii", "replace").strip()
+                self.release()
+                raise AlreadyRunning(f"Another `contacts watch` is already running on this home"
+                                     f"{f' (process {other})' if other.isdigit() else ''}; stop it before "
+                                     "starting a new one.") from None
+        try:
+            os.ftruncate(self.fds[-1], 0)
+            os.pwrite(self.fds[-1], f"{os.getpid()}\n".encode("ascii"), 0)
+        except OSError as e:
+            self.release()
+            raise os_failure(e, self.path, "written") from None
+        return self
+
+    @staticmethod
+    def _id(st: os.stat_result) -> tuple:
+        return (st.st_dev, st.st_ino)
+
+    def intact(self) -> str | None:
+        """None while the home and the lock file are the ones locked at start; else why the daemon must stop."""
+        for path, held, what in ((self.home, self.ids[0], "home folder"), (self.path, self.ids[1], "lock file")):
+            try:
+                now = self._id(os.stat(path))
+            except OSError:
+                now = None
+            if now != held:
+                return (f"The {what} {path} was deleted or replaced while the daemon ran; it stops rather than go on "
+                        "beside a new one (start it again once the home is as it should be).")
+        return None
+
+    def release(self) -> None:
+        for fd in self.fds:
+            os.close(fd)
+        self.fds = []
 
 
 def _one_line(e: BaseException) -> str:
@@ -126,9 +170,10 @@ class _Waiting:
 class Daemon:
     """Watches one home's inbox and runs its schedules until asked to stop."""
 
-    def __init__(self, cfg: Config, log: logging.Logger) -> None:
+    def __init__(self, cfg: Config, log: logging.Logger, lock: Lock | None = None) -> None:
         self.cfg = cfg
         self.log = log
+        self.lock = lock
         self.inbox = cfg.inbox
         self.optouts = cfg.optouts_inbox
         self.busy_marker = cfg.database.with_suffix(".busy")
@@ -210,6 +255,8 @@ class Daemon:
         while self.stopping is None:
             self.wake.wait(self._tick())
             self.wake.clear()
+            if self.lock is not None and (why := self.lock.intact()):
+                raise SystemFailure(why, fatal=True)
             self._drain_events()
             if self.rescan_reason or time.monotonic() >= next_rescan:
                 if self.rescan_reason:
@@ -381,6 +428,10 @@ class Daemon:
         except (_Stopping, DatabaseBusy):
             return
         except (OSError, PipelineError) as e:  # tried again at the next rescan; said once
+            if not isinstance(e, PipelineError):
+                e = os_failure(e)
+            if isinstance(e, SystemFailure) and e.fatal:
+                raise e from None
             if _one_line(e) != self.recover_error:
                 self.recover_error = _one_line(e)
                 self.log.error("could not finish an interrupted import: %s", self.recover_error)
@@ -435,8 +486,17 @@ class Daemon:
             if path.parent == self.optouts:
                 return process_optout_file(path, self.cfg, con=con), True
             return process_file(path, self.cfg, con=con), True
-        except OSError as e:  # the system, not the file: left where it is, taken again once it changes
-            self.log.error("%s could not be imported: %s", rel, _one_line(e))
+        except NotFiled as e:  # it counted: said so, and its folder is finished by the next recovery
+            self._report(rel, e.summary)
+            self.log.error("%s", e)
+            self.want_rescan("an outbox folder is left to finish")
+            return None, False
+        except SystemFailure as e:  # the system, not the file: left where it is, taken again once it changes
+            if e.fatal:
+                raise
+            self.log.error("%s could not be imported: %s", rel, e)
+        except OSError as e:
+            self.log.error("%s could not be imported: %s", rel, os_failure(e))
         except Exception as e:  # the file broke something: set it aside so it is not retried in a loop
             self.log.error("%s broke the import: %s", rel, _one_line(e))
             try:
@@ -488,16 +548,27 @@ class _Events(FileSystemEventHandler):
 
 
 def run(cfg: Config) -> int:
-    """`contacts watch`: the daemon, until SIGTERM or Ctrl-C; returns the exit code (0)."""
-    lock = acquire_lock(cfg)
+    """`contacts watch`: the daemon, until SIGTERM or Ctrl-C; returns the exit code.
+
+    0 when asked to stop; 1 when the system under it failed (a disk full, the
+    database damaged, the home deleted), the log's last line saying why.
+    """
+    lock = Lock(cfg).acquire()
     try:
         log = setup_logging(cfg)
         try:
-            Daemon(cfg, log).serve()
+            Daemon(cfg, log, lock).serve()
+        except Exception as e:  # noqa: BLE001 - the last line of the log says why the daemon stopped
+            failed = e if isinstance(e, PipelineError) else store.failure(e, cfg)
+            if failed is None:
+                log.error("stopped by an unexpected error (a bug; please report it with the log): %s", _one_line(e))
+                return 1
+            log.error("stopped: %s", failed)
+            return failed.exit_code
         finally:
             for h in list(log.handlers):
                 log.removeHandler(h)
                 h.close()
     finally:
-        os.close(lock)
+        lock.release()
     return 0
