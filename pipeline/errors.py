@@ -78,6 +78,12 @@ class SystemFailure(PipelineError, OSError):
         self.fatal = fatal
 
 
+class FileChanged(PipelineError):
+    """A file was written to while it was imported; its import was rolled back and it is taken again."""
+
+    retry_later = True
+
+
 class NotFiled(PipelineError):
     """A file was imported (its run committed) but its outbox folder could not be finished yet."""
 

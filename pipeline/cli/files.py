@@ -54,17 +54,17 @@ def import_cmd(ctx, files: tuple[Path, ...], groups: tuple[str, ...], dry_run: b
     Example: contacts import crm_2026-11-27.xlsx --group "CRM customers"
     """
     cfg = get_config(ctx)
-    paths: list[Path] = []
-    for f in files:
-        paths.extend(_waiting_files(f) if f.is_dir() else [f])
-    if not paths:
-        say("No files to import.")
-        return
     con = open_store(cfg)
     failed = 0
     results = []
     try:
-        finished = [] if dry_run else finish_interrupted(cfg, con)
+        finished = [] if dry_run else finish_interrupted(cfg, con)  # first: it may put a file back in a folder
+        paths: list[Path] = []
+        for f in files:
+            paths.extend(_waiting_files(f) if f.is_dir() else [f])
+        if not paths:
+            say("No files to import.")
+            return
         for path in paths:
             if not path.exists() and not path.is_symlink():  # taken meanwhile, by a running daemon or the recovery
                 say(f"{path.name}: no longer there (taken by the daemon, or by the finished import above); skipped.")

@@ -38,8 +38,8 @@ from watchdog.observers.polling import PollingObserver
 
 from .. import store
 from ..config import Config
-from ..errors import AlreadyRunning, DatabaseBusy, NotFiled, PipelineError, SystemFailure, os_failure
-from ..outbox import recover
+from ..errors import AlreadyRunning, DatabaseBusy, FileChanged, NotFiled, PipelineError, SystemFailure, os_failure
+from ..outbox import TAKING, recover
 from ..output import write_text_atomic
 from ..process import give_up, process_file, process_optout_file
 from .log import setup_logging
@@ -49,6 +49,7 @@ from .names import (
     ignored_name,
     network_filesystem,
     open_for_writing,
+    same_file,
     signature,
 )
 from .schedules import Jobs
@@ -148,6 +149,13 @@ class Lock:
         for fd in self.fds:
             os.close(fd)
         self.fds = []
+
+
+def _has_entries(folder: Path) -> bool:
+    try:
+        return any(True for _ in os.scandir(folder))
+    except OSError:
+        return False
 
 
 def _one_line(e: BaseException) -> str:
@@ -336,6 +344,7 @@ class Daemon:
             interrupted = any(p.name.startswith(".staging-") for p in self.cfg.outbox.iterdir())
         except OSError:
             interrupted = False
+        interrupted = interrupted or any(_has_entries(folder / TAKING) for folder in (self.inbox, self.optouts))
         if interrupted:
             self._recover_now()
 
@@ -347,7 +356,7 @@ class Daemon:
         if sig is None:
             return
         if path in self.left:
-            if self.left[path] == sig:
+            if same_file(self.left[path], sig):
                 return
             del self.left[path]
         self.waiting[path] = _Waiting(sig, time.monotonic())
@@ -471,7 +480,7 @@ class Daemon:
         if summary is not None:
             self._report(rel, summary)
         after = signature(path)
-        if after is not None and after == sig:
+        if after is not None and same_file(after, sig):
             self.left[path] = after
             self.log.warning("%s stays in the inbox (it could not be moved out); it is taken again only once it "
                              "changes", rel)
@@ -486,6 +495,9 @@ class Daemon:
             if path.parent == self.optouts:
                 return process_optout_file(path, self.cfg, con=con), True
             return process_file(path, self.cfg, con=con), True
+        except FileChanged as e:  # a writer still had it open: given back, it settles again
+            self.log.info("%s: %s", rel, e)
+            return None, True
         except NotFiled as e:  # it counted: said so, and its folder is finished by the next recovery
             self._report(rel, e.summary)
             self.log.error("%s", e)
@@ -502,8 +514,9 @@ class Daemon:
             try:
                 for line in recover(self.cfg, con):
                     self.log.info("recovered: %s", line)
-                if signature(path) is not None:
-                    return give_up(path, self.cfg, f"The file could not be processed ({_one_line(e)}).", con=con), False
+                back = getattr(e, "returned_to", path)  # where the file was given back to: under its name, or not
+                if signature(back) is not None:
+                    return give_up(back, self.cfg, f"The file could not be processed ({_one_line(e)}).", con=con), False
             except Exception as again:
                 self.log.error("%s could not be set aside: %s", rel, _one_line(again))
         finally:
