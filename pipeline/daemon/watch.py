@@ -46,6 +46,8 @@ from .log import setup_logging
 from .names import (
     EMPTY_GRACE_MIN,
     EMPTY_GRACE_SETTLES,
+    UNSURE_MIN,
+    UNSURE_SETTLES,
     ignored_name,
     network_filesystem,
     open_for_writing,
@@ -187,6 +189,7 @@ class Daemon:
         self.busy_marker = cfg.database.with_suffix(".busy")
         self.settle = cfg.pipeline.settle_seconds
         self.empty_grace = max(EMPTY_GRACE_MIN, EMPTY_GRACE_SETTLES * self.settle)
+        self.unsure_settle = max(UNSURE_MIN, UNSURE_SETTLES * self.settle)
         self.events: set[str] = set()        # paths named by file events since the loop last looked
         self.events_lock = threading.Lock()
         self.wake = threading.Event()
@@ -379,8 +382,13 @@ class Daemon:
                 self._note(path, w, f"is empty; it is taken once it has content (refused if still empty after "
                                     f"{self.empty_grace:g} s)")
                 continue
-            if not sig[5] and open_for_writing(path):
+            writing = None if sig[5] else open_for_writing(path)
+            if writing:
                 self._note(path, w, "is still open for writing; it is taken once closed")
+                continue
+            if writing is None and not sig[5] and now - w.since < self.unsure_settle:
+                self._note(path, w, f"may still be open for writing (this system does not tell the daemon's user); "
+                                    f"it is taken once unchanged for {self.unsure_settle:g} s")
                 continue
             del self.waiting[path]
             ready.append((path, sig))
