@@ -419,6 +419,8 @@ def read_yaml(path: Path) -> Any:
         return yaml.load(path.read_text(encoding="utf-8-sig"), Loader=_NoAliasLoader)  # noqa: S506 - safe subclass
     except (yaml.YAMLError, UnicodeDecodeError) as e:
         raise ConfigError(f"config/{path.name}: not valid YAML: {' '.join(str(e).split())}.") from None
+    except RecursionError:  # the parser recurses once per level of nesting
+        raise ConfigError(f"config/{path.name}: the YAML nests too deeply to be read.") from None
 
 
 def _explain(name: str, err: ValidationError) -> str:

@@ -8,6 +8,8 @@ whether trying again later could help (`retry_later`) or the input must be fixed
 
 from __future__ import annotations
 
+import errno
+import os
 from enum import StrEnum
 from typing import Any, Callable, NamedTuple
 
@@ -61,6 +63,58 @@ class InvalidValue(PipelineError):
 
 class AlreadyRunning(PipelineError):
     """Another daemon already watches this home."""
+
+
+class SystemFailure(PipelineError, OSError):
+    """The system refused the work (a disk full, a folder read-only or gone, the database damaged), not the input.
+
+    `fatal` when no further work can succeed until someone acts: the daemon
+    stops (exit 1) saying why rather than setting file after file aside.  Also
+    an OSError, which is what it is, so a caller that catches those still does.
+    """
+
+    def __init__(self, message: str, *, fatal: bool = False) -> None:
+        super().__init__(message)
+        self.fatal = fatal
+
+
+class FileChanged(PipelineError):
+    """A file was written to while it was imported; its import was rolled back and it is taken again."""
+
+    retry_later = True
+
+
+class NotFiled(PipelineError):
+    """A file was imported (its run committed) but its outbox folder could not be finished yet."""
+
+    def __init__(self, message: str, summary: Any) -> None:
+        super().__init__(message)
+        self.summary = summary
+
+
+#: Errors after which every further write fails too: the daemon stops on them.
+FATAL_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EIO})
+
+
+def os_failure(e: OSError, path: Any = None, doing: str = "") -> SystemFailure:
+    """An OSError as one sentence that names the path and says what the system answered.
+
+    `doing` says what was being done (`written`, `read`, `made`); the path is
+    the error's own unless one is given.
+    """
+    where = os.fsdecode(path if path is not None else e.filename) if (path or e.filename) else "a file"
+    why = e.strerror or e.__class__.__name__
+    if e.errno in (errno.ENOSPC, errno.EDQUOT):
+        text = f"The disk that holds {where} is full ({why}); free some space and try again."
+    elif e.errno == errno.EROFS:
+        text = f"{where} is on a read-only file system, so it cannot be {doing or 'written'}."
+    elif e.errno in (errno.EACCES, errno.EPERM):
+        text = f"{where} cannot be {doing or 'used'}: permission denied."
+    elif e.errno == errno.ENOENT:
+        text = f"{where} cannot be {doing or 'used'}: it (or a folder above it) does not exist."
+    else:
+        text = f"{where} cannot be {doing or 'used'}: {why}."
+    return SystemFailure(text, fatal=e.errno in FATAL_ERRNOS)
 
 
 # --------------------------------------------------------------------------- rows

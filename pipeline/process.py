@@ -10,9 +10,10 @@ from __future__ import annotations
 import shutil
 import threading
 import time
+from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
-from typing import Protocol
+from typing import Iterator, Protocol
 
 from . import hooks, store
 from .clock import iso, utcnow
@@ -22,15 +23,18 @@ from .fields import ColumnMap, map_columns
 from .manage.optouts import import_values, read_optout_values
 from .outbox import (
     RunSummary,
+    Taken,
     commit_run,
     finish_outbox,
     in_folder,
     leave_outbox,
     new_outbox,
     reject_source,
+    release,
     rollback,
     sha256_of,
     stage_outbox,
+    take,
 )
 from .output import feed_writer, safe_name, start_writer, write_xlsx
 from .prepare import prepare
@@ -48,14 +52,14 @@ class SilentReporter:
         pass
 
 
-def _source_sha256(path: Path, from_inbox: bool) -> str:
+def _source_sha256(path: Path, from_inbox: bool, taken: Taken | None = None) -> str:
     """The content hash of a file fit to be read; a link in the inbox or an unreadable file is refused."""
     if from_inbox and path.is_symlink():
         raise FileRejected("The file is a link to another place; drop the file itself.")
     if not path.is_file():
         raise FileRejected("The path is not a regular file.")
     try:
-        return sha256_of(path)
+        return taken.hashed() if taken is not None else sha256_of(path)
     except OSError as e:
         raise FileRejected(f"The file cannot be read ({e.strerror or e.__class__.__name__}).") from None
 
@@ -80,12 +84,56 @@ def process_file(path: Path, cfg: Config, *, groups: list[str] | None = None, dr
     summary = RunSummary(file=path.name, started_at=iso(started), dry_run=dry_run)
     from_inbox = in_folder(path.parent, cfg.inbox)
     own = con is None
-    timings: dict[str, float] = {}
     if con is None:
         con = store.connect(cfg)
     try:
+        with system_failures(cfg):
+            if dry_run:  # nothing is moved: the file is read where it is
+                return _take_and_import(cfg, con, path, None, summary, started, groups, dry_run, force, from_inbox,
+                                        reporter)
+            with _taken(cfg, con, path, from_inbox, summary) as taken:
+                return _take_and_import(cfg, con, taken.path, taken, summary, started, groups, dry_run, force,
+                                        from_inbox, reporter)
+    finally:
+        if own:
+            con.close()
+
+
+@contextmanager
+def _taken(cfg: Config, con, path: Path, from_inbox: bool, summary: RunSummary) -> Iterator[Taken]:
+    """The file taken aside for its run (see `outbox.Taken`), and afterwards released.
+
+    When the run did not commit, the file goes back to its folder, and an
+    error carries where to (`returned_to`): under another name when a new file
+    took its name meanwhile.
+    """
+    taken = take(cfg, path, from_inbox)
+    try:
+        yield taken
+    except BaseException as e:
+        back = release(taken, _committed(con, summary))
+        e.returned_to = back or path  # type: ignore[attr-defined]
+        raise
+    release(taken, True)
+
+
+def _committed(con, summary: RunSummary) -> bool:
+    """Whether the run of this summary committed; True when the database cannot tell (recovery decides then)."""
+    if not summary.outbox:
+        return False
+    try:
+        return store.outbox_of_run(con, summary.outbox)
+    except Exception:  # noqa: BLE001 - a broken connection: leave the file where recovery looks
+        return True
+
+
+def _take_and_import(cfg: Config, con, path: Path, taken: Taken | None, summary: RunSummary, started: datetime,
+                     groups: list[str] | None, dry_run: bool, force: bool, from_inbox: bool,
+                     reporter: Reporter) -> RunSummary:
+    timings: dict[str, float] = {}
+    try:
         t0 = time.perf_counter()
-        summary.sha256 = _source_sha256(path, from_inbox)
+        summary.sha256 = _source_sha256(path, from_inbox, taken)
         if not force and (earlier := store.find_run(con, summary.sha256)):
             return _duplicate(cfg, con, path, summary, earlier, from_inbox, dry_run)
         reporter.stage(path.name, "read")
@@ -96,17 +144,31 @@ def process_file(path: Path, cfg: Config, *, groups: list[str] | None = None, dr
                           "encoding": table.encoding, "delimiter": table.delimiter}
         with bulk_allocation():  # a million rows of cells are alive: collector passes would rescan them all
             return _import(cfg, con, path, table, summary, started, groups or [], dry_run, from_inbox, reporter,
-                           timings)
+                           timings, taken)
     except FileRejected as e:
         return _failed(cfg, con, path, summary, str(e), from_inbox, dry_run)
-    finally:
-        if own:
-            con.close()
+
+
+@contextmanager
+def system_failures(cfg: Config) -> Iterator[None]:
+    """Turn a failure of the system under the work (disk, folders, database) into its one-sentence error.
+
+    Such a failure is not the file's: the file is left to be taken again, and
+    the daemon stops when nothing further can work.  Anything else (a bug)
+    passes as it is.
+    """
+    try:
+        yield
+    except Exception as e:
+        failed = store.failure(e, cfg)
+        if failed is None:
+            raise
+        raise failed from e
 
 
 def _import(cfg: Config, con, path: Path, table: Table, summary: RunSummary, started: datetime,
             groups: list[str], dry_run: bool, from_inbox: bool, reporter: Reporter,
-            timings: dict[str, float]) -> RunSummary:
+            timings: dict[str, float], taken: Taken | None = None) -> RunSummary:
     """Map, normalize, stage and upsert a read table, write its outputs and commit the run.
 
     The stages in the order a crash can be recovered from, timed one by one;
@@ -159,6 +221,8 @@ def _import(cfg: Config, con, path: Path, table: Table, summary: RunSummary, sta
         if rejected:
             summary.rejects_file = rejects_name
         hooks.point("outputs")
+        if taken is not None:
+            taken.check()
         summary.finished_at = iso(utcnow())
         timings["outputs"] = time.perf_counter() - t
         summary.timings = _rounded(timings)
@@ -323,7 +387,18 @@ def process_optout_file(path: Path, cfg: Config, *, con=None) -> RunSummary:
     if con is None:
         con = store.connect(cfg)
     try:
-        summary.sha256 = _source_sha256(path, from_inbox)
+        with system_failures(cfg), _taken(cfg, con, path, from_inbox, summary) as taken:
+            return _apply_optout_list(cfg, con, taken, summary, started, from_inbox)
+    finally:
+        if own:
+            con.close()
+
+
+def _apply_optout_list(cfg: Config, con, taken: Taken, summary: RunSummary, started: datetime,
+                       from_inbox: bool) -> RunSummary:
+    path = taken.path
+    try:
+        summary.sha256 = _source_sha256(path, from_inbox, taken)
         region = cfg.pipeline.default_region
         values = read_optout_values(path, region=region, limits=cfg.read_limits)
         con.execute("BEGIN TRANSACTION")
@@ -335,6 +410,7 @@ def process_optout_file(path: Path, cfg: Config, *, con=None) -> RunSummary:
             staging, final = new_outbox(cfg, started, path.name, summary)
             summary.finished_at = iso(utcnow())
             hooks.point("outputs")
+            taken.check()
         except BaseException:
             rollback(con)
             raise
@@ -342,9 +418,6 @@ def process_optout_file(path: Path, cfg: Config, *, con=None) -> RunSummary:
         return summary
     except FileRejected as e:
         return _failed(cfg, con, path, summary, str(e), from_inbox, False)
-    finally:
-        if own:
-            con.close()
 
 
 def give_up(path: Path, cfg: Config, reason: str, *, con) -> RunSummary:

@@ -57,9 +57,11 @@ def contacts(home: Path, *args: str, timeout: float = 60, **kw) -> subprocess.Co
 class Daemon:
     """One home's `contacts watch` processes, started and stopped (or killed) by the test, by their pids only."""
 
-    def __init__(self, home: Path, logs: Path | None = None) -> None:
+    def __init__(self, home: Path, logs: Path | None = None, user: Sequence[str] = ()) -> None:
+        """`user`: a command that runs the rest as another user (`setpriv --reuid=nobody …`), or nothing."""
         self.home = home
         self.logs = logs or home.parent
+        self.user = list(user)
         self.proc: subprocess.Popen | None = None
         self.starts = 0
         self.err_path: Path | None = None
@@ -73,7 +75,7 @@ class Daemon:
         # A test that pauses the daemon at a named point runs the command with the pause hook installed.
         command = [sys.executable, str(PAUSING)] if "PAUSE_AT" in env else [str(CONTACTS)]
         with open(self.err_path, "w") as err:
-            self.proc = subprocess.Popen([*command, "--home", str(self.home), "watch"], env=full,
+            self.proc = subprocess.Popen([*self.user, *command, "--home", str(self.home), "watch"], env=full,
                                          stdout=subprocess.DEVNULL, stderr=err)
         if wait:
             wait_for(lambda: "watching" in self.stderr() or self.proc.poll() is not None, what="the daemon to start")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import stat
 import sys
 from contextlib import contextmanager
 from functools import wraps
@@ -16,8 +17,8 @@ from rich.table import Table
 from rich.text import Text
 
 from .. import store
-from ..config import Config, load_config
-from ..errors import PipelineError, UsageError
+from ..config import Config, load_config, resolve_home
+from ..errors import PipelineError, UsageError, os_failure
 from ..manage import contacts, groups
 from ..output import write_table
 
@@ -44,7 +45,12 @@ def echo_table(headers: Sequence[str], rows: Iterable[Sequence[Any]], title: str
 
 
 def fail_cleanly(fn):
-    """Turn a PipelineError into one sentence on stderr and its exit code; never a traceback."""
+    """Turn a PipelineError into one sentence on stderr and its exit code; never a traceback.
+
+    A failure of the system under the command (a disk full, a folder read-only
+    or gone, the database damaged) is a sentence naming the path too; only a
+    bug is an "Unexpected error".
+    """
 
     @wraps(fn)
     def wrapper(*args, **kwargs):
@@ -59,8 +65,12 @@ def fail_cleanly(fn):
         except BrokenPipeError:  # `contacts list | head`: the reader had enough
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
             sys.exit(0)
-        except Exception as e:  # a bug: say it in one line, the trace only on request
-            if os.environ.get("CONTACTS_DEBUG"):
+        except Exception as e:
+            failed = system_failure(e)
+            if failed is not None:
+                say(str(failed))
+                sys.exit(failed.exit_code)
+            if os.environ.get("CONTACTS_DEBUG"):  # a bug: say it in one line, the trace only on request
                 raise
             say(f"Unexpected error: {e.__class__.__name__}: {' '.join(str(e).split())[:300]}")
             sys.exit(1)
@@ -68,12 +78,44 @@ def fail_cleanly(fn):
     return wrapper
 
 
+def system_failure(e: Exception) -> PipelineError | None:
+    """The sentence for an error of the system rather than of the command, or None (a bug)."""
+    if isinstance(e, RecursionError):
+        return PipelineError("The input is nested too deeply to be read.")
+    ctx = click.get_current_context(silent=True)
+    cfg = ctx.obj.get("config") if ctx is not None and isinstance(ctx.obj, dict) else None
+    if cfg is not None:
+        return store.failure(e, cfg)
+    return os_failure(e) if isinstance(e, OSError) else None
+
+
 def get_config(ctx: click.Context) -> Config:
     if "config" not in ctx.obj:
-        cfg = load_config(ctx.obj["home"])
+        home = resolve_home(ctx.obj["home"])
+        if not home.is_dir():  # never made silently: a typo in --home must not start a new, empty store
+            raise UsageError(f"The home folder {home} does not exist (or is not a folder); create it, or name "
+                             "another with --home or CONTACTS_HOME.")
+        cfg = load_config(home)
         groups.check_values(cfg)
         ctx.obj["config"] = cfg
     return ctx.obj["config"]
+
+
+class RegularFile(click.Path):
+    """An existing regular file: a FIFO, a device or a folder is refused before anything tries to read it."""
+
+    def __init__(self) -> None:
+        super().__init__(exists=True, dir_okay=False, path_type=Path)
+
+    def convert(self, value, param, ctx):
+        path = super().convert(value, param, ctx)
+        try:
+            regular = stat.S_ISREG(os.stat(path).st_mode)
+        except OSError:
+            regular = False
+        if not regular:
+            self.fail(f"{path} is not a regular file; a pipe, a device or a folder cannot be read.", param, ctx)
+        return path
 
 
 def open_store(cfg: Config):
@@ -105,7 +147,10 @@ def one_output(as_json: bool, export: Path | None) -> None:
 def write_export(path: Path, headers: Sequence[str], rows: Iterable[Sequence[Any]], what: str, n: int) -> None:
     if path.exists():
         raise UsageError(f"{path} already exists; name another file.")
-    write_table(path, headers, rows)  # refuses a name that is not .xlsx or .csv
+    try:
+        write_table(path, headers, rows)  # refuses a name that is not .xlsx or .csv
+    except OSError as e:
+        raise os_failure(e, path, "written") from None
     click.echo(f"Exported {n} {what} to {path}.")
 
 

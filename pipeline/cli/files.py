@@ -12,12 +12,14 @@ import click
 from .. import store
 from ..clock import stamp, utcnow
 from ..daemon import ignored_name, run
-from ..errors import UsageError
+from ..errors import NotFiled, UsageError
 from ..fields import map_columns, rule_yaml
+from ..outbox import Recovered, recover, sha256_of
 from ..output.template import write_template
 from ..process import process_file
 from ..read import read_table
 from .common import (
+    RegularFile,
     StderrReporter,
     echo_json,
     echo_table,
@@ -52,29 +54,43 @@ def import_cmd(ctx, files: tuple[Path, ...], groups: tuple[str, ...], dry_run: b
     Example: contacts import crm_2026-11-27.xlsx --group "CRM customers"
     """
     cfg = get_config(ctx)
-    paths: list[Path] = []
-    for f in files:
-        paths.extend(_waiting_files(f) if f.is_dir() else [f])
-    if not paths:
-        say("No files to import.")
-        return
     con = open_store(cfg)
     failed = 0
     results = []
     try:
+        finished = [] if dry_run else finish_interrupted(cfg, con)  # first: it may put a file back in a folder
+        paths: list[Path] = []
+        for f in files:
+            paths.extend(_waiting_files(f) if f.is_dir() else [f])
+        if not paths:
+            say("No files to import.")
+            return
         for path in paths:
-            if not path.exists() and not path.is_symlink():  # taken meanwhile, by a running daemon
-                say(f"{path.name}: no longer there (taken by the daemon?); skipped.")
+            if not path.exists() and not path.is_symlink():  # taken meanwhile, by a running daemon or the recovery
+                say(f"{path.name}: no longer there (taken by the daemon, or by the finished import above); skipped.")
                 continue
-            s = process_file(path, cfg, groups=list(groups), dry_run=dry_run, force=force,
-                             reporter=StderrReporter(), con=con)
-            failed += s.status == "failed"
+            if not force and (earlier := _finished_now(path, finished)):
+                say(f"{path.name}: already imported by the interrupted run finished above "
+                    f"(outputs: {cfg.pipeline.outbox}/{earlier.outbox}/); skipped.")
+                continue
+            try:
+                s = process_file(path, cfg, groups=list(groups), dry_run=dry_run, force=force,
+                                 reporter=StderrReporter(), con=con)
+            except NotFiled as e:  # it counted: the report is shown, and what is left is said
+                s, unfiled = e.summary, str(e)
+            else:
+                unfiled = None
+            failed += s.status == "failed" or unfiled is not None
             if as_json:
                 results.append(s.asdict())
             else:
                 click.echo(str(s), nl=False)
                 if s.outbox:
                     click.echo(f"  outputs: {cfg.pipeline.outbox}/{s.outbox}/")
+            if s.status == "failed":
+                say(f"{path} was not imported: {s.reason}")
+            if unfiled:
+                say(unfiled)
     finally:
         con.close()
     if as_json:
@@ -83,8 +99,28 @@ def import_cmd(ctx, files: tuple[Path, ...], groups: tuple[str, ...], dry_run: b
         sys.exit(1)
 
 
+def finish_interrupted(cfg, con) -> list[Recovered]:
+    """What an import killed after its commit left half done, finished as the daemon does at start (said on stderr)."""
+    finished = recover(cfg, con)
+    for r in finished:
+        say(f"Recovered: {r}.")
+    return finished
+
+
+def _finished_now(path: Path, finished: list[Recovered]) -> Recovered | None:
+    """The run just finished by the recovery that imported this very file (same name, same content), if any."""
+    runs = [r for r in finished if r.file == path.name and r.sha256]
+    if not runs or not path.is_file():
+        return None
+    try:
+        sha = sha256_of(path)
+    except OSError:
+        return None
+    return next((r for r in runs if r.sha256 == sha), None)
+
+
 @click.command("map")
-@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("file", type=RegularFile())
 @click.option("--json", "as_json", is_flag=True, help="Print the mapping as JSON.")
 @click.pass_context
 @fail_cleanly
@@ -165,7 +201,9 @@ def watch_cmd(ctx) -> None:
 
     Example: contacts --home /srv/contacts watch
     """
-    run(get_config(ctx))
+    code = run(get_config(ctx))
+    if code:
+        sys.exit(code)
 
 
 # --------------------------------------------------------------------------- paste
@@ -196,6 +234,8 @@ def paste_cmd(ctx, groups, dry_run, force, as_json) -> None:
         path.write_bytes(data)
         con = open_store(cfg)
         try:
+            if not dry_run:
+                finish_interrupted(cfg, con)
             s = process_file(path, cfg, groups=list(groups), dry_run=dry_run, force=force,
                              reporter=StderrReporter(), con=con)
         finally:
@@ -207,4 +247,5 @@ def paste_cmd(ctx, groups, dry_run, force, as_json) -> None:
         if s.outbox:
             click.echo(f"  outputs: {cfg.pipeline.outbox}/{s.outbox}/")
     if s.status == "failed":
+        say(f"The pasted rows were not imported: {s.reason}")
         sys.exit(1)

@@ -11,6 +11,7 @@ import click
 from ..errors import NotFound, UsageError
 from ..manage import contacts, groups
 from .common import (
+    RegularFile,
     EXPORT_HELP,
     command_store,
     echo_json,
@@ -156,7 +157,7 @@ def _membership_command(verb: str):
     @click.argument("group")
     @click.argument("more_ids", metavar="[ID]...", nargs=-1)
     @click.option("--contact", "ids", multiple=True, metavar="ID", help="A contact id (repeatable, or 1,2,3).")
-    @click.option("--file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    @click.option("--file", type=RegularFile(),
                   help="A list of contacts: phones or e-mails, one per row; ids only in a column headed id.")
     @click.pass_context
     @fail_cleanly

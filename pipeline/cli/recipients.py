@@ -9,6 +9,7 @@ import click
 from ..manage import recipients
 from ..manage.contacts import TABLE_LIMIT, read_list
 from .common import (
+    RegularFile,
     CHANNEL,
     EXPORT_HELP,
     command_store,
@@ -26,7 +27,7 @@ from .common import (
 @click.command("recipients")
 @click.option("--group", "groups", multiple=True, metavar="NAME", help="The contacts of this group (repeatable).")
 @click.option("--channel", type=CHANNEL, help="Only phones (sms) or only e-mails (email); both by default.")
-@click.option("--file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+@click.option("--file", type=RegularFile(),
               help="An ad-hoc list: phones or e-mails, one per row; contact ids only in a column headed id.")
 @click.option("--json", "as_json", is_flag=True, help="Print the list as JSON.")
 @click.option("--export", type=click.Path(dir_okay=False, path_type=Path), help=EXPORT_HELP)

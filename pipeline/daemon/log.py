@@ -31,11 +31,18 @@ class _OneLineFormatter(logging.Formatter):
         return "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in text)
 
 
+class _LogFile(logging.handlers.RotatingFileHandler):
+    """The log file; when it cannot be written (its disk full) the line still reaches stderr, with no traceback."""
+
+    def handleError(self, record: logging.LogRecord) -> None:
+        pass
+
+
 def setup_logging(cfg: Config) -> logging.Logger:
     """The daemon's logger: one line per event, to stderr and to the rotating log file under the home."""
     try:
         cfg.log_file.parent.mkdir(parents=True, exist_ok=True)
-        file_handler = logging.handlers.RotatingFileHandler(cfg.log_file, maxBytes=LOG_BYTES,
+        file_handler = _LogFile(cfg.log_file, maxBytes=LOG_BYTES,
                                                             backupCount=LOG_BACKUPS, encoding="utf-8")
     except OSError as e:
         raise PipelineError(f"The log file {cfg.pipeline.log_file} cannot be written "

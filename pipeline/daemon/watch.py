@@ -14,6 +14,7 @@ A lock file makes a second daemon on the same home refuse to start.
 
 from __future__ import annotations
 
+import errno
 import logging
 import logging.handlers
 import os
@@ -37,17 +38,20 @@ from watchdog.observers.polling import PollingObserver
 
 from .. import store
 from ..config import Config
-from ..errors import AlreadyRunning, DatabaseBusy, PipelineError
-from ..outbox import recover
+from ..errors import AlreadyRunning, DatabaseBusy, FileChanged, NotFiled, PipelineError, SystemFailure, os_failure
+from ..outbox import TAKING, recover
 from ..output import write_text_atomic
 from ..process import give_up, process_file, process_optout_file
 from .log import setup_logging
 from .names import (
     EMPTY_GRACE_MIN,
     EMPTY_GRACE_SETTLES,
+    UNSURE_MIN,
+    UNSURE_SETTLES,
     ignored_name,
     network_filesystem,
     open_for_writing,
+    same_file,
     signature,
 )
 from .schedules import Jobs
@@ -82,28 +86,78 @@ class _Relay(logging.Handler):
 # --------------------------------------------------------------------------- single instance
 
 
-def acquire_lock(cfg: Config) -> int:
-    """Hold the home's daemon lock (a file beside the database) for the life of the process; refuse a second."""
-    path = cfg.database.parent / "daemon.lock"
+class Lock:
+    """The home's single-instance lock, held for the life of the daemon.
+
+    Two locks: one on the home folder itself, which a user deleting `data/`
+    cannot take away, and `data/daemon.lock`, which says the running daemon's
+    process id.  `intact()` tells whether the home and the lock file are still
+    the ones locked at start: a daemon whose home or `data/` was deleted stops
+    rather than carry on beside a new database.
+    """
+
+    def __init__(self, cfg: Config) -> None:
+        self.home = cfg.home
+        self.path = cfg.database.parent / "daemon.lock"
+        self.fds: list[int] = []
+
+    def acquire(self) -> "Lock":
+        try:
+            self.fds.append(os.open(self.home, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0)))
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self.fds.append(os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644))
+        except OSError as e:
+            self.release()
+            raise os_failure(e, doing="opened for the daemon's lock") from None
+        self.ids = [self._id(os.fstat(fd)) for fd in self.fds]
+        if fcntl is None:
+            return self
+        for fd in self.fds:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError as e:
+                if e.errno not in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES):
+                    continue  # a file system without locks on folders: the lock file alone keeps the watch
+                other = os.pread(self.fds[-1], 32, 0).decode("ascii", "replace").strip()
+                self.release()
+                raise AlreadyRunning(f"Another `contacts watch` is already running on this home"
+                                     f"{f' (process {other})' if other.isdigit() else ''}; stop it before "
+                                     "starting a new one.") from None
+        try:
+            os.ftruncate(self.fds[-1], 0)
+            os.pwrite(self.fds[-1], f"{os.getpid()}\n".encode("ascii"), 0)
+        except OSError as e:
+            self.release()
+            raise os_failure(e, self.path, "written") from None
+        return self
+
+    @staticmethod
+    def _id(st: os.stat_result) -> tuple:
+        return (st.st_dev, st.st_ino)
+
+    def intact(self) -> str | None:
+        """None while the home and the lock file are the ones locked at start; else why the daemon must stop."""
+        for path, held, what in ((self.home, self.ids[0], "home folder"), (self.path, self.ids[1], "lock file")):
+            try:
+                now = self._id(os.stat(path))
+            except OSError:
+                now = None
+            if now != held:
+                return (f"The {what} {path} was deleted or replaced while the daemon ran; it stops rather than go on "
+                        "beside a new one (start it again once the home is as it should be).")
+        return None
+
+    def release(self) -> None:
+        for fd in self.fds:
+            os.close(fd)
+        self.fds = []
+
+
+def _has_entries(folder: Path) -> bool:
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
-    except OSError as e:
-        raise PipelineError(f"The daemon's lock file {path} cannot be written "
-                            f"({e.strerror or e.__class__.__name__}).") from None
-    if fcntl is None:
-        return fd
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        return any(True for _ in os.scandir(folder))
     except OSError:
-        other = os.read(fd, 32).decode("ascii", "replace").strip()
-        os.close(fd)
-        raise AlreadyRunning(f"Another `contacts watch` is already running on this home"
-                             f"{f' (process {other})' if other.isdigit() else ''}; stop it before starting "
-                             "a new one.") from None
-    os.ftruncate(fd, 0)
-    os.write(fd, f"{os.getpid()}\n".encode("ascii"))
-    return fd
+        return False
 
 
 def _one_line(e: BaseException) -> str:
@@ -126,14 +180,16 @@ class _Waiting:
 class Daemon:
     """Watches one home's inbox and runs its schedules until asked to stop."""
 
-    def __init__(self, cfg: Config, log: logging.Logger) -> None:
+    def __init__(self, cfg: Config, log: logging.Logger, lock: Lock | None = None) -> None:
         self.cfg = cfg
         self.log = log
+        self.lock = lock
         self.inbox = cfg.inbox
         self.optouts = cfg.optouts_inbox
         self.busy_marker = cfg.database.with_suffix(".busy")
         self.settle = cfg.pipeline.settle_seconds
         self.empty_grace = max(EMPTY_GRACE_MIN, EMPTY_GRACE_SETTLES * self.settle)
+        self.unsure_settle = max(UNSURE_MIN, UNSURE_SETTLES * self.settle)
         self.events: set[str] = set()        # paths named by file events since the loop last looked
         self.events_lock = threading.Lock()
         self.wake = threading.Event()
@@ -210,6 +266,8 @@ class Daemon:
         while self.stopping is None:
             self.wake.wait(self._tick())
             self.wake.clear()
+            if self.lock is not None and (why := self.lock.intact()):
+                raise SystemFailure(why, fatal=True)
             self._drain_events()
             if self.rescan_reason or time.monotonic() >= next_rescan:
                 if self.rescan_reason:
@@ -289,6 +347,7 @@ class Daemon:
             interrupted = any(p.name.startswith(".staging-") for p in self.cfg.outbox.iterdir())
         except OSError:
             interrupted = False
+        interrupted = interrupted or any(_has_entries(folder / TAKING) for folder in (self.inbox, self.optouts))
         if interrupted:
             self._recover_now()
 
@@ -300,7 +359,7 @@ class Daemon:
         if sig is None:
             return
         if path in self.left:
-            if self.left[path] == sig:
+            if same_file(self.left[path], sig):
                 return
             del self.left[path]
         self.waiting[path] = _Waiting(sig, time.monotonic())
@@ -323,8 +382,13 @@ class Daemon:
                 self._note(path, w, f"is empty; it is taken once it has content (refused if still empty after "
                                     f"{self.empty_grace:g} s)")
                 continue
-            if not sig[5] and open_for_writing(path):
+            writing = None if sig[5] else open_for_writing(path)
+            if writing:
                 self._note(path, w, "is still open for writing; it is taken once closed")
+                continue
+            if writing is None and not sig[5] and now - w.since < self.unsure_settle:
+                self._note(path, w, f"may still be open for writing (this system does not tell the daemon's user); "
+                                    f"it is taken once unchanged for {self.unsure_settle:g} s")
                 continue
             del self.waiting[path]
             ready.append((path, sig))
@@ -381,6 +445,10 @@ class Daemon:
         except (_Stopping, DatabaseBusy):
             return
         except (OSError, PipelineError) as e:  # tried again at the next rescan; said once
+            if not isinstance(e, PipelineError):
+                e = os_failure(e)
+            if isinstance(e, SystemFailure) and e.fatal:
+                raise e from None
             if _one_line(e) != self.recover_error:
                 self.recover_error = _one_line(e)
                 self.log.error("could not finish an interrupted import: %s", self.recover_error)
@@ -420,7 +488,7 @@ class Daemon:
         if summary is not None:
             self._report(rel, summary)
         after = signature(path)
-        if after is not None and after == sig:
+        if after is not None and same_file(after, sig):
             self.left[path] = after
             self.log.warning("%s stays in the inbox (it could not be moved out); it is taken again only once it "
                              "changes", rel)
@@ -435,15 +503,28 @@ class Daemon:
             if path.parent == self.optouts:
                 return process_optout_file(path, self.cfg, con=con), True
             return process_file(path, self.cfg, con=con), True
-        except OSError as e:  # the system, not the file: left where it is, taken again once it changes
-            self.log.error("%s could not be imported: %s", rel, _one_line(e))
+        except FileChanged as e:  # a writer still had it open: given back, it settles again
+            self.log.info("%s: %s", rel, e)
+            return None, True
+        except NotFiled as e:  # it counted: said so, and its folder is finished by the next recovery
+            self._report(rel, e.summary)
+            self.log.error("%s", e)
+            self.want_rescan("an outbox folder is left to finish")
+            return None, False
+        except SystemFailure as e:  # the system, not the file: left where it is, taken again once it changes
+            if e.fatal:
+                raise
+            self.log.error("%s could not be imported: %s", rel, e)
+        except OSError as e:
+            self.log.error("%s could not be imported: %s", rel, os_failure(e))
         except Exception as e:  # the file broke something: set it aside so it is not retried in a loop
             self.log.error("%s broke the import: %s", rel, _one_line(e))
             try:
                 for line in recover(self.cfg, con):
                     self.log.info("recovered: %s", line)
-                if signature(path) is not None:
-                    return give_up(path, self.cfg, f"The file could not be processed ({_one_line(e)}).", con=con), False
+                back = getattr(e, "returned_to", path)  # where the file was given back to: under its name, or not
+                if signature(back) is not None:
+                    return give_up(back, self.cfg, f"The file could not be processed ({_one_line(e)}).", con=con), False
             except Exception as again:
                 self.log.error("%s could not be set aside: %s", rel, _one_line(again))
         finally:
@@ -488,16 +569,27 @@ class _Events(FileSystemEventHandler):
 
 
 def run(cfg: Config) -> int:
-    """`contacts watch`: the daemon, until SIGTERM or Ctrl-C; returns the exit code (0)."""
-    lock = acquire_lock(cfg)
+    """`contacts watch`: the daemon, until SIGTERM or Ctrl-C; returns the exit code.
+
+    0 when asked to stop; 1 when the system under it failed (a disk full, the
+    database damaged, the home deleted), the log's last line saying why.
+    """
+    lock = Lock(cfg).acquire()
     try:
         log = setup_logging(cfg)
         try:
-            Daemon(cfg, log).serve()
+            Daemon(cfg, log, lock).serve()
+        except Exception as e:  # noqa: BLE001 - the last line of the log says why the daemon stopped
+            failed = e if isinstance(e, PipelineError) else store.failure(e, cfg)
+            if failed is None:
+                log.error("stopped by an unexpected error (a bug; please report it with the log): %s", _one_line(e))
+                return 1
+            log.error("stopped: %s", failed)
+            return failed.exit_code
         finally:
             for h in list(log.handlers):
                 log.removeHandler(h)
                 h.close()
     finally:
-        os.close(lock)
+        lock.release()
     return 0

@@ -17,7 +17,7 @@ import duckdb
 import pyarrow as pa
 
 from ..config import DEFAULT_FIELDS, Config
-from ..errors import DatabaseBusy, PipelineError
+from ..errors import ConfigError, DatabaseBusy, PipelineError, SystemFailure, os_failure
 
 SCHEMA_VERSION = "1"
 
@@ -54,7 +54,10 @@ def connect(cfg: Config, *, on_wait: Callable[[str], None] | None = None,
             wait_seconds: float | None = None) -> duckdb.DuckDBPyConnection:
     """Open the home's database, creating it and its schema; wait while another process holds it."""
     path = cfg.database
-    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise os_failure(e, path.parent, "made") from None
     limit = cfg.pipeline.busy_wait_seconds if wait_seconds is None else wait_seconds
     deadline = time.monotonic() + limit
     told = False
@@ -64,7 +67,7 @@ def connect(cfg: Config, *, on_wait: Callable[[str], None] | None = None,
             break
         except duckdb.IOException as e:
             if not _is_lock_error(e):
-                raise PipelineError(f"The database {path.name} cannot be opened: {str(e).splitlines()[0]}") from None
+                raise database_failure(e, cfg) from None
             if time.monotonic() >= deadline:
                 raise DatabaseBusy(f"The database is still in use by another process after {limit:.0f} s; "
                                    "try again when the import in progress has finished.") from None
@@ -72,9 +75,74 @@ def connect(cfg: Config, *, on_wait: Callable[[str], None] | None = None,
                 on_wait(busy_reason(cfg))
                 told = True
             time.sleep(0.2)
-    con.execute(f"SET memory_limit = '{int(cfg.pipeline.database_memory_mb)}MB'")  # an int: no user text in SQL
-    ensure_schema(con, cfg)
+        except duckdb.Error as e:
+            raise database_failure(e, cfg) from None
+    try:
+        _set_memory_limit(con, cfg)
+        ensure_schema(con, cfg)
+    except BaseException as e:
+        con.close()
+        raise (failure(e, cfg) or e) from None
     return con
+
+
+def _set_memory_limit(con: duckdb.DuckDBPyConnection, cfg: Config) -> None:
+    mb = int(cfg.pipeline.database_memory_mb)  # an int: no user text in SQL
+    try:
+        con.execute(f"SET memory_limit = '{mb}MB'")
+    except duckdb.Error as e:
+        raise ConfigError(f"config/pipeline.yaml: key `database_memory_mb`: {mb} MB is more than the database "
+                          f"can be given ({_first_line(e)}).") from None
+
+
+def _first_line(e: BaseException) -> str:
+    text = (str(e).splitlines() or [""])[0].strip().rstrip(".!")
+    return text or e.__class__.__name__
+
+
+#: DuckDB's errors that come from the database's file, disk or state rather than from a query.
+SYSTEM_ERRORS = (duckdb.IOException, duckdb.FatalException, duckdb.InternalException, duckdb.SerializationException,
+                 duckdb.PermissionException)
+
+#: What DuckDB says, whatever the error's class (a failed commit is a TransactionException), when its file failed.
+FILE_TROUBLE = ("No space left", "Disk quota", "Read-only file system", "Permission denied", "Input/output error",
+                "Could not write file", "Could not read from file", "Could not truncate file", "Could not fsync")
+
+
+def database_failure(e: Exception, cfg: Config) -> SystemFailure:
+    """A DuckDB error that is not about the input: the database file damaged, or its disk full or read-only."""
+    text = str(e)
+    where = cfg.database
+    if "No space left" in text or "Disk quota" in text:
+        return SystemFailure(f"The disk that holds the database {where} is full; free some space and start again.",
+                             fatal=True)
+    if "Read-only file system" in text or "Permission denied" in text:
+        return SystemFailure(f"The database {where} cannot be written ({_first_line(e)}).", fatal=True)
+    if "not a valid DuckDB database" in text or isinstance(e, (duckdb.SerializationException,
+                                                                duckdb.InternalException, duckdb.FatalException)):
+        return SystemFailure(f"The database {where} is damaged or is not a database of this program "
+                             f"({_first_line(e)}); restore it from a backup or move it aside.", fatal=True)
+    return SystemFailure(f"The database {where} failed: {_first_line(e)}.", fatal=isinstance(e, duckdb.IOException))
+
+
+def failure(e: BaseException, cfg: Config) -> PipelineError | None:
+    """The one-sentence error for the system refusing work (its disk, its folders, its database), or None.
+
+    None for anything else: a bug stays a bug, an error meant for the user stays as it is.
+    """
+    if isinstance(e, PipelineError):
+        return None
+    if isinstance(e, OSError):
+        return os_failure(e)
+    if isinstance(e, duckdb.OutOfMemoryException):
+        return SystemFailure(f"The database ran out of the memory it may use ({_first_line(e)}); raise "
+                             "database_memory_mb in config/pipeline.yaml, or split the file.")
+    if isinstance(e, SYSTEM_ERRORS) or (isinstance(e, duckdb.Error) and any(m in str(e) for m in FILE_TROUBLE)):
+        return database_failure(e, cfg)
+    if isinstance(e, MemoryError):
+        return SystemFailure("The work needs more memory than the system could give; lower database_memory_mb "
+                             "or the read limits in config/pipeline.yaml, or split the file.")
+    return None
 
 
 def busy_reason(cfg: Config) -> str:
