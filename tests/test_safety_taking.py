@@ -11,7 +11,7 @@ import random
 import time
 from pathlib import Path
 
-from daemon_helpers import FAST, Daemon, contacts, outbox_folders, query, staging_folders, summaries, wait_for
+from daemon_helpers import FAST, contacts, outbox_folders, query, staging_folders, summaries, wait_for
 from helpers import csv_file, make_home
 
 HEAD = ["First Name", "Mobile", "E-mail"]
@@ -87,7 +87,7 @@ def test_a_writer_that_still_holds_a_taken_file_open_gets_it_taken_again_whole(t
     """A writer that reopened nothing but kept writing to the file it had open: the run that read the first
     part is rolled back, and the whole file is imported once."""
     home = make_home(tmp_path / "home", pipeline="settle_seconds: 0.3\nrescan_seconds: 0.5\n")
-    d = daemons(home)
+    daemons(home)
     data = content(1, rows=3000)
     path = home / "inbox" / "held.csv"
     with open(path, "wb") as fh:
