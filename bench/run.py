@@ -326,11 +326,11 @@ def main() -> None:
     done = set()
     for size in (int(s) for s in args.sizes.split(",")):
         for fmt in args.formats.split(","):
-            size = min(size, XLS_MAX_ROWS) if fmt == "xls" else size
-            if (size, fmt) in done:
+            rows_in_file = min(size, XLS_MAX_ROWS) if fmt == "xls" else size
+            if (rows_in_file, fmt) in done:
                 continue
-            done.add((size, fmt))
-            r = measure(size, fmt)
+            done.add((rows_in_file, fmt))
+            r = measure(rows_in_file, fmt)
             results.append(r)
             stages = "  ".join(f"{k} {v:.2f}s ({v / r['wall']:.0%})" for k, v in r["timings"].items())
             target = TARGET_RATIO if fmt != "csv" else None
