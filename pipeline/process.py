@@ -92,8 +92,9 @@ def process_file(path: Path, cfg: Config, *, groups: list[str] | None = None, dr
         table = read_table(path, cfg.read_limits)
         give_back_memory()
         timings["read"] = time.perf_counter() - t0
-        summary.source = {"format": table.format, "sheet": table.sheet, "header_row": table.header_row,
-                          "encoding": table.encoding, "delimiter": table.delimiter}
+        summary.source = {"format": table.format, "sheet": table.sheet, "header_row": table.header_row or None,
+                          "encoding": table.encoding, "delimiter": table.delimiter, "no_header": table.no_header,
+                          "warnings": table.warnings}
         with bulk_allocation():  # a million rows of cells are alive: collector passes would rescan them all
             return _import(cfg, con, path, table, summary, started, groups or [], dry_run, from_inbox, reporter,
                            timings)

@@ -11,6 +11,7 @@ import ctypes
 import gc
 import re
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from itertools import compress
 from operator import not_
@@ -30,16 +31,17 @@ class Table:
     """
 
     __slots__ = ("format", "sheet", "header_row", "headers", "source_rows", "blank_rows", "encoding", "delimiter",
-                 "_lists", "_arrays")
+                 "no_header", "warnings", "_lists", "_arrays")
 
     def __init__(self, *, format: str, sheet: str | None, header_row: int, headers: list[str],
                  source_rows: list[int], blank_rows: int, encoding: str | None, delimiter: str | None,
-                 columns: list[list[str]] | None = None, arrays: list | None = None) -> None:
+                 columns: list[list[str]] | None = None, arrays: list | None = None, no_header: bool = False,
+                 warnings: list[str] | None = None) -> None:
         #: Detected from content: "xlsx", "xlsm", "xlsb", "xls", "ods" or "csv".
         self.format = format
         #: The sheet read; None for text.
         self.sheet = sheet
-        #: 1-based row (spreadsheet) or line (text) number of the header.
+        #: 1-based row (spreadsheet) or line (text) number of the header; 0 when the file has none.
         self.header_row = header_row
         #: Header cells as stripped text, "" when blank; one per column.
         self.headers = headers
@@ -51,6 +53,10 @@ class Table:
         self.encoding = encoding
         #: Text files: the delimiter detected.
         self.delimiter = delimiter
+        #: The file has no header row: every row is data and `headers` were named by the columns' content.
+        self.no_header = no_header
+        #: What the reader had to guess, one plain sentence each (titles skipped, a stray quote...).
+        self.warnings = warnings if warnings is not None else []
         self._lists = columns
         self._arrays = arrays
 
@@ -77,14 +83,15 @@ class Table:
 
     def _key(self) -> tuple:
         return (self.format, self.sheet, self.header_row, self.headers, self.columns, self.source_rows,
-                self.blank_rows, self.encoding, self.delimiter)
+                self.blank_rows, self.encoding, self.delimiter, self.no_header, self.warnings)
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, Table) and self._key() == other._key()
 
     def __repr__(self) -> str:
         return (f"Table(format={self.format!r}, sheet={self.sheet!r}, header_row={self.header_row}, "
-                f"headers={self.headers!r}, rows={len(self.source_rows)}, blank_rows={self.blank_rows})")
+                f"headers={self.headers!r}, rows={len(self.source_rows)}, blank_rows={self.blank_rows}, "
+                f"no_header={self.no_header}, warnings={self.warnings!r})")
 
 
 # The sentences a user reads when a whole file is refused.
@@ -100,7 +107,6 @@ TOO_MANY_CELLS = (
     "delete the stray cells beyond the data and save it again."
 )
 WEB_PAGE = "The file is a web page or XML document, not a spreadsheet; open it in a spreadsheet program and save it as .xlsx."
-UNCLOSED_QUOTE = "The text file has a quoted value that never ends, so its rows cannot be told apart; fix the stray quote mark."
 
 # How many non-blank rows the header may sit under, and how many lines the
 # delimiter sniffer looks at.
@@ -224,31 +230,127 @@ def _is_filled(value: object) -> bool:
     return not (value is None or (type(value) is str and not value.strip()))
 
 
-def find_header(rows: list) -> int | None:
-    """Index of the header row, or None when every row is blank.
+# A cell holding a phone number or an e-mail address: a header never does, so a row holding one is data.
+# Dates and decimals have the digits of a phone but not its shape.
+_PHONE_LIKE = re.compile(r"\s*\+?\(?\d[\d\s().\-/]{5,}\d\s*")
+_EMAIL_LIKE = re.compile(r"\s*[^@\s,;<>]+@[^@\s,;<>]+\.[^@\s,;<>]+\s*")
+_NOT_PHONE = re.compile(r"\s*(?:\d{4}-\d\d?-\d\d?(?:[ T][\d:.]+)?|\d{1,2}[./-]\d{1,2}[./-]\d{2,4}|-?\d+\.\d+)\s*")
 
-    Title lines and blank rows may sit above the header: among the first
-    non-blank rows, the header is the first one filled at least half as wide as
-    the widest of them (and in at least two cells) and mostly made of words;
-    the very first line needs only one word (years as headers: `Museum,2011,2010`).
+
+def _is_phone(value: object) -> bool:
+    if type(value) is not str or not _PHONE_LIKE.fullmatch(value) or _NOT_PHONE.fullmatch(value):
+        return False
+    return 7 <= sum(map(str.isdigit, value)) <= 15
+
+
+def _is_email(value: object) -> bool:
+    return type(value) is str and bool(_EMAIL_LIKE.fullmatch(value))
+
+
+def _is_detail(value: object) -> bool:
+    return _is_phone(value) or _is_email(value)
+
+
+@dataclass(frozen=True)
+class Header:
+    """Where the header is among a sheet's or file's rows, as `guess_header` found it."""
+
+    #: Index of the header row; None when the rows have no header and every row is data.
+    index: int | None
+    #: Index of the first row that is data.
+    first: int
+    #: Indices of the non-blank rows above the header (or above the first data row), read as titles.
+    titles: tuple[int, ...]
+
+
+def guess_header(rows: list) -> Header | None:
+    """Where the header is, or None when every row is blank.
+
+    A header never holds a phone or an e-mail: when the first non-blank row
+    holds one, the rows have no header at all and every row is data; else the
+    header sits above the first row that holds one.  Title lines and blank rows
+    may sit above the header: among the candidates, the header is the first one
+    filled at least half as wide as the widest of them (and in at least two
+    cells) and mostly made of words.  The first line needs no width: data rows
+    wider than their header never push it out (only a wrongly chosen header
+    could make rows vanish, so the earliest guess is the safe one); with one
+    word it is enough when it is wide (years as headers: `Museum,2011,2010`).
+    Rows with no word at all (`1,2` over `3,4`) are data with no header.
     """
-    seen: list[tuple[int, int, int]] = []  # (index, filled cells, word cells)
+    seen: list[tuple[int, int, int, bool]] = []  # (index, filled cells, word cells, holds a phone or e-mail)
     for index, row in enumerate(rows):
         filled = [v for v in row if _is_filled(v)]
         if not filled:
             continue
-        seen.append((index, len(filled), sum(map(_is_word, filled))))
+        seen.append((index, len(filled), sum(map(_is_word, filled)), any(map(_is_detail, filled))))
         if len(seen) >= HEADER_SCAN_ROWS:
             break
     if not seen:
         return None
-    widest = max(count for _, count, _ in seen)
+    if seen[0][3]:
+        return Header(None, seen[0][0], ())
+    cut = next((n for n, row in enumerate(seen) if row[3]), len(seen))
+    head = seen[:cut]  # the rows that may be titles or the header: none holds a phone or e-mail
+    widest = max(count for _, count, _, _ in head)
     needed = max(2, widest / 2)
-    for n, (index, count, words) in enumerate(seen):
-        # The first line gets the benefit of the doubt: `Museum,2011,2010` is a header.
-        if count >= needed and (words * 2 >= count or (n == 0 and words)):
-            return index
-    return seen[0][0]
+    for n, (index, count, words, _) in enumerate(head):
+        wordy = words * 2 >= count
+        if (count >= needed and (wordy or (n == 0 and words))) or (n == 0 and count >= 2 and wordy):
+            return Header(index, index + 1, tuple(i for i, *_ in head[:n]))
+    worded = [n for n, (_, _, words, _) in enumerate(head) if words]
+    data_width = max((count for _, count, _, _ in seen[cut:]), default=0)
+    if not worded or (head[worded[0]][1] == 1 and data_width >= 2):
+        # No row of words, or only one-cell titles over rows of details: the data has no header.
+        start = cut if worded else 0
+        return Header(None, seen[start][0] if start < len(seen) else seen[0][0], tuple(i for i, *_ in seen[:start]))
+    n = worded[0]
+    return Header(head[n][0], head[n][0] + 1, tuple(i for i, *_ in head[:n]))
+
+
+def generated_headers(rows: list, width: int) -> list[str]:
+    """Names for the columns of rows that have no header, from what the columns hold.
+
+    The first column whose filled cells (in the first rows) are mostly phones
+    is `Phone`, mostly e-mails `Email`, so the field mapping places them as it
+    would under such a header; every other column is `Column N`.
+    """
+    sample = [row for row in rows if any(map(_is_filled, row))][:HEADER_SCAN_ROWS]
+    headers = [f"Column {j + 1}" for j in range(width)]
+    for name, test in (("Phone", _is_phone), ("Email", _is_email)):
+        for j in range(width):
+            cells = [row[j] for row in sample if j < len(row) and _is_filled(row[j])]
+            if headers[j].startswith("Column") and cells and sum(map(test, cells)) * 2 >= len(cells):
+                headers[j] = name
+                break
+    return headers
+
+
+def header_warnings(guess: Header, numbers: list[int], headers: list[str], unit: str) -> list[str]:
+    """The sentences saying what `guess_header` guessed; `numbers` are the row (or line) numbers of its indices."""
+    warnings = []
+    if guess.titles:
+        many = len(guess.titles) > 1
+        where = f"{unit.capitalize()}{'s' if many else ''} {number_list([numbers[i] for i in guess.titles])} above the " + (
+            "data" if guess.index is None else f"header ({unit} {numbers[guess.index]})")
+        warnings.append(f"{where} {'were read as titles' if many else 'was read as a title'}, not as data.")
+    if guess.index is None:
+        named = [f"{h} (column {j + 1})" for j, h in enumerate(headers) if not h.startswith("Column ")]
+        warnings.append(
+            f"The file has no header row, so every {unit} was read as data; "
+            + (f"its columns were named by what they hold: {', '.join(named)}." if named
+               else "no column holds phones or e-mails to name it by.")
+        )
+    return warnings
+
+
+def number_list(numbers: list[int]) -> str:
+    """`3`, `3 and 5`, `1-3`, `1, 4, 7 and 2 more`: row or line numbers as a person reads them."""
+    if len(numbers) > 1 and numbers == list(range(numbers[0], numbers[-1] + 1)):
+        return f"{numbers[0]}-{numbers[-1]}"
+    shown = [str(n) for n in numbers[:5]]
+    if len(numbers) > 5:
+        return f"{', '.join(shown)} and {len(numbers) - 5:,} more"
+    return shown[0] if len(shown) == 1 else f"{', '.join(shown[:-1])} and {shown[-1]}"
 
 
 def assemble(

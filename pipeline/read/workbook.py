@@ -41,8 +41,11 @@ from .table import (
     TOO_MANY_CELLS,
     Table,
     assemble_arrays,
+    Header,
     column_text,
-    find_header,
+    generated_headers,
+    guess_header,
+    header_warnings,
 )
 from .zipsafe import inflate_checked
 
@@ -204,10 +207,10 @@ def read_workbook(path: Path, kind: str, merges: bool, max_rows: int, max_column
                 found = _sheet_columns(reader, index, source, merges or kind == "xls")
                 if found is None:
                     continue
-                columns, header_index, visible = found
+                columns, header, visible = found
                 if visible:
-                    return _sheet_table(kind, name, columns, header_index, max_rows, max_columns)
-                hidden = hidden or (name, columns, header_index)
+                    return _sheet_table(kind, name, columns, header, max_rows, max_columns)
+                hidden = hidden or (name, columns, header)
         except (FileRejected, KeyboardInterrupt, SystemExit, MemoryError):
             raise
         except BaseException as exc:  # calamine's Rust panics arrive as BaseException
@@ -245,8 +248,8 @@ def _failure(exc: BaseException) -> FileRejected:
     return FileRejected(DAMAGED)
 
 
-def _sheet_columns(reader, index: int, source: str, merges: bool) -> tuple[list[pa.Array], int, bool] | None:
-    """A sheet's columns as shown text, the header's index and whether the sheet is visible.
+def _sheet_columns(reader, index: int, source: str, merges: bool) -> tuple[list[pa.Array], Header, bool] | None:
+    """A sheet's columns as shown text, where its header is and whether the sheet is visible.
 
     None when the sheet has no header (nothing in it, or only blanks).
     """
@@ -272,12 +275,13 @@ def _sheet_columns(reader, index: int, source: str, merges: bool) -> tuple[list[
     if calamine is not None and suspects:
         _take_calamine_text(columns, calamine, {j: early[j] for j in suspects})
         typed.update({j: early[j] if j not in typed else pc.or_(typed[j], early[j]) for j in suspects})
-    header_index = _find_header(columns, typed)
-    if header_index is None:
+    header = _find_header(columns, typed)
+    if header is None:
         return None
     if calamine is not None and merges:
-        _fill_merged(columns, calamine.start[1], header_index, calamine.merged_cell_ranges or ())
-    return columns, header_index, sheet.visible == "visible"
+        top = header.index if header.index is not None else header.first - 1
+        _fill_merged(columns, calamine.start[1], top, calamine.merged_cell_ranges or ())
+    return columns, header, sheet.visible == "visible"
 
 
 def _early_cells(column: pa.Array) -> pa.Array | None:
@@ -309,10 +313,10 @@ def _text_cells(reader, index: int, batch: pa.RecordBatch) -> dict[int, pa.Array
     return {j: pc.is_in(positions, value_set=pa.array(found, pa.int64())) for j, found in rows.items()}
 
 
-def _find_header(columns: list[pa.Array], typed: dict[int, pa.Array]) -> int | None:
-    """find_header over the first rows, as many as it takes to see HEADER_SCAN_ROWS filled ones.
+def _find_header(columns: list[pa.Array], typed: dict[int, pa.Array]) -> Header | None:
+    """guess_header over the first rows, as many as it takes to see HEADER_SCAN_ROWS filled ones.
 
-    Typed cells stand in as numbers: find_header takes no boolean or duration for a header word.
+    Typed cells stand in as numbers: guess_header takes no boolean or duration for a header word.
     """
     height = len(columns[0])
     look = 1000
@@ -322,17 +326,24 @@ def _find_header(columns: list[pa.Array], typed: dict[int, pa.Array]) -> int | N
         rows = [list(row) for row in zip(*head)]
         filled = sum(1 for row in rows if any(row))
         if filled >= HEADER_SCAN_ROWS or look >= height:
-            return find_header(rows)
+            return guess_header(rows)
         look *= 4
 
 
-def _sheet_table(kind: str, name: str, columns: list[pa.Array], header_index: int, max_rows: int,
+def _sheet_table(kind: str, name: str, columns: list[pa.Array], header: Header, max_rows: int,
                  max_columns: int) -> Table:
-    header = [column[header_index].as_py() for column in columns]
-    data = [column[header_index + 1 :] for column in columns]
-    header, arrays, source_rows, blank = assemble_arrays(header, data, header_index + 2, max_rows, max_columns)
-    return Table(format=kind, sheet=name, header_row=header_index + 1, headers=header, arrays=arrays,
-                 source_rows=source_rows, blank_rows=blank, encoding=None, delimiter=None)
+    first = header.first
+    if header.index is None:  # no header row: every row is data, the columns named by what they hold
+        sample = [column[first : first + 4 * HEADER_SCAN_ROWS].to_pylist() for column in columns]
+        names = generated_headers([list(row) for row in zip(*sample)], len(columns))
+    else:
+        names = [column[header.index].as_py() for column in columns]
+    warnings = header_warnings(header, range(1, first + 2), names, "row")
+    data = [column[first:] for column in columns]
+    names, arrays, source_rows, blank = assemble_arrays(names, data, first + 1, max_rows, max_columns)
+    return Table(format=kind, sheet=name, header_row=0 if header.index is None else header.index + 1, headers=names,
+                 arrays=arrays, source_rows=source_rows, blank_rows=blank, encoding=None, delimiter=None,
+                 no_header=header.index is None, warnings=warnings)
 
 
 # ---------------------------------------------------------------- the text a spreadsheet program shows
