@@ -269,13 +269,16 @@ def guess_header(rows: list) -> Header | None:
     A header never holds a phone or an e-mail: when the first non-blank row
     holds one, the rows have no header at all and every row is data; else the
     header sits above the first row that holds one.  Title lines and blank rows
-    may sit above the header: among the candidates, the header is the first one
-    filled at least half as wide as the widest of them (and in at least two
-    cells) and mostly made of words.  The first line needs no width: data rows
-    wider than their header never push it out (only a wrongly chosen header
-    could make rows vanish, so the earliest guess is the safe one); with one
-    word it is enough when it is wide (years as headers: `Museum,2011,2010`).
-    Rows with no word at all (`1,2` over `3,4`) are data with no header.
+    may sit above it: the header is the first row mostly made of words and
+    filled at least half as wide as the widest row above the data (and in at
+    least two cells); titles of several cells are narrower than the header
+    under them.  How wide the rows holding details are never matters, and a
+    first line of words (two cells or more) is the header however wide the rows
+    under it: a title taken for the header costs a rejected row, a data row
+    taken for it would make the rows above it vanish.  A first line with one
+    word is the header when it is wide enough (years as headers:
+    `Museum,2011,2010`).  Rows with no word at all (`1,2` over `3,4`) are data
+    with no header, and so are rows of details under one-cell titles only.
     """
     seen: list[tuple[int, int, int, bool]] = []  # (index, filled cells, word cells, holds a phone or e-mail)
     for index, row in enumerate(rows):
@@ -287,24 +290,19 @@ def guess_header(rows: list) -> Header | None:
             break
     if not seen:
         return None
-    if seen[0][3]:
-        return Header(None, seen[0][0], ())
     cut = next((n for n, row in enumerate(seen) if row[3]), len(seen))
     head = seen[:cut]  # the rows that may be titles or the header: none holds a phone or e-mail
-    widest = max(count for _, count, _, _ in head)
-    needed = max(2, widest / 2)
+    needed = max(2, max((count for _, count, _, _ in head), default=0) / 2)
     for n, (index, count, words, _) in enumerate(head):
         wordy = words * 2 >= count
         if (count >= needed and (wordy or (n == 0 and words))) or (n == 0 and count >= 2 and wordy):
             return Header(index, index + 1, tuple(i for i, *_ in head[:n]))
     worded = [n for n, (_, _, words, _) in enumerate(head) if words]
-    data_width = max((count for _, count, _, _ in seen[cut:]), default=0)
-    if not worded or (head[worded[0]][1] == 1 and data_width >= 2):
-        # No row of words, or only one-cell titles over rows of details: the data has no header.
-        start = cut if worded else 0
-        return Header(None, seen[start][0] if start < len(seen) else seen[0][0], tuple(i for i, *_ in seen[:start]))
-    n = worded[0]
-    return Header(head[n][0], head[n][0] + 1, tuple(i for i, *_ in head[:n]))
+    if worded and (cut == len(seen) or max(count for _, count, _, _ in seen[cut:]) < 2):
+        n = worded[0]  # a one-column file: its first word is its header
+        return Header(head[n][0], head[n][0] + 1, tuple(i for i, *_ in head[:n]))
+    start = cut if worded else 0  # one-cell titles over rows of details, or no word at all: no header
+    return Header(None, seen[start][0], tuple(i for i, *_ in seen[:start]))
 
 
 def generated_headers(rows: list, width: int) -> list[str]:

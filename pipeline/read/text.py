@@ -167,11 +167,11 @@ def _sniff_delimiter(text: str) -> str:
                     counts.append(len(record))
         except csv.Error:  # the sample may end inside a quoted value
             pass
-        if not counts:
+        # A line of one value (a title, a single-column row) has one field under every delimiter: it says nothing.
+        wide = {n for n in counts if n >= 2}
+        if not wide:
             continue
-        mode = max(set(counts), key=lambda n: (counts.count(n), n))
-        if mode < 2:
-            continue
+        mode = max(wide, key=lambda n: (counts.count(n), n))
         score = (counts.count(mode) / len(counts), mode)
         if score > best_score:
             best, best_score = delimiter, score
