@@ -102,3 +102,28 @@ def test_a_line_too_long_to_be_a_row_is_refused_saying_so(home, tmp_path):
     assert r.exit_code == 1
     assert "Line 2 holds a value of more than 131,072 characters, longer than any contact row can be" in r.output
     assert "quote" not in r.output
+
+
+def test_rows_of_unsaved_formulas_are_counted_and_rejected(home, tmp_path):
+    from openpyxl import Workbook
+    book = Workbook()
+    for row in (["name", "phone"], ["Dana", "0523456781"], ["=A2", "=B2"], ["Avi", "0523456782"]):
+        book.active.append(row)
+    book.save(tmp_path / "formulas.xlsx")
+    summary = imported(home, tmp_path / "formulas.xlsx")
+    assert (summary["rows"]["total"], summary["rows"]["new"], summary["rows"]["rejected"]) == (3, 2, 1)
+    assert summary["source"]["warnings"] == [
+        "Row 3 holds formulas with no saved value; open the file in a spreadsheet program and save it again."]
+    assert [row[-1] for row in rejects(home, summary)[1:]] == ["3"]
+
+
+def test_a_workbook_of_unsaved_formulas_only_is_refused_saying_what_to_do(home, tmp_path):
+    from openpyxl import Workbook
+    book = Workbook()
+    for row in (["name", "phone"], ["=1", "=2"]):
+        book.active.append(row)
+    book.save(tmp_path / "formulas.xlsx")
+    r = cli(home, "import", str(tmp_path / "formulas.xlsx"))
+    assert r.exit_code == 1
+    assert ("The rows hold formulas with no saved value; open the file in a spreadsheet program and save it "
+            "again.") in r.output

@@ -186,3 +186,59 @@ def test_a_huge_line_with_no_quotes_is_refused_as_too_long(tmp_path):
         read_table(path)
     assert str(caught.value) == ("Line 3 holds a value of more than 131,072 characters, longer than any contact row "
                                  "can be; this is not a list of contacts, or its lines are not separated.")
+
+
+# ---------------------------------------------------------------- 4. formulas with no saved value
+
+UNSAVED = "formulas with no saved value; open the file in a spreadsheet program and save it again."
+
+
+def formula_book(path: Path, rows: list[list]) -> Path:
+    from openpyxl import Workbook
+    book = Workbook()
+    for row in rows:
+        book.active.append(row)
+    book.save(path)  # openpyxl writes formulas without computing them
+    return path
+
+
+def test_rows_of_formulas_with_no_saved_value_are_data_rows_said_so(tmp_path):
+    path = formula_book(tmp_path / "formulas.xlsx",
+                        [["name", "phone"], ["Dana", "0523456781"], ["=A2", "=B2"], [None, "=B2"], ["Avi", "=1+1"],
+                         [None, None], ["=A2", None]])
+    table = read_table(path)
+    assert table.source_rows == [2, 3, 4, 5, 7] and table.blank_rows == 1
+    assert rows_of(table)[1:] == [["", ""], ["", ""], ["Avi", ""], ["", ""]]
+    assert table.warnings == ["Rows 3, 4, 5 and 7 hold " + UNSAVED]
+
+
+def test_a_sheet_whose_data_is_all_unsaved_formulas_is_refused(tmp_path):
+    path = formula_book(tmp_path / "formulas.xlsx", [["name", "phone"], ["=1", "=2"], ["=A2", "=B2"]])
+    with pytest.raises(FileRejected) as caught:
+        read_table(path)
+    assert str(caught.value) == "The rows hold " + UNSAVED
+
+
+def test_formulas_with_saved_values_are_read_as_before(tmp_path):
+    from test_read import sheet_xml, write_xlsx
+    cell = '<c r="B2" t="str"><f>C2</f><v>0523456781</v></c>'
+    blank = '<c r="B3" t="str"><f>""</f><v></v></c>'
+    path = write_xlsx(tmp_path / "saved.xlsx", {"S": sheet_xml({"A1": "name", "B1": "phone", "A2": "Dana",
+                                                                "B2": cell, "A3": "Avi", "B3": blank})})
+    table = read_table(path)
+    assert (rows_of(table), table.warnings) == ([["Dana", "0523456781"], ["Avi", ""]], [])
+
+
+def test_unsaved_formula_rows_are_found_on_the_sheet_they_are_on(tmp_path):
+    from openpyxl import Workbook
+    book = Workbook()
+    book.active.title = "Notes"
+    book.active.append(["note"])
+    book.active.append(["=1+1"])
+    book.active.sheet_state = "hidden"
+    contacts = book.create_sheet("Contacts & more")
+    for row in (["name", "phone"], ["Dana", "0523456781"], ["Avi", "0523456782"]):
+        contacts.append(row)
+    book.save(tmp_path / "two.xlsx")
+    table = read_table(tmp_path / "two.xlsx")
+    assert (table.sheet, table.source_rows, table.warnings) == ("Contacts & more", [2, 3], [])

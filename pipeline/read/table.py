@@ -106,6 +106,8 @@ TOO_MANY_CELLS = (
     "The sheet has cells scattered too far down or to the right to be read; "
     "delete the stray cells beyond the data and save it again."
 )
+FORMULAS_UNSAVED = ("The rows hold formulas with no saved value; open the file in a spreadsheet program and save "
+                    "it again.")
 WEB_PAGE = "The file is a web page or XML document, not a spreadsheet; open it in a spreadsheet program and save it as .xlsx."
 
 # How many non-blank rows the header may sit under, and how many lines the
@@ -342,8 +344,8 @@ def header_warnings(guess: Header, numbers: list[int], headers: list[str], unit:
 
 
 def number_list(numbers: list[int]) -> str:
-    """`3`, `3 and 5`, `1-3`, `1, 4, 7 and 2 more`: row or line numbers as a person reads them."""
-    if len(numbers) > 1 and numbers == list(range(numbers[0], numbers[-1] + 1)):
+    """`3`, `3 and 4`, `1-3`, `1, 4, 7, 8, 9 and 2 more`: row or line numbers as a person reads them."""
+    if len(numbers) > 2 and numbers == list(range(numbers[0], numbers[-1] + 1)):
         return f"{numbers[0]}-{numbers[-1]}"
     shown = [str(n) for n in numbers[:5]]
     if len(numbers) > 5:
@@ -403,15 +405,20 @@ def assemble_arrays(
     first_row: int,
     max_rows: int,
     max_columns: int,
+    not_blank: list[int] = (),
 ) -> tuple[list[str], list[pa.Array], list[int], int]:
     """`assemble` for Arrow text columns: blank rows dropped and counted, trailing empty columns dropped.
 
-    The data rows are numbered on from `first_row`.
+    The data rows are numbered on from `first_row`; `not_blank` are indices of
+    rows kept even when every cell reads empty (formulas with no saved value).
     """
     empty = None
     for column in columns:
         e = pc.equal(column, "")
         empty = e if empty is None else pc.and_(empty, e)
+    if empty is not None and not_blank:
+        positions = pa.array(range(len(empty)), pa.int64())
+        empty = pc.and_not(empty, pc.is_in(positions, value_set=pa.array(not_blank, pa.int64())))
     if empty is not None and pc.any(empty).as_py():
         keep = pc.indices_nonzero(pc.invert(empty))
         blank = len(empty) - len(keep)
