@@ -242,3 +242,9 @@ def test_unsaved_formula_rows_are_found_on_the_sheet_they_are_on(tmp_path):
     book.save(tmp_path / "two.xlsx")
     table = read_table(tmp_path / "two.xlsx")
     assert (table.sheet, table.source_rows, table.warnings) == ("Contacts & more", [2, 3], [])
+
+
+def test_a_headerless_column_mixing_phones_and_e_mails_is_named_for_neither():
+    # The list commands read such a column by content; under `Phone` its e-mails would be invalid phones.
+    table = both_paths("0523456781\nnoa@example.com\n0523456782\n")
+    assert (table.no_header, table.headers) == (True, ["Column 1"])

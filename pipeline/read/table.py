@@ -311,15 +311,19 @@ def generated_headers(rows: list, width: int) -> list[str]:
     """Names for the columns of rows that have no header, from what the columns hold.
 
     The first column whose filled cells (in the first rows) are mostly phones
-    is `Phone`, mostly e-mails `Email`, so the field mapping places them as it
-    would under such a header; every other column is `Column N`.
+    and no e-mails is `Phone`, mostly e-mails and no phones `Email`, so the
+    field mapping places them as it would under such a header; every other
+    column is `Column N` (a list mixing both is read by content by the list
+    commands, as a file with no header always was).
     """
     sample = [row for row in rows if any(map(_is_filled, row))][:HEADER_SCAN_ROWS]
     headers = [f"Column {j + 1}" for j in range(width)]
-    for name, test in (("Phone", _is_phone), ("Email", _is_email)):
+    for name, test, other in (("Phone", _is_phone, _is_email), ("Email", _is_email, _is_phone)):
         for j in range(width):
             cells = [row[j] for row in sample if j < len(row) and _is_filled(row[j])]
-            if headers[j].startswith("Column") and cells and sum(map(test, cells)) * 2 >= len(cells):
+            # A column mixing phones and e-mails is neither: under either name half of it would be invalid.
+            if (headers[j].startswith("Column") and cells and sum(map(test, cells)) * 2 >= len(cells)
+                    and not any(map(other, cells))):
                 headers[j] = name
                 break
     return headers
