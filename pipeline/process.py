@@ -140,8 +140,9 @@ def _take_and_import(cfg: Config, con, path: Path, taken: Taken | None, summary:
         table = read_table(path, cfg.read_limits)
         give_back_memory()
         timings["read"] = time.perf_counter() - t0
-        summary.source = {"format": table.format, "sheet": table.sheet, "header_row": table.header_row,
-                          "encoding": table.encoding, "delimiter": table.delimiter}
+        summary.source = {"format": table.format, "sheet": table.sheet, "header_row": table.header_row or None,
+                          "encoding": table.encoding, "delimiter": table.delimiter, "no_header": table.no_header,
+                          "warnings": table.warnings}
         with bulk_allocation():  # a million rows of cells are alive: collector passes would rescan them all
             return _import(cfg, con, path, table, summary, started, groups or [], dry_run, from_inbox, reporter,
                            timings, taken)

@@ -570,9 +570,11 @@ def test_the_header_row_is_made_of_words_not_numbers(tmp_path):
     assert (table.header_row, table.headers, table.source_rows) == (4, ["name", "phone", "city"], [5])
 
 
-def test_without_a_wordy_row_the_first_non_blank_row_is_the_header(tmp_path):
+def test_without_a_wordy_row_every_row_is_data(tmp_path):
+    # Rows of numbers only are all data rows to whoever opens the file: none becomes the header.
     table = read_table(write_csv(tmp_path / "digits.csv", "\n\n1,2\n3,4\n"))
-    assert (table.header_row, table.headers, rows_of(table)) == (3, ["1", "2"], [["3", "4"]])
+    assert (table.header_row, table.no_header, table.headers) == (0, True, ["Column 1", "Column 2"])
+    assert (rows_of(table), table.source_rows) == ([["1", "2"], ["3", "4"]], [3, 4])
 
 
 def test_a_single_column_file_takes_its_first_non_blank_row_as_header(tmp_path):
@@ -711,10 +713,14 @@ def test_nul_and_control_characters_do_not_break_reading(tmp_path):
     assert rows_of(table) == [["Dana", "052123\x01"], ["Avi\x07", "\x1b[31m"]]
 
 
-def test_a_quote_that_never_closes_is_refused_with_a_sentence(tmp_path):
+def test_a_quote_that_never_closes_swallows_no_line(tmp_path):
+    # Past the csv module's field limit too: each line stays its own row, and the table says which line.
     text = 'name,note\nDana,"never closed\n' + "Avi,plain\n" * 20_000
-    message = rejected(write_csv(tmp_path / "quote.csv", text))
-    assert "quote" in message and "\n" not in message
+    table = read_table(write_csv(tmp_path / "quote.csv", text))
+    assert table.source_rows == list(range(2, 20_003))
+    assert rows_of(table)[:2] == [["Dana", '"never closed'], ["Avi", "plain"]]
+    assert table.warnings == ["Line 2 holds a quote mark that never closes; it was read as part of the text, "
+                              "and each line after it as a row of its own."]
 
 
 def test_read_text_rows_reads_pasted_rows():
@@ -895,9 +901,9 @@ def test_calamine_corpus_facts():
     assert (table.header_row, table.headers) == (9, ["Columns", "Column A", "Column B", "Column C"])
     assert (rows_of(table), table.source_rows) == ([["put data here", "1", "2", "3"]], [10])
 
-    table = read_table(calamine_file("date.xlsx"))
-    assert table.headers == ["2021-01-01", "15"]
-    assert rows_of(table) == [["2021-01-02", "16"], ["10 days, 15:10:10", "17"]]
+    table = read_table(calamine_file("date.xlsx"))  # no word anywhere: every row is data, none the header
+    assert (table.no_header, table.headers) == (True, ["Column 1", "Column 2"])
+    assert rows_of(table) == [["2021-01-01", "15"], ["2021-01-02", "16"], ["10 days, 15:10:10", "17"]]
     assert rows_of(read_table(calamine_file("date.xls"))) == rows_of(table)
     assert rows_of(read_table(calamine_file("date_1904.xlsx"))) == rows_of(table)
 

@@ -70,7 +70,7 @@ def read_table(path: Path, limits: ReadLimits = ReadLimits()) -> Table:
     with bulk_allocation():
         if magic.startswith(b"PK\x03\x04"):
             package = sniff_zip(path)
-            return read_workbook(path, package.kind, package.merges, max_rows, max_columns)
+            return read_workbook(path, package.kind, package.merges, max_rows, max_columns, package.unsaved)
         if magic.startswith(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"):
             return read_workbook(path, sniff_ole(path), False, max_rows, max_columns)
         if magic.startswith(_BINARY_MAGIC):

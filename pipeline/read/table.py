@@ -11,6 +11,7 @@ import ctypes
 import gc
 import re
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from itertools import compress
 from operator import not_
@@ -30,16 +31,17 @@ class Table:
     """
 
     __slots__ = ("format", "sheet", "header_row", "headers", "source_rows", "blank_rows", "encoding", "delimiter",
-                 "_lists", "_arrays")
+                 "no_header", "warnings", "_lists", "_arrays")
 
     def __init__(self, *, format: str, sheet: str | None, header_row: int, headers: list[str],
                  source_rows: list[int], blank_rows: int, encoding: str | None, delimiter: str | None,
-                 columns: list[list[str]] | None = None, arrays: list | None = None) -> None:
+                 columns: list[list[str]] | None = None, arrays: list | None = None, no_header: bool = False,
+                 warnings: list[str] | None = None) -> None:
         #: Detected from content: "xlsx", "xlsm", "xlsb", "xls", "ods" or "csv".
         self.format = format
         #: The sheet read; None for text.
         self.sheet = sheet
-        #: 1-based row (spreadsheet) or line (text) number of the header.
+        #: 1-based row (spreadsheet) or line (text) number of the header; 0 when the file has none.
         self.header_row = header_row
         #: Header cells as stripped text, "" when blank; one per column.
         self.headers = headers
@@ -51,6 +53,10 @@ class Table:
         self.encoding = encoding
         #: Text files: the delimiter detected.
         self.delimiter = delimiter
+        #: The file has no header row: every row is data and `headers` were named by the columns' content.
+        self.no_header = no_header
+        #: What the reader had to guess, one plain sentence each (titles skipped, a stray quote...).
+        self.warnings = warnings if warnings is not None else []
         self._lists = columns
         self._arrays = arrays
 
@@ -77,14 +83,15 @@ class Table:
 
     def _key(self) -> tuple:
         return (self.format, self.sheet, self.header_row, self.headers, self.columns, self.source_rows,
-                self.blank_rows, self.encoding, self.delimiter)
+                self.blank_rows, self.encoding, self.delimiter, self.no_header, self.warnings)
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, Table) and self._key() == other._key()
 
     def __repr__(self) -> str:
         return (f"Table(format={self.format!r}, sheet={self.sheet!r}, header_row={self.header_row}, "
-                f"headers={self.headers!r}, rows={len(self.source_rows)}, blank_rows={self.blank_rows})")
+                f"headers={self.headers!r}, rows={len(self.source_rows)}, blank_rows={self.blank_rows}, "
+                f"no_header={self.no_header}, warnings={self.warnings!r})")
 
 
 # The sentences a user reads when a whole file is refused.
@@ -99,8 +106,9 @@ TOO_MANY_CELLS = (
     "The sheet has cells scattered too far down or to the right to be read; "
     "delete the stray cells beyond the data and save it again."
 )
+FORMULAS_UNSAVED = ("The rows hold formulas with no saved value; open the file in a spreadsheet program and save "
+                    "it again.")
 WEB_PAGE = "The file is a web page or XML document, not a spreadsheet; open it in a spreadsheet program and save it as .xlsx."
-UNCLOSED_QUOTE = "The text file has a quoted value that never ends, so its rows cannot be told apart; fix the stray quote mark."
 
 # How many non-blank rows the header may sit under, and how many lines the
 # delimiter sniffer looks at.
@@ -224,31 +232,129 @@ def _is_filled(value: object) -> bool:
     return not (value is None or (type(value) is str and not value.strip()))
 
 
-def find_header(rows: list) -> int | None:
-    """Index of the header row, or None when every row is blank.
+# A cell holding a phone number or an e-mail address: a header never does, so a row holding one is data.
+# Dates and decimals have the digits of a phone but not its shape.
+_PHONE_LIKE = re.compile(r"\s*\+?\(?\d[\d\s().\-/]{5,}\d\s*")
+_EMAIL_LIKE = re.compile(r"\s*[^@\s,;<>]+@[^@\s,;<>]+\.[^@\s,;<>]+\s*")
+_NOT_PHONE = re.compile(r"\s*(?:\d{4}-\d\d?-\d\d?(?:[ T][\d:.]+)?|\d{1,2}[./-]\d{1,2}[./-]\d{2,4}|-?\d+\.\d+)\s*")
 
-    Title lines and blank rows may sit above the header: among the first
-    non-blank rows, the header is the first one filled at least half as wide as
-    the widest of them (and in at least two cells) and mostly made of words;
-    the very first line needs only one word (years as headers: `Museum,2011,2010`).
+
+def _is_phone(value: object) -> bool:
+    if type(value) is not str or not _PHONE_LIKE.fullmatch(value) or _NOT_PHONE.fullmatch(value):
+        return False
+    return 7 <= sum(map(str.isdigit, value)) <= 15
+
+
+def _is_email(value: object) -> bool:
+    return type(value) is str and bool(_EMAIL_LIKE.fullmatch(value))
+
+
+def _is_detail(value: object) -> bool:
+    return _is_phone(value) or _is_email(value)
+
+
+@dataclass(frozen=True)
+class Header:
+    """Where the header is among a sheet's or file's rows, as `guess_header` found it."""
+
+    #: Index of the header row; None when the rows have no header and every row is data.
+    index: int | None
+    #: Index of the first row that is data.
+    first: int
+    #: Indices of the non-blank rows above the header (or above the first data row), read as titles.
+    titles: tuple[int, ...]
+
+
+def guess_header(rows: list) -> Header | None:
+    """Where the header is, or None when every row is blank.
+
+    A header never holds a phone or an e-mail: when the first non-blank row
+    holds one, the rows have no header at all and every row is data; else the
+    header sits above the first row that holds one.  Title lines and blank rows
+    may sit above it: the header is the first row mostly made of words and
+    filled at least half as wide as the widest row above the data (and in at
+    least two cells); titles of several cells are narrower than the header
+    under them.  How wide the rows holding details are never matters, and a
+    first line of words (two cells or more) is the header however wide the rows
+    under it: a title taken for the header costs a rejected row, a data row
+    taken for it would make the rows above it vanish.  A first line with one
+    word is the header when it is wide enough (years as headers:
+    `Museum,2011,2010`).  Rows with no word at all (`1,2` over `3,4`) are data
+    with no header, and so are rows of details under one-cell titles only.
     """
-    seen: list[tuple[int, int, int]] = []  # (index, filled cells, word cells)
+    seen: list[tuple[int, int, int, bool]] = []  # (index, filled cells, word cells, holds a phone or e-mail)
     for index, row in enumerate(rows):
         filled = [v for v in row if _is_filled(v)]
         if not filled:
             continue
-        seen.append((index, len(filled), sum(map(_is_word, filled))))
+        seen.append((index, len(filled), sum(map(_is_word, filled)), any(map(_is_detail, filled))))
         if len(seen) >= HEADER_SCAN_ROWS:
             break
     if not seen:
         return None
-    widest = max(count for _, count, _ in seen)
-    needed = max(2, widest / 2)
-    for n, (index, count, words) in enumerate(seen):
-        # The first line gets the benefit of the doubt: `Museum,2011,2010` is a header.
-        if count >= needed and (words * 2 >= count or (n == 0 and words)):
-            return index
-    return seen[0][0]
+    cut = next((n for n, row in enumerate(seen) if row[3]), len(seen))
+    head = seen[:cut]  # the rows that may be titles or the header: none holds a phone or e-mail
+    needed = max(2, max((count for _, count, _, _ in head), default=0) / 2)
+    for n, (index, count, words, _) in enumerate(head):
+        wordy = words * 2 >= count
+        if (count >= needed and (wordy or (n == 0 and words))) or (n == 0 and count >= 2 and wordy):
+            return Header(index, index + 1, tuple(i for i, *_ in head[:n]))
+    worded = [n for n, (_, _, words, _) in enumerate(head) if words]
+    if worded and (cut == len(seen) or max(count for _, count, _, _ in seen[cut:]) < 2):
+        n = worded[0]  # a one-column file: its first word is its header
+        return Header(head[n][0], head[n][0] + 1, tuple(i for i, *_ in head[:n]))
+    start = cut if worded else 0  # one-cell titles over rows of details, or no word at all: no header
+    return Header(None, seen[start][0], tuple(i for i, *_ in seen[:start]))
+
+
+def generated_headers(rows: list, width: int) -> list[str]:
+    """Names for the columns of rows that have no header, from what the columns hold.
+
+    The first column whose filled cells (in the first rows) are mostly phones
+    and no e-mails is `Phone`, mostly e-mails and no phones `Email`, so the
+    field mapping places them as it would under such a header; every other
+    column is `Column N` (a list mixing both is read by content by the list
+    commands, as a file with no header always was).
+    """
+    sample = [row for row in rows if any(map(_is_filled, row))][:HEADER_SCAN_ROWS]
+    headers = [f"Column {j + 1}" for j in range(width)]
+    for name, test, other in (("Phone", _is_phone, _is_email), ("Email", _is_email, _is_phone)):
+        for j in range(width):
+            cells = [row[j] for row in sample if j < len(row) and _is_filled(row[j])]
+            # A column mixing phones and e-mails is neither: under either name half of it would be invalid.
+            if (headers[j].startswith("Column") and cells and sum(map(test, cells)) * 2 >= len(cells)
+                    and not any(map(other, cells))):
+                headers[j] = name
+                break
+    return headers
+
+
+def header_warnings(guess: Header, numbers: list[int], headers: list[str], unit: str) -> list[str]:
+    """The sentences saying what `guess_header` guessed; `numbers` are the row (or line) numbers of its indices."""
+    warnings = []
+    if guess.titles:
+        many = len(guess.titles) > 1
+        where = f"{unit.capitalize()}{'s' if many else ''} {number_list([numbers[i] for i in guess.titles])} above the " + (
+            "data" if guess.index is None else f"header ({unit} {numbers[guess.index]})")
+        warnings.append(f"{where} {'were read as titles' if many else 'was read as a title'}, not as data.")
+    if guess.index is None:
+        named = [f"{h} (column {j + 1})" for j, h in enumerate(headers) if not h.startswith("Column ")]
+        warnings.append(
+            f"The file has no header row, so every {unit} was read as data; "
+            + (f"its columns were named by what they hold: {', '.join(named)}." if named
+               else "no column holds phones or e-mails to name it by.")
+        )
+    return warnings
+
+
+def number_list(numbers: list[int]) -> str:
+    """`3`, `3 and 4`, `1-3`, `1, 4, 7, 8, 9 and 2 more`: row or line numbers as a person reads them."""
+    if len(numbers) > 2 and numbers == list(range(numbers[0], numbers[-1] + 1)):
+        return f"{numbers[0]}-{numbers[-1]}"
+    shown = [str(n) for n in numbers[:5]]
+    if len(numbers) > 5:
+        return f"{', '.join(shown)} and {len(numbers) - 5:,} more"
+    return shown[0] if len(shown) == 1 else f"{', '.join(shown[:-1])} and {shown[-1]}"
 
 
 def assemble(
@@ -303,15 +409,20 @@ def assemble_arrays(
     first_row: int,
     max_rows: int,
     max_columns: int,
+    not_blank: list[int] = (),
 ) -> tuple[list[str], list[pa.Array], list[int], int]:
     """`assemble` for Arrow text columns: blank rows dropped and counted, trailing empty columns dropped.
 
-    The data rows are numbered on from `first_row`.
+    The data rows are numbered on from `first_row`; `not_blank` are indices of
+    rows kept even when every cell reads empty (formulas with no saved value).
     """
     empty = None
     for column in columns:
         e = pc.equal(column, "")
         empty = e if empty is None else pc.and_(empty, e)
+    if empty is not None and not_blank:
+        positions = pa.array(range(len(empty)), pa.int64())
+        empty = pc.and_not(empty, pc.is_in(positions, value_set=pa.array(not_blank, pa.int64())))
     if empty is not None and pc.any(empty).as_py():
         keep = pc.indices_nonzero(pc.invert(empty))
         blank = len(empty) - len(keep)

@@ -12,6 +12,9 @@ from __future__ import annotations
 import csv
 import io
 import re
+from collections import deque
+from itertools import islice
+from typing import NamedTuple
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -25,12 +28,14 @@ from .table import (
     NO_ROWS,
     NOT_READABLE,
     PY_WHITESPACE,
-    UNCLOSED_QUOTE,
     WEB_PAGE,
     Table,
     assemble,
     assemble_arrays,
-    find_header,
+    generated_headers,
+    guess_header,
+    header_warnings,
+    number_list,
     text_columns,
     too_many_columns,
     too_many_rows,
@@ -162,11 +167,11 @@ def _sniff_delimiter(text: str) -> str:
                     counts.append(len(record))
         except csv.Error:  # the sample may end inside a quoted value
             pass
-        if not counts:
+        # A line of one value (a title, a single-column row) has one field under every delimiter: it says nothing.
+        wide = {n for n in counts if n >= 2}
+        if not wide:
             continue
-        mode = max(set(counts), key=lambda n: (counts.count(n), n))
-        if mode < 2:
-            continue
+        mode = max(wide, key=lambda n: (counts.count(n), n))
         score = (counts.count(mode) / len(counts), mode)
         if score > best_score:
             best, best_score = delimiter, score
@@ -178,55 +183,167 @@ def read_text(text: str, encoding: str | None, max_rows: int, max_columns: int, 
     plain = _read_plain_text(text, encoding, delimiter, max_rows, max_columns) if fast else None
     if plain is not None:
         return plain
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=False)
-    records: list[list[str]] = []
-    starts: list[int] = []
-    blank_before: list[int] = []  # blank records seen before each record kept
-    blanks = 0
-    previous_line = 0
-    limit = max_rows + HEADER_SCAN_ROWS + 1
-    try:
-        for record in reader:
-            start = previous_line + 1
-            previous_line = reader.line_num
-            if not any(record):
-                blanks += 1
-                continue
-            if len(record) > max_columns:
-                while record and not record[-1].strip():
-                    record.pop()
-                if len(record) > max_columns:
-                    raise too_many_columns(len(record), max_columns)
-            blank_before.append(blanks)
-            records.append(record)
-            starts.append(start)
-            if len(records) > limit:
-                raise too_many_rows(max_rows)
-    except csv.Error:
-        raise FileRejected(UNCLOSED_QUOTE) from None
-
-    header_index = find_header(records)
-    if header_index is None:
+    records, starts, blank_before, blanks, stray = _read_records(text, delimiter, max_rows, max_columns)
+    guess = guess_header(records)
+    if guess is None:
         raise FileRejected(NO_ROWS)
-    header = [cell.strip().replace("\x00", "") for cell in records[header_index]]
-    header_line = starts[header_index]
-    data = records[header_index + 1 :]
-    source_rows = starts[header_index + 1 :]
+    data = records[guess.first :]
+    source_rows = starts[guess.first :]
+    width = max(map(len, data), default=0)
+    if guess.index is None:
+        header = generated_headers(data, width)
+    else:
+        header = [cell.strip().replace("\x00", "") for cell in records[guess.index]]
+    warnings = header_warnings(guess, starts, header, "line")
+    if stray:
+        warnings.append(stray_quote_warning(stray))
+    header_line = 0 if guess.index is None else starts[guess.index]
+    skipped_blanks = blank_before[guess.first - 1 if guess.index is not None else guess.first]
     del records, starts
-    columns = text_columns(data, max(len(header), max(map(len, data), default=0)))
+    columns = text_columns(data, max(len(header), width))
     del data
     header, columns, source_rows, blank = assemble(header, columns, 0, source_rows, max_rows, max_columns)
-    return Table(
-        format="csv",
-        sheet=None,
-        header_row=header_line,
-        headers=header,
-        columns=columns,
-        source_rows=source_rows,
-        blank_rows=blank + blanks - blank_before[header_index],
-        encoding=encoding,
-        delimiter=delimiter,
-    )
+    return Table(format="csv", sheet=None, header_row=header_line, headers=header, columns=columns,
+                 source_rows=source_rows, blank_rows=blank + blanks - skipped_blanks, encoding=encoding,
+                 delimiter=delimiter, no_header=guess.index is None, warnings=warnings)
+
+
+def stray_quote_warning(lines: list[int]) -> str:
+    many = len(lines) > 1
+    return (f"{'Lines' if many else 'Line'} {number_list(lines)} {'hold' if many else 'holds'} a quote mark that "
+            "never closes; it was read as part of the text, and each line after it as a row of its own.")
+
+
+_LINE_BREAK = re.compile(r"\r\n|\r|\n")
+#: The longest value the csv module reads; no contact cell comes near it.
+FIELD_LIMIT = csv.field_size_limit()
+_QUOTED_REST = re.compile(r'[^"]*(?:""[^"]*)*')  # a quoted value's inside, up to its closing quote
+
+
+def _read_records(text: str, delimiter: str, max_rows: int, max_columns: int) -> tuple:
+    """The text's non-blank records as the csv module reads them, losing no line.
+
+    Returns the records, the line each starts on, how many blank records came
+    before each, the blank records in all, and the lines holding a quote that
+    never closes.  Such a quote (a quoted value that never closes, or runs on
+    past any contact value's length) would swallow every line after it into one
+    cell: it is read as part of the text instead (`_stray_quote_record`), its
+    line stays one row and the csv module goes on at the next line.  A line too
+    long to be a row is refused.  One function: its loop is the hot path of
+    every quoted file, so it stays flat.
+    """
+    records: list[list[str]] = []
+    starts: list[int] = []
+    blank_before: list[int] = []
+    blanks = 0
+    stray: list[int] = []
+    limit = max_rows + HEADER_SCAN_ROWS + 1
+    source = io.StringIO(text, newline="")
+    consumed, base = 0, 0  # lines read, and where the line after them begins, when the current reader started
+    while True:
+        reader = csv.reader(source, delimiter=delimiter, strict=False)
+        start = end = consumed
+        record = None
+        try:
+            for record in reader:
+                start = end + 1
+                end = consumed + reader.line_num
+                if not any(record):
+                    blanks += 1
+                    continue
+                if len(record) > max_columns:
+                    _too_wide(record, max_columns)
+                blank_before.append(blanks)
+                records.append(record)
+                starts.append(start)
+                if len(records) > limit:
+                    raise too_many_rows(max_rows)
+        except csv.Error:  # a value past the field limit
+            start = end + 1
+        else:
+            if record is None or not _ends_in_open_quote(text, record, delimiter):
+                return records, starts, blank_before, blanks, stray
+            if any(record):  # the last record swallowed the lines after its quote: it is read again
+                del records[-1], starts[-1], blank_before[-1]
+            else:
+                blanks -= 1
+        source.seek(base)
+        deque(islice(source, start - 1 - consumed), maxlen=0)
+        line, record, resume = _stray_quote_record(text, source.tell(), start, delimiter)
+        stray.append(line)
+        if len(record) > max_columns:
+            _too_wide(record, max_columns)
+        blank_before.append(blanks)
+        records.append(record)
+        starts.append(start)
+        if resume >= len(text):
+            return records, starts, blank_before, blanks, stray
+        source.seek(resume)
+        consumed, base = line, resume
+
+
+def _too_wide(record: list[str], max_columns: int) -> None:
+    """Refuse a record over the column limit, once its trailing empty cells (which count for nothing) are gone."""
+    while record and not record[-1].strip():
+        record.pop()
+    if len(record) > max_columns:
+        raise too_many_columns(len(record), max_columns)
+
+
+def _ends_in_open_quote(text: str, record: list[str], delimiter: str) -> bool:
+    """Whether the text's last record ended inside a quoted value (the csv module says nothing then)."""
+    if not record:
+        return False
+    needle = '"' + record[-1].replace('"', '""')
+    if not text.endswith(needle):
+        return False
+    before = len(text) - len(needle) - 1
+    return before < 0 or text[before] in (delimiter, "\n", "\r")
+
+
+def _stray_quote_record(text: str, offset: int, start: int, delimiter: str) -> tuple[int, list[str], int]:
+    """The record starting at `offset` (line `start`) with its quote that never closes read as text.
+
+    Returns the line the quote is on, the record (its cells before the quote as
+    csv reads them, the rest of that line split at the delimiter) and where the
+    next line begins.
+    """
+    kind, pos = _broken_field(text, offset, delimiter)
+    line = start + len(_LINE_BREAK.findall(text, offset, pos))
+    if kind == "long":
+        raise FileRejected(
+            f"Line {line:,} holds a value of more than {FIELD_LIMIT:,} characters, longer than any contact row "
+            "can be; this is not a list of contacts, or its lines are not separated.")
+    before = next(csv.reader(io.StringIO(text[offset:pos], newline=""), delimiter=delimiter, strict=False), [""])
+    eol = _LINE_BREAK.search(text, pos)
+    if kind == "end":
+        return line, before, eol.end() if eol else len(text)
+    rest = text[pos : eol.start() if eol else len(text)]
+    return line, before[:-1] + rest.split(delimiter), eol.end() if eol else len(text)
+
+
+def _broken_field(text: str, pos: int, delimiter: str) -> tuple[str, int]:
+    """Where the record starting at `pos` goes wrong, read field by field as the csv module reads it.
+
+    ("quote", i): a quote at i opens a value that never closes or runs past
+    FIELD_LIMIT; ("long", i): an unquoted value at i runs past it; ("end", i):
+    the record ends well at i (the callers never pass one; it is read as it is).
+    """
+    n = len(text)
+    unquoted = re.compile(f"[^{re.escape(delimiter)}\r\n]*")
+    while True:
+        if pos < n and text[pos] == '"':
+            close = _QUOTED_REST.match(text, pos + 1, min(n, pos + FIELD_LIMIT + 2)).end()
+            if close >= n or close - pos > FIELD_LIMIT or text[close] != '"':
+                return "quote", pos
+            after = unquoted.match(text, close + 1, min(n, close + FIELD_LIMIT + 2)).end()
+        else:
+            after = unquoted.match(text, pos, min(n, pos + FIELD_LIMIT + 2)).end()
+            if after - pos > FIELD_LIMIT:
+                return "long", pos
+        if after >= n or text[after] != delimiter:
+            return "end", min(after, n)
+        pos = after + 1
 
 
 _HEAD_LINES = 200
@@ -248,9 +365,8 @@ def _read_plain_text(text: str, encoding: str | None, delimiter: str, max_rows: 
     header = _plain_header(head, delimiter, max_columns)
     if header is None:
         return None
-    header_line, record = header
-    width = len(record)
-    start = sum(len(line) + 1 for line in head[:header_line])  # where the line after the header begins
+    width = header.width
+    start = sum(len(line) + 1 for line in head[:header.first_line - 1])  # where the first data line begins
     end = len(text)
     while end > start and text[end - 1] == "\n":
         end -= 1
@@ -273,18 +389,39 @@ def _read_plain_text(text: str, encoding: str | None, delimiter: str, max_rows: 
         return None
     columns = [table.column(j).chunks for j in range(width)]
     del table
-    return _plain_table(columns, [cell.strip() for cell in record], header_line, trailing_blank, encoding,
-                        delimiter, max_rows, max_columns)
+    return _plain_table(columns, header, trailing_blank, encoding, delimiter, max_rows, max_columns)
 
 
-def _plain_header(head: list[str], delimiter: str, max_columns: int) -> tuple[int, list[str]] | None:
-    """(line number, cells) of the header among the first lines of plain text; None when the fast paths should not read it."""
+class _PlainHead(NamedTuple):
+    """Where plain text's header and data are, found among its first lines."""
+
+    first_line: int  #: the first data line
+    header_line: int  #: the header's line; 0 when the text has no header
+    headers: list[str]  #: stripped header cells, or the names given to a text with no header
+    width: int  #: how many cells every data line has
+    warnings: list[str]
+
+
+def _plain_header(head: list[str], delimiter: str, max_columns: int) -> _PlainHead | None:
+    """The header and the first data line among the first lines of plain text; None when the fast paths should not read it."""
     found = [(n, line.split(delimiter)) for n, line in enumerate(head, start=1) if line]
     found = [(n, record) for n, record in found if any(record)]
-    header_index = find_header([record for _, record in found])
-    if header_index is None or len(found[header_index][1]) > max_columns:
+    records = [record for _, record in found]
+    guess = guess_header(records)
+    if guess is None:
         return None
-    return found[header_index]
+    numbers = [n for n, _ in found]
+    if guess.index is None:
+        width = len(records[guess.first])
+        headers = generated_headers(records[guess.first:], width)
+        header_line = 0
+    else:
+        headers = [cell.strip() for cell in records[guess.index]]
+        width, header_line = len(headers), numbers[guess.index]
+    if width > max_columns:
+        return None
+    first_line = header_line + 1 if header_line else numbers[guess.first]
+    return _PlainHead(first_line, header_line, headers, width, header_warnings(guess, numbers, headers, "line"))
 
 
 def _plain_options(width: int, delimiter: str, ragged: list, *, ignore_empty_lines: bool,
@@ -308,8 +445,8 @@ def _plain_options(width: int, delimiter: str, ragged: list, *, ignore_empty_lin
                                                    strings_can_be_null=False, quoted_strings_can_be_null=False)}
 
 
-def _plain_table(chunks: list[list], headers: list[str], header_line: int, trailing_blank: int,
-                 encoding: str | None, delimiter: str, max_rows: int, max_columns: int) -> Table:
+def _plain_table(chunks: list[list], head: _PlainHead, trailing_blank: int, encoding: str | None, delimiter: str,
+                 max_rows: int, max_columns: int) -> Table:
     """The table of plain text Arrow has parsed: cells trimmed, blank rows dropped and counted, rows numbered."""
     arrays = []
     for j in range(len(chunks)):  # one column at a time, its chunks let go as it is joined
@@ -317,10 +454,11 @@ def _plain_table(chunks: list[list], headers: list[str], header_line: int, trail
         chunks[j] = None
         arrays.append(pc.utf8_trim(column, characters=PY_WHITESPACE))
         del column
-    headers, arrays, source_rows, blank = assemble_arrays(headers, arrays, header_line + 1, max_rows, max_columns)
-    return Table(format="csv", sheet=None, header_row=header_line, headers=headers, arrays=arrays,
+    headers, arrays, source_rows, blank = assemble_arrays(head.headers, arrays, head.first_line, max_rows,
+                                                          max_columns)
+    return Table(format="csv", sheet=None, header_row=head.header_line, headers=headers, arrays=arrays,
                  source_rows=source_rows, blank_rows=blank + trailing_blank, encoding=encoding,
-                 delimiter=delimiter)
+                 delimiter=delimiter, no_header=head.header_line == 0, warnings=list(head.warnings))
 
 
 # ---------------------------------------------------------------- big plain files, straight from the disk
@@ -368,14 +506,14 @@ def read_plain_file(path, max_rows: int, max_columns: int) -> Table | None:
     header = _plain_header(lines[:_HEAD_LINES], delimiter, max_columns)
     if header is None:
         return None
-    header_line, record = header
-    width = len(record)
+    width = header.width
     # Where the data begins, in bytes (each line's own ending, LF or CRLF), and where its trailing line ends stop.
-    start = bom + sum(len(line) + 1 for line in head[bom:].split(b"\n", header_line)[:header_line])
+    skipped = header.first_line - 1
+    start = bom + sum(len(line) + 1 for line in head[bom:].split(b"\n", skipped)[:skipped])
     trailing = _trailing_line_ends(path, size)
     if trailing is None or size - len(trailing) <= start or b"\r" in trailing.replace(b"\r\n", b""):
         return None
-    if not _plain_bytes(path, start - 1, size - len(trailing)):
+    if not _plain_bytes(path, max(0, start - 1), size - len(trailing)):
         return None
     trailing_blank = max(0, trailing.count(b"\n") - 1)
 
@@ -398,8 +536,7 @@ def read_plain_file(path, max_rows: int, max_columns: int) -> Table | None:
     if ragged:
         return None
     encoding = "utf-8-sig" if bom else "utf-8"
-    return _plain_table(columns, [cell.strip() for cell in record], header_line, trailing_blank, encoding,
-                        delimiter, max_rows, max_columns)
+    return _plain_table(columns, header, trailing_blank, encoding, delimiter, max_rows, max_columns)
 
 
 def _trailing_line_ends(path, size: int) -> bytes | None:

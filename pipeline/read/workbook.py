@@ -14,13 +14,14 @@ dates that could be durations).
 
 from __future__ import annotations
 
+import html
 import mmap
 import os
 import re
 import tempfile
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import fastexcel
@@ -32,6 +33,7 @@ from ..errors import FileRejected
 from .table import (
     ALL_SHEETS_EMPTY,
     DAMAGED,
+    FORMULAS_UNSAVED,
     HEADER_SCAN_ROWS,
     NO_SHEETS,
     NOT_READABLE,
@@ -41,8 +43,12 @@ from .table import (
     TOO_MANY_CELLS,
     Table,
     assemble_arrays,
+    Header,
     column_text,
-    find_header,
+    generated_headers,
+    guess_header,
+    header_warnings,
+    number_list,
 )
 from .zipsafe import inflate_checked
 
@@ -56,7 +62,8 @@ _EXCEL_MAX_ROWS = 1_048_576
 _WORKERS = max(1, min(2, os.cpu_count() or 1))
 
 _SUFFIXES = {"xlsx": ".xlsx", "xlsm": ".xlsm", "xlsb": ".xlsb", "xls": ".xls", "ods": ".ods"}
-_SNIFFED_MEMBERS = {"mimetype", "META-INF/manifest.xml", "[Content_Types].xml"}
+_SNIFFED_MEMBERS = {"mimetype", "META-INF/manifest.xml", "[Content_Types].xml", "xl/workbook.xml",
+                    "xl/_rels/workbook.xml.rels"}
 
 
 @dataclass
@@ -66,6 +73,9 @@ class ZipFacts:
     kind: str
     #: Some sheet declares merged cells.
     merges: bool
+    #: Per sheet name, the rows holding a formula with no saved value (openpyxl and other generators write
+    #: formulas without computing them; no reader has a value to give for such a cell).
+    unsaved: dict[str, set[int]] = field(default_factory=dict)
 
 
 # ---------------------------------------------------------------- telling the format, guarding the package
@@ -77,11 +87,13 @@ def sniff_zip(path: Path) -> ZipFacts:
 
     def watch(name: str):
         if name.endswith(".xml") and not name.endswith("sharedStrings.xml"):
-            scans.append(_SheetScan())
+            scans.append(_SheetScan(name))
             return scans[-1].feed
         return None
 
     package = inflate_checked(path, keep=_SNIFFED_MEMBERS.__contains__, watch=watch)
+    for scan in scans:
+        scan.finish()
     if any(scan.box_cells() > MAX_GRID_CELLS for scan in scans):
         raise FileRejected(TOO_MANY_CELLS)
     merges = any(scan.merges for scan in scans)
@@ -99,12 +111,38 @@ def sniff_zip(path: Path) -> ZipFacts:
         kind in content_types for kind in (b"spreadsheetml.sheet.main", b"spreadsheetml.template.main",
                                            b"macroEnabled.main")
     ):
-        return ZipFacts("xlsm" if b"macroEnabled" in content_types else "xlsx", merges)
+        unsaved: dict[str, set[int]] = {}
+        if any(scan.unsaved for scan in scans):
+            sheets = _sheet_members(package.member("xl/workbook.xml"), package.member("xl/_rels/workbook.xml.rels"))
+            unsaved = {sheets[scan.name]: scan.unsaved for scan in scans if scan.unsaved and scan.name in sheets}
+        return ZipFacts("xlsm" if b"macroEnabled" in content_types else "xlsx", merges, unsaved)
     raise FileRejected(NOT_READABLE)
 
 
+_TAG_ATTRIBUTE = {name: re.compile(rb'\s' + name + rb'="([^"]*)"') for name in (b"Id", b"Target", b"name", b"r:id")}
+
+
+def _sheet_members(workbook: bytes, relations: bytes) -> dict[str, str]:
+    """Each worksheet's package member and its sheet name, from the workbook part and its relations."""
+    targets: dict[bytes, str] = {}
+    for tag in re.findall(rb"<Relationship\b[^>]*>", relations):
+        rid, target = _TAG_ATTRIBUTE[b"Id"].search(tag), _TAG_ATTRIBUTE[b"Target"].search(tag)
+        if rid and target:
+            path = html.unescape(target.group(1).decode("utf-8", "replace"))
+            targets[rid.group(1)] = path[1:] if path.startswith("/") else "xl/" + path
+    members = {}
+    for tag in re.findall(rb"<sheet\b[^>]*>", workbook):
+        name, rid = _TAG_ATTRIBUTE[b"name"].search(tag), _TAG_ATTRIBUTE[b"r:id"].search(tag)
+        if name and rid and rid.group(1) in targets:
+            members[targets[rid.group(1)]] = html.unescape(name.group(1).decode("utf-8", "replace"))
+    return members
+
+
 _WIDE_CELL = re.compile(rb"r=\"([A-Z]{2,3})\d+\"[^>]{0,400}?(/?)>")
-_NOTABLE = r'r="[A-Z]{2}|mergeCell'
+# A formula with no saved value: `<f>A2</f><v/>`, `<f>A2</f>` or a shared `<f t="shared" si="0"/>` closing its cell.
+_UNSAVED = r"</f>(?:<v ?/>)?</c>|<f [^>]*/>(?:<v ?/>)?</c>"
+_NOTABLE = r'r="[A-Z]{2}|mergeCell|' + _UNSAVED
+_UNSAVED_CELL = re.compile(rb'<c r="[A-Z]{1,3}(\d+)"[^>]*>(?:<f>[^<]*</f>|<f [^>]*/>|<f [^>]*>[^<]*</f>)(?:<v ?/>)?</c>')
 _ROW_NUMBER = re.compile(rb"r=\"(\d+)\"")  # rows; cell references have letters
 _NARROW = MAX_GRID_CELLS // _EXCEL_MAX_ROWS  # up to this many columns, any row count is safe
 
@@ -113,31 +151,48 @@ class _SheetScan:
     """The bounding box of a sheet's cells with content, measured on its bytes as they inflate.
 
     Only cells past column Z are looked at, and row numbers only once such a
-    cell makes the width matter, so a common sheet costs one quick pass.
+    cell makes the width matter, so a common sheet costs one quick pass.  The
+    same pass notes the rows of cells holding a formula with no saved value.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, name: str = "") -> None:
+        self.name = name
         self.max_row = 0
         self.max_column = 26
         self.merges = False
+        #: Rows with a formula cell and no saved value for it.
+        self.unsaved: set[int] = set()
         self._rest = b""
 
     def feed(self, chunk: bytes) -> None:
         buffer = self._rest + chunk
         end = buffer.rfind(b">") + 1  # scan whole tags only; the rest waits for the next chunk
+        opened = buffer.rfind(b"<c ", 0, end)
+        if opened > buffer.rfind(b"</c>", 0, end):
+            end = opened  # and a cell cut in two waits whole
         if end == 0 and len(buffer) < 1 << 22:
             self._rest = buffer
             return
         self._rest = buffer[end:]
+        self._scan(buffer[:end])
+
+    def finish(self) -> None:
+        """Scan what the last chunk left waiting."""
+        self._scan(self._rest)
+        self._rest = b""
+
+    def _scan(self, block: bytes) -> None:
         # RE2 (through Arrow) tells in one pass, without the interpreter lock, whether the block has any
-        # reference past column Z or a merged block at all; nearly every sheet has neither.
-        if pc.count_substring_regex(pa.scalar(buffer[:end], pa.binary()), _NOTABLE).as_py():
-            self.merges = self.merges or b"mergeCell" in buffer
-            for letters, closed in _WIDE_CELL.findall(buffer, 0, end):
+        # reference past column Z, a merged block or a formula with no value at all; nearly every sheet has none.
+        if pc.count_substring_regex(pa.scalar(block, pa.binary()), _NOTABLE).as_py():
+            self.merges = self.merges or b"mergeCell" in block
+            for letters, closed in _WIDE_CELL.findall(block):
                 if not closed:  # calamine skips cells with no content
                     self.max_column = max(self.max_column, _column_number(letters))
+            if b"</f>" in block or b"<f " in block:
+                self.unsaved.update(map(int, _UNSAVED_CELL.findall(block)))
         if self.max_column > _NARROW:
-            rows = _ROW_NUMBER.findall(buffer, 0, end)
+            rows = _ROW_NUMBER.findall(block)
             if rows:
                 self.max_row = max(self.max_row, max(map(int, rows)))
 
@@ -189,12 +244,15 @@ def _has_ole_entry(data: mmap.mmap, name: str) -> bool:
 # ---------------------------------------------------------------- reading
 
 
-def read_workbook(path: Path, kind: str, merges: bool, max_rows: int, max_columns: int) -> Table:
+def read_workbook(path: Path, kind: str, merges: bool, max_rows: int, max_columns: int,
+                  unsaved: dict[str, set[int]] | None = None) -> Table:
     """The first sheet with data, visible sheets before hidden ones.
 
     `merges` says whether the package may hold merged cells (an xls is always
-    asked, since its records cannot be told apart cheaply).
+    asked, since its records cannot be told apart cheaply); `unsaved` gives,
+    per sheet, the rows holding formulas with no saved value.
     """
+    unsaved = unsaved or {}
     with _named_for(path, kind) as source:
         try:
             reader = fastexcel.read_excel(source)
@@ -204,16 +262,16 @@ def read_workbook(path: Path, kind: str, merges: bool, max_rows: int, max_column
                 found = _sheet_columns(reader, index, source, merges or kind == "xls")
                 if found is None:
                     continue
-                columns, header_index, visible = found
+                columns, header, visible = found
                 if visible:
-                    return _sheet_table(kind, name, columns, header_index, max_rows, max_columns)
-                hidden = hidden or (name, columns, header_index)
+                    return _sheet_table(kind, name, columns, header, max_rows, max_columns, unsaved.get(name, ()))
+                hidden = hidden or (name, columns, header)
         except (FileRejected, KeyboardInterrupt, SystemExit, MemoryError):
             raise
         except BaseException as exc:  # calamine's Rust panics arrive as BaseException
             raise _failure(exc) from None
     if hidden is not None:
-        return _sheet_table(kind, *hidden, max_rows, max_columns)
+        return _sheet_table(kind, *hidden, max_rows, max_columns, unsaved.get(hidden[0], ()))
     if not names:
         raise FileRejected(NO_SHEETS)
     raise FileRejected(SHEET_EMPTY if len(names) == 1 else ALL_SHEETS_EMPTY)
@@ -245,8 +303,8 @@ def _failure(exc: BaseException) -> FileRejected:
     return FileRejected(DAMAGED)
 
 
-def _sheet_columns(reader, index: int, source: str, merges: bool) -> tuple[list[pa.Array], int, bool] | None:
-    """A sheet's columns as shown text, the header's index and whether the sheet is visible.
+def _sheet_columns(reader, index: int, source: str, merges: bool) -> tuple[list[pa.Array], Header, bool] | None:
+    """A sheet's columns as shown text, where its header is and whether the sheet is visible.
 
     None when the sheet has no header (nothing in it, or only blanks).
     """
@@ -272,12 +330,13 @@ def _sheet_columns(reader, index: int, source: str, merges: bool) -> tuple[list[
     if calamine is not None and suspects:
         _take_calamine_text(columns, calamine, {j: early[j] for j in suspects})
         typed.update({j: early[j] if j not in typed else pc.or_(typed[j], early[j]) for j in suspects})
-    header_index = _find_header(columns, typed)
-    if header_index is None:
+    header = _find_header(columns, typed)
+    if header is None:
         return None
     if calamine is not None and merges:
-        _fill_merged(columns, calamine.start[1], header_index, calamine.merged_cell_ranges or ())
-    return columns, header_index, sheet.visible == "visible"
+        top = header.index if header.index is not None else header.first - 1
+        _fill_merged(columns, calamine.start[1], top, calamine.merged_cell_ranges or ())
+    return columns, header, sheet.visible == "visible"
 
 
 def _early_cells(column: pa.Array) -> pa.Array | None:
@@ -309,10 +368,10 @@ def _text_cells(reader, index: int, batch: pa.RecordBatch) -> dict[int, pa.Array
     return {j: pc.is_in(positions, value_set=pa.array(found, pa.int64())) for j, found in rows.items()}
 
 
-def _find_header(columns: list[pa.Array], typed: dict[int, pa.Array]) -> int | None:
-    """find_header over the first rows, as many as it takes to see HEADER_SCAN_ROWS filled ones.
+def _find_header(columns: list[pa.Array], typed: dict[int, pa.Array]) -> Header | None:
+    """guess_header over the first rows, as many as it takes to see HEADER_SCAN_ROWS filled ones.
 
-    Typed cells stand in as numbers: find_header takes no boolean or duration for a header word.
+    Typed cells stand in as numbers: guess_header takes no boolean or duration for a header word.
     """
     height = len(columns[0])
     look = 1000
@@ -322,17 +381,36 @@ def _find_header(columns: list[pa.Array], typed: dict[int, pa.Array]) -> int | N
         rows = [list(row) for row in zip(*head)]
         filled = sum(1 for row in rows if any(row))
         if filled >= HEADER_SCAN_ROWS or look >= height:
-            return find_header(rows)
+            return guess_header(rows)
         look *= 4
 
 
-def _sheet_table(kind: str, name: str, columns: list[pa.Array], header_index: int, max_rows: int,
-                 max_columns: int) -> Table:
-    header = [column[header_index].as_py() for column in columns]
-    data = [column[header_index + 1 :] for column in columns]
-    header, arrays, source_rows, blank = assemble_arrays(header, data, header_index + 2, max_rows, max_columns)
-    return Table(format=kind, sheet=name, header_row=header_index + 1, headers=header, arrays=arrays,
-                 source_rows=source_rows, blank_rows=blank, encoding=None, delimiter=None)
+def _sheet_table(kind: str, name: str, columns: list[pa.Array], header: Header, max_rows: int,
+                 max_columns: int, unsaved: set[int] = ()) -> Table:
+    """The sheet's table from its header on; rows of formulas with no saved value are data rows, said so."""
+    first = header.first
+    if header.index is None:  # no header row: every row is data, the columns named by what they hold
+        sample = [column[first : first + 4 * HEADER_SCAN_ROWS].to_pylist() for column in columns]
+        names = generated_headers([list(row) for row in zip(*sample)], len(columns))
+    else:
+        names = [column[header.index].as_py() for column in columns]
+    warnings = header_warnings(header, range(1, first + 2), names, "row")
+    data = [column[first:] for column in columns]
+    unsaved_rows = sorted(r for r in unsaved if r > first)  # sheet rows are 1-based
+    missing = unsaved_rows[-1] - first - len(data[0]) if unsaved_rows else 0
+    if missing > 0:  # past the last cell with a value: the readers' sheet ends before these rows
+        data = [pa.concat_arrays([column, pa.array([""] * missing, pa.string())]) for column in data]
+    names, arrays, source_rows, blank = assemble_arrays(names, data, first + 1, max_rows, max_columns,
+                                                        [r - first - 1 for r in unsaved_rows])
+    if unsaved_rows:
+        if set(source_rows) <= set(unsaved_rows) and not any(pc.any(pc.not_equal(a, "")).as_py() for a in arrays):
+            raise FileRejected(FORMULAS_UNSAVED)
+        many = len(unsaved_rows) > 1
+        warnings.append(f"{'Rows' if many else 'Row'} {number_list(unsaved_rows)} {'hold' if many else 'holds'} "
+                        "formulas with no saved value; open the file in a spreadsheet program and save it again.")
+    return Table(format=kind, sheet=name, header_row=0 if header.index is None else header.index + 1, headers=names,
+                 arrays=arrays, source_rows=source_rows, blank_rows=blank, encoding=None, delimiter=None,
+                 no_header=header.index is None, warnings=warnings)
 
 
 # ---------------------------------------------------------------- the text a spreadsheet program shows
