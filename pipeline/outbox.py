@@ -78,6 +78,7 @@ class RunSummary:
             r = self.rows
             lines.append(f"  rows {r['total']}: {r['new']} new, {r['updated']} updated, {r['unchanged']} unchanged, "
                          f"{r['duplicate']} duplicate, {r['rejected']} rejected ({r['blank']} blank rows skipped)")
+            lines.extend(f"  note: {warning}" for warning in self.source.get("warnings") or ())
             o = self.optouts
             lines.append(f"  opt-outs: {o['added']} added; kept out: {o['phone_kept_out']} phones, "
                          f"{o['email_kept_out']} e-mails")

@@ -138,9 +138,13 @@ def map_cmd(ctx, file: Path, as_json: bool) -> None:
     why = {"rule": "a rule in fields.yaml", "ignored": "ignored by fields.yaml", "alias": "an alias in fields.yaml",
            "synonym": "a built-in synonym", "unknown": "not recognized: not imported", "blank": "no header",
            "reject_info": "added by a reject workbook"}
+    where = ("no header row (columns named by what they hold)" if table.no_header
+             else f"header on row {table.header_row}")
     echo_table(["column", "header", "field", "why"],
            [[c.index + 1, c.header, c.target or "-", why.get(c.how, c.how)] for c in columns],
-           title=f"{file.name}: header on row {table.header_row}, {len(table.source_rows)} data rows")
+           title=f"{file.name}: {where}, {len(table.source_rows)} data rows")
+    for warning in table.warnings:
+        say(warning)
     click.echo("\n# A rule to paste into config/fields.yaml (edit the targets as needed):")
     click.echo(rule_yaml(file.name, columns), nl=False)
 
