@@ -6,13 +6,14 @@ from __future__ import annotations
 import json
 
 import pytest
-from daemon_helpers import FAST, outbox_folders, summaries, wait_for
-from helpers import cli, csv_file, make_home, query, xlsx
+from daemon_helpers import FAST, outbox_folders, query, summaries, wait_for
+from helpers import cli, csv_file, make_home, xlsx
 
 OUT = [("sms", "+972523456781"), ("sms", "+972523456782")]
 
 
 def opted_out(home) -> list[tuple[str, str]]:
+    """The opt-out list, read while a daemon may hold the database for a moment (retried until it is free)."""
     return query(home, "SELECT channel, value FROM optouts ORDER BY value")
 
 
