@@ -11,8 +11,20 @@ import subprocess
 import sys
 
 import pytest
-from daemon_helpers import PAUSING, contacts, outbox_folders, staging_folders, summaries, wait_for
+from daemon_helpers import (
+    PAUSING,
+    contacts,
+    outbox_folders,
+    staging_folders,
+    summaries,
+    wait_for,
+)
 from helpers import csv_file, make_home, query
+
+from pipeline import hooks
+from pipeline.config import load_config
+from pipeline.errors import NotFiled
+from pipeline.process import process_file
 
 HEAD = ["First Name", "Mobile", "E-mail"]
 
@@ -71,3 +83,36 @@ def test_an_import_killed_before_its_commit_is_undone_by_the_next_import(tmp_pat
     assert staging_folders(home) == [] and len(outbox_folders(home)) == 1
     assert query(home, "SELECT file, status FROM runs") == [("crm.csv", "done")]
     assert query(home, "SELECT count(*) FROM contacts") == [(3,)]
+
+
+def test_an_import_whose_folder_cannot_be_finished_after_its_commit_says_it_was_imported(tmp_path):
+    """The run committed, then its outbox folder could not take its name: the file counted, and it says so;
+    the next import finishes the folder and takes nothing twice."""
+    home = make_home(tmp_path / "home")
+    path = csv_file(home / "inbox" / "a.csv", people(3))
+    blockers = []
+
+    def block_the_final_name(point: str) -> None:
+        # A non-empty folder where the outbox folder is to go: its rename fails, after the commit.
+        if point == "moved":
+            staging = staging_folders(home)[0]
+            final = home / "outbox" / staging.name.removeprefix(".staging-")
+            (final / "in-the-way").mkdir(parents=True)
+            blockers.append(final)
+
+    with hooks.installed(hooks.EVERY_POINT, block_the_final_name), pytest.raises(NotFiled) as raised:
+        process_file(path, load_config(home))
+    assert "a.csv was imported" in str(raised.value)
+    assert "next `contacts import`" in str(raised.value)
+    assert query(home, "SELECT count(*) FROM contacts") == [(3,)]
+    assert query(home, "SELECT status FROM runs") == [("done",)]
+
+    for final in blockers:  # whatever was in the way is cleared; the next import finishes the folder
+        (final / "in-the-way").rmdir()
+        final.rmdir()
+    r = contacts(home, "import", str(csv_file(tmp_path / "b.csv", people(2, start=10))))
+    assert r.returncode == 0, r.stderr
+    assert "Recovered" in r.stderr
+    assert staging_folders(home) == []
+    assert sorted(s["file"] for s in summaries(home).values()) == ["a.csv", "b.csv"]
+    assert query(home, "SELECT count(*) FROM contacts") == [(5,)]
