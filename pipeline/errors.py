@@ -129,6 +129,8 @@ class Reason(StrEnum):
     INVALID_VALUE = "invalid_value", "'{value}' is not a valid {type} for {field}."
     CONFLICT = "conflict", "The row's details belong to two different contacts ({detail})."
     DETAIL_TAKEN = "detail_taken", "{detail} already belongs to another contact."
+    UNSAVED_FORMULAS = "unsaved_formulas", ("The row holds formulas with no saved value; open the file in a "
+                                            "spreadsheet program, save it, and drop it again.")
 
     message: str
 

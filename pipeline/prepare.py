@@ -148,6 +148,12 @@ def prepare(table: Table, columns: list[ColumnMap], cfg: Config, *, rule_groups:
         rejects = {i: reasons.by_row[i] for i in no_detail}
     else:
         rejects = reasons.by_row
+    if table.unsaved_rows:  # what the row's formulas would have held is unknown: say why, so it can be fixed
+        unsaved = set(table.unsaved_rows)
+        formulas = Rejection(Reason.UNSAVED_FORMULAS, Reason.UNSAVED_FORMULAS.format())
+        for i, found in rejects.items():
+            if table.source_rows[i] in unsaved:
+                found.append(formulas)
 
     grp = None
     if "groups" in by_target:  # the file names each row's groups: the rule does not apply

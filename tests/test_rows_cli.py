@@ -114,7 +114,10 @@ def test_rows_of_unsaved_formulas_are_counted_and_rejected(home, tmp_path):
     assert (summary["rows"]["total"], summary["rows"]["new"], summary["rows"]["rejected"]) == (3, 2, 1)
     assert summary["source"]["warnings"] == [
         "Row 3 holds formulas with no saved value; open the file in a spreadsheet program and save it again."]
-    assert [row[-1] for row in rejects(home, summary)[1:]] == ["3"]
+    rejected = rejects(home, summary)[1:]
+    assert [row[-1] for row in rejected] == ["3"]
+    assert "unsaved_formulas: The row holds formulas with no saved value" in rejected[0][-2]
+    assert summary["reject_reasons"] == {"no_contact_detail": 1, "unsaved_formulas": 1}
 
 
 def test_a_workbook_of_unsaved_formulas_only_is_refused_saying_what_to_do(home, tmp_path):

@@ -31,12 +31,12 @@ class Table:
     """
 
     __slots__ = ("format", "sheet", "header_row", "headers", "source_rows", "blank_rows", "encoding", "delimiter",
-                 "no_header", "warnings", "_lists", "_arrays")
+                 "no_header", "warnings", "unsaved_rows", "_lists", "_arrays")
 
     def __init__(self, *, format: str, sheet: str | None, header_row: int, headers: list[str],
                  source_rows: list[int], blank_rows: int, encoding: str | None, delimiter: str | None,
                  columns: list[list[str]] | None = None, arrays: list | None = None, no_header: bool = False,
-                 warnings: list[str] | None = None) -> None:
+                 warnings: list[str] | None = None, unsaved_rows: list[int] | None = None) -> None:
         #: Detected from content: "xlsx", "xlsm", "xlsb", "xls", "ods" or "csv".
         self.format = format
         #: The sheet read; None for text.
@@ -57,6 +57,8 @@ class Table:
         self.no_header = no_header
         #: What the reader had to guess, one plain sentence each (titles skipped, a stray quote...).
         self.warnings = warnings if warnings is not None else []
+        #: Workbooks: the data rows (by source row) holding formulas with no saved value.
+        self.unsaved_rows = unsaved_rows if unsaved_rows is not None else []
         self._lists = columns
         self._arrays = arrays
 
@@ -83,7 +85,7 @@ class Table:
 
     def _key(self) -> tuple:
         return (self.format, self.sheet, self.header_row, self.headers, self.columns, self.source_rows,
-                self.blank_rows, self.encoding, self.delimiter, self.no_header, self.warnings)
+                self.blank_rows, self.encoding, self.delimiter, self.no_header, self.warnings, self.unsaved_rows)
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, Table) and self._key() == other._key()

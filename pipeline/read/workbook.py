@@ -410,7 +410,7 @@ def _sheet_table(kind: str, name: str, columns: list[pa.Array], header: Header, 
                         "formulas with no saved value; open the file in a spreadsheet program and save it again.")
     return Table(format=kind, sheet=name, header_row=0 if header.index is None else header.index + 1, headers=names,
                  arrays=arrays, source_rows=source_rows, blank_rows=blank, encoding=None, delimiter=None,
-                 no_header=header.index is None, warnings=warnings)
+                 no_header=header.index is None, warnings=warnings, unsaved_rows=unsaved_rows)
 
 
 # ---------------------------------------------------------------- the text a spreadsheet program shows
