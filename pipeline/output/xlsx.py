@@ -1,7 +1,7 @@
 """The project's own xlsx writer: every cell an inline text cell, streamed, written aside and renamed.
 
 Used for reject workbooks and xlsx exports.  A big reject workbook is written
-by a child process (`python -m pipeline.output.xlsx`), so its Python work does
+by a child process (`python -m pipeline.output`), so its Python work does
 not take turns with the import's for the interpreter lock.
 """
 
@@ -159,7 +159,7 @@ def start_writer(path: Path, sheet: str) -> subprocess.Popen:
     """A child process that writes an xlsx of the rows `feed_writer` sends it (see `write_xlsx`)."""
     package_root = str(Path(__file__).resolve().parents[2])
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [package_root, os.environ.get("PYTHONPATH")])))
-    child = subprocess.Popen([sys.executable, "-m", "pipeline.output.xlsx", str(path), sheet], stdin=subprocess.PIPE,
+    child = subprocess.Popen([sys.executable, "-m", "pipeline.output", str(path), sheet], stdin=subprocess.PIPE,
                              env=env, start_new_session=True)
     # Beside an import it takes the time the database leaves idle rather than a share of both cores.
     if hasattr(os, "setpriority"):
@@ -178,10 +178,8 @@ def feed_writer(child: subprocess.Popen, headers: Sequence[str], rows: list[Sequ
         child.stdin.close()
 
 
-def _write_from_pipe(path: str, sheet: str) -> None:
+def write_from_pipe(path: str, sheet: str) -> None:
+    """The writer process's work: the header and rows `feed_writer` sends on stdin, written as `write_xlsx` does."""
     headers, rows = json.loads(sys.stdin.buffer.read().decode("utf-8", "surrogatepass"))
     write_xlsx(Path(path), headers, rows, sheet=sheet)
 
-
-if __name__ == "__main__":
-    _write_from_pipe(*sys.argv[1:3])
