@@ -246,7 +246,7 @@ PROCESS_WRITER_ROWS = 5_000
 class _RejectsWriter:
     """The reject workbook written beside the upsert; `join` waits and raises what the writing raised.
 
-    Many rows go to `python -m pipeline.report` through a pipe (a plain child
+    Many rows go to `python -m pipeline.output` through a pipe (a plain child
     process, so nothing of the caller's own script runs again in it, and in a
     session of its own, so a Ctrl-C meant for the import does not stop it half
     way); when that child fails for any reason, `join` writes the workbook here.
