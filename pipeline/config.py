@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass
 from datetime import date, timezone
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Iterator, Literal
 
 import phonenumbers
 import yaml
@@ -576,14 +576,20 @@ def _cross_check(cfg: Config) -> None:
     names = [d.name for d in cfg.groups.dynamic]
     if len(set(n.casefold() for n in names)) != len(names):
         raise ConfigError("config/groups.yaml: key `dynamic`: dynamic group names must be unique.")
-    for i, d in enumerate(cfg.groups.dynamic):
-        _check_fields(d.where, f"dynamic.{i}.where", cfg)
+    # Every field test names a field (its values are judged by `manage.groups.check_values`).
+    for c, where in dynamic_conditions(cfg.groups):
+        if c.field is not None and c.field not in cfg.fields.field_names:
+            raise ConfigError(f"config/groups.yaml: key `{where}.field`: `{c.field}` is not a field.")
 
 
-def _check_fields(c: Condition, where: str, cfg: Config) -> None:
-    """Every field test of a dynamic group names a field (its values are judged by `manage.groups.check_values`)."""
-    for op in ("all", "any"):
-        for j, sub in enumerate(getattr(c, op) or []):
-            _check_fields(sub, f"{where}.{op}.{j}", cfg)
-    if c.field is not None and c.field not in cfg.fields.field_names:
-        raise ConfigError(f"config/groups.yaml: key `{where}.field`: `{c.field}` is not a field.")
+def dynamic_conditions(groups: GroupsConfig) -> Iterator[tuple[Condition, str]]:
+    """Every condition of every dynamic group, nested ones too, with the key that names it in groups.yaml."""
+
+    def walk(c: Condition, where: str) -> Iterator[tuple[Condition, str]]:
+        yield c, where
+        for op in ("all", "any"):
+            for j, sub in enumerate(getattr(c, op) or []):
+                yield from walk(sub, f"{where}.{op}.{j}")
+
+    for i, d in enumerate(groups.dynamic):
+        yield from walk(d.where, f"dynamic.{i}.where")

@@ -36,6 +36,13 @@ def _waiting_files(folder: Path) -> list[Path]:
     return [p for p in sorted(folder.iterdir()) if not ignored_name(p.name) and p.is_file()]
 
 
+def show_summary(cfg, s) -> None:
+    """A run's summary for a person, with where its outputs went."""
+    click.echo(str(s), nl=False)
+    if s.outbox:
+        click.echo(f"  outputs: {cfg.pipeline.outbox}/{s.outbox}/")
+
+
 @click.command("import")
 @click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
 @click.option("--group", "groups", multiple=True, help="Also add every imported contact to this group (repeatable).")
@@ -84,9 +91,7 @@ def import_cmd(ctx, files: tuple[Path, ...], groups: tuple[str, ...], dry_run: b
             if as_json:
                 results.append(s.asdict())
             else:
-                click.echo(str(s), nl=False)
-                if s.outbox:
-                    click.echo(f"  outputs: {cfg.pipeline.outbox}/{s.outbox}/")
+                show_summary(cfg, s)
             if s.status == "failed":
                 say(f"{path} was not imported: {s.reason}")
             if unfiled:
@@ -247,9 +252,7 @@ def paste_cmd(ctx, groups, dry_run, force, as_json) -> None:
     if as_json:
         echo_json(s.asdict())
     else:
-        click.echo(str(s), nl=False)
-        if s.outbox:
-            click.echo(f"  outputs: {cfg.pipeline.outbox}/{s.outbox}/")
+        show_summary(cfg, s)
     if s.status == "failed":
         say(f"The pasted rows were not imported: {s.reason}")
         sys.exit(1)

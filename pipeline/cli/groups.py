@@ -11,8 +11,8 @@ import click
 from ..errors import NotFound, UsageError
 from ..manage import contacts, groups
 from .common import (
-    RegularFile,
     EXPORT_HELP,
+    RegularFile,
     command_store,
     echo_json,
     echo_table,

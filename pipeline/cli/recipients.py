@@ -9,9 +9,9 @@ import click
 from ..manage import recipients
 from ..manage.contacts import TABLE_LIMIT, read_list
 from .common import (
-    RegularFile,
     CHANNEL,
     EXPORT_HELP,
+    RegularFile,
     command_store,
     echo_json,
     echo_table,

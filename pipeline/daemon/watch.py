@@ -38,7 +38,15 @@ from watchdog.observers.polling import PollingObserver
 
 from .. import store
 from ..config import Config
-from ..errors import AlreadyRunning, DatabaseBusy, FileChanged, NotFiled, PipelineError, SystemFailure, os_failure
+from ..errors import (
+    AlreadyRunning,
+    DatabaseBusy,
+    FileChanged,
+    NotFiled,
+    PipelineError,
+    SystemFailure,
+    os_failure,
+)
 from ..outbox import TAKING, recover
 from ..output import write_text_atomic
 from ..process import give_up, process_file, process_optout_file

@@ -20,7 +20,14 @@ import pyarrow as pa
 
 from .. import store
 from ..clock import iso, utcnow
-from ..config import Condition, Config, DynamicGroup, FieldsConfig, clean_name
+from ..config import (
+    Condition,
+    Config,
+    DynamicGroup,
+    FieldsConfig,
+    clean_name,
+    dynamic_conditions,
+)
 from ..errors import ConfigError, Conflict, NotFound, UsageError
 from ..fields import FieldSpec, catalog
 from ..normalize import INVALID, email_normal, parse_typed, phone_e164
@@ -132,17 +139,13 @@ def check_values(cfg: Config) -> None:
     value takes the normalizers, which stand above the config, so every
     command calls this right after loading the config.
     """
-    for i, d in enumerate(cfg.groups.dynamic):
-        _check_condition(d.where, f"dynamic.{i}.where", cfg)
+    for c, where in dynamic_conditions(cfg.groups):
+        if c.field is not None:
+            _check_condition(c, where, cfg)
 
 
 def _check_condition(c: Condition, where: str, cfg: Config) -> None:
-    """Every field test holds values of its field's kind; `before`/`after` only on dates and numbers."""
-    for op in ("all", "any"):
-        for j, sub in enumerate(getattr(c, op) or []):
-            _check_condition(sub, f"{where}.{op}.{j}", cfg)
-    if c.field is None:
-        return
+    """A field test holds values of its field's kind; `before`/`after` only on dates and numbers."""
     kind, choices = field_kind(cfg.fields, c.field)
     p = cfg.pipeline
     tests = [("equals", [c.equals]), ("in", c.in_), ("before", [c.before]), ("after", [c.after])]
