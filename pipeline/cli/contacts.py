@@ -13,11 +13,40 @@ from .common import (
     EXPORT_HELP,
     command_store,
     echo_json,
+    echo_table,
     fail_cleanly,
+    one_output,
+    plural,
     print_contacts,
     say,
     show_contact,
 )
+
+#: How a detail's status reads in a table.
+STATUS_TEXT = {"active": "active", "opted_out": "opted out"}
+#: Columns the table shows anyway; a sort by any other field adds that field's column.
+TABLE_COLUMNS = ("id", "name", "first_name", "last_name", "phone", "email", "groups", "created", "created_at")
+
+
+def _detail(value, status: str) -> str:
+    return "" if value is None else f"{value} ({STATUS_TEXT.get(status, status)})"
+
+
+def print_table(page: contacts.Page, *, sort: str | None) -> None:
+    """The contacts screen: id, name, each detail with its status, groups, the day it was created."""
+    sort_field = (sort or "").partition(":")[0].strip().lower()
+    extra = [sort_field] if sort_field and sort_field not in TABLE_COLUMNS else []
+    headers = ["id", "name", "phone (status)", "email (status)", *extra, "groups", "created"]
+    rows = ([r["id"], " ".join(n for n in (r["first_name"], r["last_name"]) if n),
+             _detail(r["phone"], r["phone_status"]), _detail(r["email"], r["email_status"]),
+             *(r.get(e) for e in extra), ", ".join(r["groups"]), (r["created_at"] or "")[:10]]
+            for r in page.records)
+    echo_table(headers, rows)
+    shown, total = len(page.records), page.total
+    if total is not None and total > shown:
+        say(f"Showing {shown} of {total} contacts; use --limit N, or --export FILE for all of them.")
+    else:
+        say(f"{plural(shown, 'contact')}.")
 
 # --------------------------------------------------------------------------- contacts
 
@@ -38,10 +67,14 @@ def list_cmd(ctx, search, sort, groups, include_all, limit, as_json, export) -> 
 
     Example: contacts list --search "052-345 6789" --sort last_name:desc --group VIP
     """
+    one_output(as_json, export)
     table = not as_json and export is None
     with command_store(ctx) as (cfg, con):
         page = contacts.list_contacts(con, cfg, search=search, sort=sort, groups=groups, include_all=include_all,
                                       limit=limit or (contacts.TABLE_LIMIT if table else None), with_total=table)
+    if table:
+        print_table(page, sort=sort)
+    else:
         print_contacts(cfg, page, as_json=as_json, export=export, limit=limit, sort=sort)
 
 
