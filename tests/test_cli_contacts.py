@@ -289,11 +289,11 @@ def test_delete_keeps_opt_outs(home):
     assert cli(home, "groups", "create", "VIP").exit_code == 0
     assert cli(home, "groups", "assign", "VIP", "1").exit_code == 0
     assert cli(home, "optout", "add", "0523456789").exit_code == 0
-    r = cli(home, "delete", "1")
+    r = cli(home, "delete", "1", "--yes")
     assert r.exit_code == 0 and r.stdout == "Deleted contact 1.\n"
     assert query(home, "SELECT count(*) FROM memberships") == [(0,)]
     assert query(home, "SELECT value FROM optouts") == [("+972523456789",)], "the opt-out outlives the contact"
-    assert cli(home, "delete", "1").exit_code == 1
+    assert cli(home, "delete", "1", "--yes").exit_code == 1
     # the same person coming back in a file is still out
     run(home, csv_file(home / "back.csv", [["Mobile", "Name"], ["0523456789", "Dana"]]))
     back = listed(home, "--all", "--search", "0523456789")
@@ -398,6 +398,8 @@ def test_real_entry_point_add_list_show_delete(tmp_path):
     p = real(home, "list", "--bogus")
     assert p.returncode == 2
     p = real(home, "delete", "1")
+    assert p.returncode == 2 and p.stderr.count("\n") == 1 and "--yes" in p.stderr, "no terminal: refused"
+    p = real(home, "delete", "1", "--yes")
     assert p.returncode == 0
 
 

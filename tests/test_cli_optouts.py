@@ -264,7 +264,7 @@ def test_recipients_errors(home):
 
 def test_deleting_a_contact_keeps_it_unreachable(home):
     ok(home, "optout", "add", "0523456789")
-    ok(home, "delete", "1")
+    ok(home, "delete", "1", "--yes")
     run(home, csv_file(home / "back.csv", [["Mobile", "E-mail"], ["0523456789", "dana@example.com"]]),
         groups=["Everyone"])
     rows, err = recipients(home, "--group", "Everyone", "--channel", "sms")

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Sequence
 
 import click
 
+from ..errors import UsageError
 from ..manage import contacts
 from ..manage.contacts import parse_assignments
 from .common import (
@@ -156,18 +158,29 @@ def edit_cmd(ctx, contact_id, phone, email, sets, as_json) -> None:
 
 
 @click.command("delete")
-@click.argument("contact_id", metavar="ID", type=int)
-@click.option("--json", "as_json", is_flag=True, help="Print the deleted contact as JSON.")
+@click.argument("contact_ids", metavar="ID...", nargs=-1, required=True, type=int)
+@click.option("--yes", is_flag=True, help="Delete without asking (needed when stdin is not a terminal).")
+@click.option("--json", "as_json", is_flag=True, help="Print the deleted contacts as JSON (one object for one id).")
 @click.pass_context
 @fail_cleanly
-def delete_cmd(ctx, contact_id, as_json) -> None:
-    """Delete one contact and its group memberships; its opted-out details stay opted out.
+def delete_cmd(ctx, contact_ids, yes, as_json) -> None:
+    """Delete contacts and their group memberships, after asking; their opted-out details stay opted out.
 
-    Example: contacts delete 42
+    Example: contacts delete 12 40 41, or in a script: contacts delete 12 --yes
     """
+    ids = list(dict.fromkeys(contact_ids))
+    if not yes:
+        # a script or a pipe cannot answer; deleting unasked there would be a surprise
+        if not sys.stdin.isatty():
+            raise UsageError("Deleting asks first and nobody can answer here; add --yes to delete without asking.")
+        what = f"contact {ids[0]}" if len(ids) == 1 else f"{len(ids)} contacts ({', '.join(map(str, ids))})"
+        if not click.confirm(f"Delete {what}?", default=False, err=True):
+            say("Nothing was deleted.")
+            return
     with command_store(ctx) as (cfg, con):
-        rec = contacts.delete(con, cfg, contact_id)
+        recs = contacts.delete(con, cfg, ids)
     if as_json:
-        echo_json(rec)
+        echo_json(recs[0] if len(recs) == 1 else recs)
     else:
-        click.echo(f"Deleted contact {contact_id}.")
+        click.echo(f"Deleted contact {ids[0]}." if len(ids) == 1
+                   else f"Deleted {len(ids)} contacts ({', '.join(map(str, ids))}).")

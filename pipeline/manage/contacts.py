@@ -325,13 +325,24 @@ def edit(con: duckdb.DuckDBPyConnection, cfg: Config, contact_id: int,
     return get(con, cfg, contact_id), changed
 
 
-def delete(con: duckdb.DuckDBPyConnection, cfg: Config, contact_id: int) -> dict:
-    """Delete one contact and its memberships; its details stay on the opt-out list.  Returns its last record."""
+def delete(con: duckdb.DuckDBPyConnection, cfg: Config, contact_ids: int | Sequence[int]) -> list[dict]:
+    """Delete contacts and their memberships, all or none; their details stay on the opt-out list.
+
+    Returns their last records, in the order given.  An id of no contact
+    deletes nothing and raises `NotFound` naming it.
+    """
+    ids = list(dict.fromkeys([contact_ids] if isinstance(contact_ids, int) else contact_ids))
     with store.transaction(con):
-        rec = get(con, cfg, contact_id)
-        con.execute("DELETE FROM memberships WHERE contact_id = ?", [contact_id])
-        con.execute("DELETE FROM contacts WHERE id = ?", [contact_id])
-    return rec
+        rows = con.execute(f"{_select(cfg)} WHERE c.id IN (SELECT unnest(?::BIGINT[]))", [ids]).fetchall()
+        found = {r[0]: rec for r, rec in zip(rows, _records(con, cfg, rows))}
+        missing = [i for i in ids if i not in found]
+        if missing:
+            raise NotFound(f"No contact has the id {missing[0]}" + (f" (nor {', '.join(map(str, missing[1:]))})"
+                                                                     if len(missing) > 1 else "")
+                           + "; nothing was deleted.")
+        con.execute("DELETE FROM memberships WHERE contact_id IN (SELECT unnest(?::BIGINT[]))", [ids])
+        con.execute("DELETE FROM contacts WHERE id IN (SELECT unnest(?::BIGINT[]))", [ids])
+    return [found[i] for i in ids]
 
 
 # --------------------------------------------------------------------------- lists of contacts in a file
