@@ -72,13 +72,17 @@ def build(home: Path, n: int) -> None:
     con.execute("INSERT INTO meta VALUES ('next_contact_id', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
                 [str(n + 1)])
     # about 10% of the phones and 3% of the e-mails opted out, plus values of no contact
-    con.execute("INSERT INTO optouts SELECT 'sms', phone, TIMESTAMP '2026-06-01', 'bench', NULL FROM contacts "
+    con.execute("INSERT INTO optouts (channel, value, since, source, reason) "
+                "SELECT 'sms', phone, TIMESTAMP '2026-06-01', 'bench', NULL FROM contacts "
                 "WHERE phone IS NOT NULL AND hash(id) % 10 = 0")
-    con.execute("INSERT INTO optouts SELECT 'email', email, TIMESTAMP '2026-06-01', 'bench', NULL FROM contacts "
+    con.execute("INSERT INTO optouts (channel, value, since, source, reason) "
+                "SELECT 'email', email, TIMESTAMP '2026-06-01', 'bench', NULL FROM contacts "
                 "WHERE email IS NOT NULL AND hash(id + 1) % 33 = 0")
-    con.execute("INSERT INTO optouts SELECT 'sms', '+97254' || lpad(i::VARCHAR, 7, '0'), TIMESTAMP '2026-06-01', "
+    con.execute("INSERT INTO optouts (channel, value, since, source, reason) "
+                "SELECT 'sms', '+97254' || lpad(i::VARCHAR, 7, '0'), TIMESTAMP '2026-06-01', "
                 "'bench', NULL FROM range(1, 20001) t(i)")
-    con.execute("INSERT INTO optout_history SELECT since, channel, value, 'opt_out', source, reason FROM optouts")
+    con.execute("INSERT INTO optout_history (\"at\", channel, value, action, source, reason) "
+                "SELECT since, channel, value, 'opt_out', source, reason FROM optouts")
     ids = store.ensure_groups(con, [g for g, _ in GROUPS], store._ts("2026-01-01T00:00:00Z"))
     for name, k in GROUPS:
         con.execute("INSERT INTO memberships SELECT ?, id, TIMESTAMP '2026-01-01' FROM contacts WHERE id % ? = 0",

@@ -102,7 +102,8 @@ def test_list_json_export_and_channel(home, tmp_path):
     ok(home, "optout", "add", "0523456789", "--reason", "=HYPERLINK(\"http://evil\")")
     ok(home, "optout", "add", "noa@example.com")
     rows = json.loads(ok(home, "optout", "list", "--json").stdout)
-    assert {tuple(sorted(r)) for r in rows} == {("channel", "reason", "since", "source", "value")}
+    assert {tuple(sorted(r)) for r in rows} == {
+        ("by", "channel", "contact_id", "contact_name", "reason", "since", "source", "value")}
     by_value = {r["value"]: r for r in rows}
     assert by_value["+972523456789"]["channel"] == "sms" and by_value["+972523456789"]["source"] == "command line"
     assert by_value["noa@example.com"]["since"].endswith("Z")
@@ -114,7 +115,7 @@ def test_list_json_export_and_channel(home, tmp_path):
     out = tmp_path / "optouts.csv"
     ok(home, "optout", "list", "--export", str(out))
     lines = list(csv.reader(out.read_text(encoding="utf-8-sig").splitlines()))
-    assert lines[0] == ["channel", "value", "since", "source", "reason"]
+    assert lines[0] == ["channel", "value", "since", "source", "reason", "by", "contact_id", "contact_name"]
     phone_row = next(row for row in lines if row[0] == "sms")
     assert phone_row[1] == "'+972523456789" and phone_row[4].startswith("'=HYPERLINK")
     book = tmp_path / "optouts.xlsx"

@@ -19,6 +19,7 @@ from .common import (
     fail_cleanly,
     get_config,
     one_output,
+    parse_ids,
     plural,
     say,
     stdin_bytes,
@@ -49,20 +50,34 @@ def _report_optouts(r: dict, as_json: bool) -> None:
              f"e-mail and {'was' if r['invalid'] == 1 else 'were'} left out: {shown}")
 
 
+#: Who opted out or reinstated, for the history.
+BY = click.option("--by", metavar="NAME", help="Who did it, for the history (default: your login name).")
+
+
 @optout_cmd.command("add")
-@click.argument("values", metavar="VALUE...", nargs=-1, required=True)
+@click.argument("values", metavar="[VALUE]...", nargs=-1)
+@click.option("--contact", "contact_ids", multiple=True, metavar="ID", help="Also every detail of the contact with "
+              "this id (repeatable, or 12,40).")
 @click.option("--channel", type=CHANNEL, help="Read every value as this channel's (default: an @ makes an e-mail).")
 @click.option("--reason", metavar="TEXT", help="Why, for the history.")
+@BY
 @click.option("--json", "as_json", is_flag=True, help="Print the counts as JSON.")
 @click.pass_context
 @fail_cleanly
-def optout_add(ctx, values, channel, reason, as_json) -> None:
-    """Opt out phones and e-mails, in any format; invalid ones are reported (exit 1), the others still added.
+def optout_add(ctx, values, contact_ids, channel, reason, by, as_json) -> None:
+    """Opt out phones and e-mails, in any format, or a contact's details by its id (--contact).
 
-    Example: contacts optout add "052-345 6789" Dana@Example.com --reason "replied STOP"
+    Invalid values are reported (exit 1), the others still added.  A bare
+    number is always read as a phone, never as a contact id.
+
+    Example: contacts optout add "052-345 6789" Dana@Example.com --contact 42 --reason "replied STOP"
     """
+    ids = parse_ids(contact_ids)
+    if not values and not ids:
+        raise UsageError("Say what to opt out: phones or e-mails, or --contact ID.")
     with command_store(ctx) as (cfg, con):
-        r = optouts.add(con, values, region=cfg.pipeline.default_region, channel=channel, reason=reason)
+        r = optouts.add(con, values, region=cfg.pipeline.default_region, channel=channel, reason=reason, by=by,
+                        contact_ids=ids)
     _report_optouts(r, as_json)
     if r["invalid"]:
         sys.exit(1)
@@ -72,15 +87,17 @@ def optout_add(ctx, values, channel, reason, as_json) -> None:
 @click.argument("value")
 @click.option("--reason", metavar="TEXT", required=True, help="Why the detail may be contacted again (required).")
 @click.option("--channel", type=CHANNEL, help="Read the value as this channel's.")
+@BY
 @click.pass_context
 @fail_cleanly
-def optout_remove(ctx, value, reason, channel) -> None:
+def optout_remove(ctx, value, reason, channel, by) -> None:
     """Reinstate one opted-out detail: the only way it becomes reachable again.
 
     Example: contacts optout remove +972523456789 --reason "opted in again on the web form, 2026-11-27"
     """
     with command_store(ctx) as (cfg, con):
-        ch, normal = optouts.remove(con, value, reason=reason, region=cfg.pipeline.default_region, channel=channel)
+        ch, normal = optouts.remove(con, value, reason=reason, region=cfg.pipeline.default_region, channel=channel,
+                                    by=by)
     click.echo(f"{normal} is no longer opted out ({ch}).")
 
 
@@ -91,14 +108,14 @@ def optout_remove(ctx, value, reason, channel) -> None:
 @click.pass_context
 @fail_cleanly
 def optout_list(ctx, channel, as_json, export) -> None:
-    """List opted-out details, newest first.
+    """List opted-out details, newest first, each with who opted it out and the contact holding it, if any.
 
     Example: contacts optout list --channel sms --export optouts.csv
     """
     one_output(as_json, export)
     with command_store(ctx) as (cfg, con):
         rows = optouts.list_optouts(con, channel)
-    keys = list(optouts.COLUMNS)
+    keys = list(optouts.LIST_COLUMNS)
     if as_json:
         echo_json(rows)
     elif export is not None:
@@ -124,8 +141,8 @@ def optout_history(ctx, value, channel, as_json) -> None:
     if as_json:
         echo_json(h["events"])
         return
-    echo_table(["at", "action", "source", "reason"], ([e["at"], e["action"], e["source"], e["reason"]]
-                                                  for e in h["events"]), title=h["value"])
+    keys = ["at", "action", "source", "reason", "by"]
+    echo_table(keys, ([e[k] for k in keys] for e in h["events"]), title=h["value"])
     now = "opted out" if h["opted_out"] else "not opted out"
     say(f"{h['value']} is {now}" + ("" if h["events"] else " and has no history") + ".")
 
@@ -134,10 +151,11 @@ def optout_history(ctx, value, channel, as_json) -> None:
 @click.argument("file", metavar="FILE|-")
 @click.option("--channel", type=CHANNEL, help="Read every value as this channel's.")
 @click.option("--reason", metavar="TEXT", help="Why, for the history.")
+@BY
 @click.option("--json", "as_json", is_flag=True, help="Print the counts as JSON.")
 @click.pass_context
 @fail_cleanly
-def optout_import(ctx, file, channel, reason, as_json) -> None:
+def optout_import(ctx, file, channel, reason, by, as_json) -> None:
     """Opt out every phone and e-mail of a list file, or of a column pasted on stdin (-).
 
     Invalid values are reported; the valid ones are added.
@@ -163,5 +181,5 @@ def optout_import(ctx, file, channel, reason, as_json) -> None:
         source = f"file {path.name}"
     with command_store(ctx) as (cfg, con):
         r = optouts.import_values(con, values, source=source, reason=reason, region=cfg.pipeline.default_region,
-                                  channel=channel)
+                                  channel=channel, by=by)
     _report_optouts(r, as_json)

@@ -32,6 +32,7 @@ from ..normalize import (
     phone_e164,
 )
 from ..read import read_table
+from ..store.db import current_user
 
 CHANNELS = ("sms", "email")
 #: How many invalid values a result lists by name (all are counted).
@@ -90,10 +91,12 @@ def _classify(values: Iterable[str], region: str, channel: str | None) -> tuple[
 
 def import_values(con: duckdb.DuckDBPyConnection, values: Sequence[str], *, source: str, reason: str | None,
                   region: str, channel: str | None = None, now: datetime | None = None,
-                  transaction: bool = True) -> dict:
-    """Opt out every valid phone and e-mail among `values`; report the rest.
+                  transaction: bool = True, by: str | None = None,
+                  details: Sequence[tuple[str, str]] = ()) -> dict:
+    """Opt out every valid phone and e-mail among `values`, and the stored `details`; report the rest.
 
-    Each distinct value is normalized once; blank values are skipped.  Returns
+    Each distinct value is normalized once; blank values are skipped.  `by`
+    is who did it (default: the process's user).  Returns
     `{"added": n, "already": n, "invalid": n, "invalid_values": [...]}`: values
     newly opted out, valid values that were out already, and values that are
     neither a valid phone nor a valid e-mail (listed up to 1000).  Runs in its
@@ -101,25 +104,41 @@ def import_values(con: duckdb.DuckDBPyConnection, values: Sequence[str], *, sour
     """
     now = now or utcnow()
     pairs, invalid = _classify(values, region, channel)
-    details = pa.table({"channel": pa.array([c for c, _ in pairs], pa.string()),
-                        "value": pa.array([v for _, v in pairs], pa.string())})
+    pairs = list(dict.fromkeys([*pairs, *details]))
+    table = pa.table({"channel": pa.array([c for c, _ in pairs], pa.string()),
+                      "value": pa.array([v for _, v in pairs], pa.string())})
     if transaction:
         with store.transaction(con):
-            added = store.add_optouts(con, details, now, source, reason)
+            added = store.add_optouts(con, table, now, source, reason, by)
     else:
-        added = store.add_optouts(con, details, now, source, reason)
+        added = store.add_optouts(con, table, now, source, reason, by)
     return {"added": added, "already": len(pairs) - added, "invalid": len(invalid),
             "invalid_values": invalid[:MAX_INVALID_LISTED]}
 
 
+def contact_details(con: duckdb.DuckDBPyConnection, contact_ids: Sequence[int]) -> list[tuple[str, str]]:
+    """The (channel, value) of every phone and e-mail these contacts hold; an id of no contact raises `NotFound`."""
+    ids = list(dict.fromkeys(contact_ids))
+    rows = con.execute("SELECT id, phone, email FROM contacts WHERE id IN (SELECT unnest(?::BIGINT[]))",
+                       [ids]).fetchall()
+    held = {i: (p, e) for i, p, e in rows}
+    missing = [i for i in ids if i not in held]
+    if missing:
+        raise NotFound(f"No contact has the id {missing[0]}; nothing was opted out.")
+    return [(ch, v) for i in ids for ch, v in zip(CHANNELS, held[i]) if v is not None]
+
+
 def add(con: duckdb.DuckDBPyConnection, values: Sequence[str], *, region: str, channel: str | None = None,
-        source: str = "command line", reason: str | None = None) -> dict:
-    """Opt out values typed by a person; the same result as `import_values`."""
-    return import_values(con, values, source=source, reason=reason, region=region, channel=channel)
+        source: str = "command line", reason: str | None = None, by: str | None = None,
+        contact_ids: Sequence[int] = ()) -> dict:
+    """Opt out values typed by a person, and every detail of the contacts named by id; as `import_values`."""
+    details = contact_details(con, contact_ids) if contact_ids else []
+    return import_values(con, values, source=source, reason=reason, region=region, channel=channel, by=by,
+                         details=details)
 
 
 def remove(con: duckdb.DuckDBPyConnection, raw: str, *, reason: str, region: str, channel: str | None = None,
-           source: str = "command line") -> tuple[str, str]:
+           source: str = "command line", by: str | None = None) -> tuple[str, str]:
     """Reinstate one opted-out detail (the only way to): delete its entry, record an `opt_in` with the reason."""
     if not reason or not reason.strip():
         raise UsageError("Say why the detail may be contacted again: --reason TEXT.")
@@ -131,23 +150,31 @@ def remove(con: duckdb.DuckDBPyConnection, raw: str, *, reason: str, region: str
         if store.first(con, "SELECT 1 FROM optouts WHERE channel = ? AND value = ?", [ch, value]) is None:
             raise NotFound(f"{value} is not on the opt-out list.")
         con.execute("DELETE FROM optouts WHERE channel = ? AND value = ?", [ch, value])
-        con.execute("INSERT INTO optout_history VALUES (?, ?, ?, 'opt_in', ?, ?)",
-                    [utcnow(), ch, value, source, reason.strip()])
+        con.execute("INSERT INTO optout_history (\"at\", channel, value, action, source, reason, \"by\") "
+                    "VALUES (?, ?, ?, 'opt_in', ?, ?, ?)", [utcnow(), ch, value, source, reason.strip(),
+                                                           by or current_user()])
     return found
 
 
-#: The columns of the opt-out list, as listed and exported.
+#: The columns of the opt-out list as the `optouts` schedule exports it (a fixed shape others read).
 COLUMNS = ("channel", "value", "since", "source", "reason")
+#: The columns `optout list` shows and exports: the entry, who made it, and the contact whose detail it is.
+LIST_COLUMNS = (*COLUMNS, "by", "contact_id", "contact_name")
+
+# Two joins on equality, not one on an OR: each is a hash join, so a long list against a million contacts stays fast.
+_LIST = ("SELECT o.channel, o.value, o.since, o.source, o.reason, o.\"by\", coalesce(p.id, e.id), "
+         "nullif(concat_ws(' ', coalesce(p.first_name, e.first_name), coalesce(p.last_name, e.last_name)), '') "
+         "FROM optouts o LEFT JOIN contacts p ON o.channel = 'sms' AND p.phone = o.value "
+         "LEFT JOIN contacts e ON o.channel = 'email' AND e.email = o.value "
+         "WHERE ?::VARCHAR IS NULL OR o.channel = ? ORDER BY o.since DESC, o.channel, o.value")
 
 
 def list_optouts(con: duckdb.DuckDBPyConnection, channel: str | None = None) -> list[dict]:
-    """The opt-out list, newest first: channel, value, since, source, reason."""
+    """The opt-out list, newest first: each entry (`LIST_COLUMNS`) with the contact holding the value, or None."""
     if channel is not None and channel not in CHANNELS:
         raise UsageError(f"A channel is sms or email, not '{channel}'.")
-    rows = con.execute("SELECT channel, value, since, source, reason FROM optouts "
-                       "WHERE ?::VARCHAR IS NULL OR channel = ? ORDER BY since DESC, channel, value",
-                       [channel, channel]).fetchall()
-    return [{"channel": c, "value": v, "since": iso(s), "source": src, "reason": r} for c, v, s, src, r in rows]
+    rows = con.execute(_LIST, [channel, channel]).fetchall()
+    return [dict(zip(LIST_COLUMNS, (c, v, iso(s), *rest))) for c, v, s, *rest in rows]
 
 
 def history(con: duckdb.DuckDBPyConnection, raw: str, *, region: str, channel: str | None = None) -> dict:
@@ -156,11 +183,12 @@ def history(con: duckdb.DuckDBPyConnection, raw: str, *, region: str, channel: s
     if found is None:
         raise InvalidValue(f"'{raw.strip()}' is not a valid phone number or e-mail address.")
     ch, value = found
-    rows = con.execute("SELECT \"at\", action, source, reason FROM optout_history WHERE channel = ? AND value = ? "
-                       "ORDER BY \"at\", rowid", [ch, value]).fetchall()
+    rows = con.execute("SELECT \"at\", action, source, reason, \"by\" FROM optout_history "
+                       "WHERE channel = ? AND value = ? ORDER BY \"at\", rowid", [ch, value]).fetchall()
     out = store.first(con, "SELECT 1 FROM optouts WHERE channel = ? AND value = ?", [ch, value]) is not None
     return {"channel": ch, "value": value, "opted_out": out,
-            "events": [{"at": iso(a), "action": act, "source": s, "reason": r} for a, act, s, r in rows]}
+            "events": [{"at": iso(a), "action": act, "source": s, "reason": r, "by": b}
+                       for a, act, s, r, b in rows]}
 
 
 #: Cells of each column looked at to find the one that holds the details, when no header names it.

@@ -8,6 +8,7 @@ made by name, opt-outs added with history) live here too.
 
 from __future__ import annotations
 
+import getpass
 import time
 from contextlib import contextmanager
 from datetime import datetime
@@ -32,9 +33,12 @@ _SCHEMA = [
     "CREATE TABLE IF NOT EXISTS memberships (group_id BIGINT NOT NULL, contact_id BIGINT NOT NULL, "
     "added_at TIMESTAMP NOT NULL)",
     "CREATE TABLE IF NOT EXISTS optouts (channel VARCHAR NOT NULL, value VARCHAR NOT NULL, since TIMESTAMP NOT NULL, "
-    "source VARCHAR, reason VARCHAR, PRIMARY KEY (channel, value))",
+    "source VARCHAR, reason VARCHAR, \"by\" VARCHAR, PRIMARY KEY (channel, value))",
     "CREATE TABLE IF NOT EXISTS optout_history (\"at\" TIMESTAMP NOT NULL, channel VARCHAR NOT NULL, "
-    "value VARCHAR NOT NULL, action VARCHAR NOT NULL, source VARCHAR, reason VARCHAR)",
+    "value VARCHAR NOT NULL, action VARCHAR NOT NULL, source VARCHAR, reason VARCHAR, \"by\" VARCHAR)",
+    # who opted out or reinstated, added to databases made before it was recorded (NULL: not known)
+    "ALTER TABLE optouts ADD COLUMN IF NOT EXISTS \"by\" VARCHAR",
+    "ALTER TABLE optout_history ADD COLUMN IF NOT EXISTS \"by\" VARCHAR",
     "CREATE TABLE IF NOT EXISTS runs (id BIGINT NOT NULL, file VARCHAR, sha256 VARCHAR, status VARCHAR, "
     "started_at TIMESTAMP, finished_at TIMESTAMP, outbox VARCHAR, summary VARCHAR)",
 ]
@@ -223,9 +227,21 @@ def ensure_groups(con: duckdb.DuckDBPyConnection, names: Sequence[str], now: dat
     return out
 
 
+def current_user() -> str | None:
+    """The login name of the process's user, or None when the system has none to give (a container's bare uid)."""
+    try:
+        return getpass.getuser()
+    except (OSError, KeyError):
+        return None
+
+
 def add_optouts(con: duckdb.DuckDBPyConnection, details: pa.Table, now: datetime, source: str,
-                reason: str | None) -> int:
-    """Opt out (channel, value) pairs not yet out, with history; returns how many were added."""
+                reason: str | None, by: str | None = None) -> int:
+    """Opt out (channel, value) pairs not yet out, with history; returns how many were added.
+
+    `by` is who did it; without it, the process's user (a file's opt-outs are the daemon's or the importer's).
+    """
+    by = by or current_user()
     con.register("new_optouts", details)
     try:
         con.execute("CREATE OR REPLACE TEMP TABLE _added AS SELECT DISTINCT n.channel, n.value FROM new_optouts n "
@@ -233,9 +249,10 @@ def add_optouts(con: duckdb.DuckDBPyConnection, details: pa.Table, now: datetime
                     "WHERE o.channel = n.channel AND o.value = n.value)")
     finally:
         con.unregister("new_optouts")
-    con.execute("INSERT INTO optouts SELECT channel, value, ?, ?, ? FROM _added", [now, source, reason])
-    con.execute("INSERT INTO optout_history SELECT ?, channel, value, 'opt_out', ?, ? FROM _added",
-                [now, source, reason])
+    con.execute("INSERT INTO optouts (channel, value, since, source, reason, \"by\") "
+                "SELECT channel, value, ?, ?, ?, ? FROM _added", [now, source, reason, by])
+    con.execute("INSERT INTO optout_history (\"at\", channel, value, action, source, reason, \"by\") "
+                "SELECT ?, channel, value, 'opt_out', ?, ?, ? FROM _added", [now, source, reason, by])
     n = con.execute("SELECT count(*) FROM _added").fetchall()[0][0]
     con.execute("DROP TABLE _added")
     return n
