@@ -198,6 +198,9 @@ class PipelineConfig(Model):
     """The daemon's log file, relative to the home folder."""
     default_region: str = "IL"
     """ISO 3166 country for numbers written without a country code."""
+    phone_format: Literal["e164", "national"] = "e164"
+    """How tables show phones: `e164` (+972523334444) or `national` (052-333-4444 for the default region's
+    numbers; other countries' stay E.164).  JSON and exports stay E.164 unless a command says otherwise."""
     match_on: list[Literal["external_id", "phone", "email"]] = ["external_id", "phone", "email"]
     """How a row finds an existing contact; the first key that matches wins."""
     empty_cells: Literal["keep", "clear"] = "keep"

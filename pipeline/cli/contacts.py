@@ -50,6 +50,17 @@ def print_table(page: contacts.Page, *, sort: str | None) -> None:
     else:
         say(f"{plural(shown, 'contact')}.")
 
+PHONE_FORMAT = click.option("--phone-format", type=click.Choice(contacts.PHONE_FORMATS),
+                            help="Phones as e164 (+972523334444) or national (052-333-4444); tables default to "
+                                 "phone_format in pipeline.yaml, JSON and exports to e164.")
+
+
+def phone_format_for(cfg, asked: str | None, table: bool) -> str:
+    """The format phones are shown in: as asked, else a table's configured one; JSON and exports stay E.164,
+    since scripts and gateways read them."""
+    return asked or (cfg.pipeline.phone_format if table else "e164")
+
+
 # --------------------------------------------------------------------------- contacts
 
 
@@ -62,9 +73,10 @@ def print_table(page: contacts.Page, *, sort: str | None) -> None:
 @click.option("--limit", type=click.IntRange(min=1), help="At most N contacts (a table shows 100 unless told).")
 @click.option("--json", "as_json", is_flag=True, help="Print the contacts as JSON.")
 @click.option("--export", type=click.Path(dir_okay=False, path_type=Path), help=EXPORT_HELP)
+@PHONE_FORMAT
 @click.pass_context
 @fail_cleanly
-def list_cmd(ctx, search, sort, groups, include_all, limit, as_json, export) -> None:
+def list_cmd(ctx, search, sort, groups, include_all, limit, as_json, export, phone_format) -> None:
     """List active contacts (at least one detail not opted out); --all lists every contact.
 
     Example: contacts list --search "052-345 6789" --sort last_name:desc --group VIP
@@ -74,6 +86,8 @@ def list_cmd(ctx, search, sort, groups, include_all, limit, as_json, export) -> 
     with command_store(ctx) as (cfg, con):
         page = contacts.list_contacts(con, cfg, search=search, sort=sort, groups=groups, include_all=include_all,
                                       limit=limit or (contacts.TABLE_LIMIT if table else None), with_total=table)
+    page.records = contacts.with_phone_format(page.records, phone_format_for(cfg, phone_format, table),
+                                              cfg.pipeline.default_region)
     if table:
         print_table(page, sort=sort)
     else:
@@ -83,15 +97,18 @@ def list_cmd(ctx, search, sort, groups, include_all, limit, as_json, export) -> 
 @click.command("show")
 @click.argument("contact_id", metavar="ID", type=int)
 @click.option("--json", "as_json", is_flag=True, help="Print the contact as JSON.")
+@PHONE_FORMAT
 @click.pass_context
 @fail_cleanly
-def show_cmd(ctx, contact_id: int, as_json: bool) -> None:
+def show_cmd(ctx, contact_id: int, as_json: bool, phone_format: str | None) -> None:
     """Show one contact: every field, each detail's status, its groups.
 
     Example: contacts show 42 --json
     """
     with command_store(ctx) as (cfg, con):
         rec = contacts.get(con, cfg, contact_id)
+    fmt = phone_format_for(cfg, phone_format, not as_json)
+    [rec] = contacts.with_phone_format([rec], fmt, cfg.pipeline.default_region)
     echo_json(rec) if as_json else show_contact(rec)
 
 

@@ -86,6 +86,31 @@ def _records(con: duckdb.DuckDBPyConnection, cfg: Config, rows: list[tuple]) -> 
     return out
 
 
+#: How phones can be shown: as stored, or as a person of the default region dials them.
+PHONE_FORMATS = ("e164", "national")
+
+
+def national_phone(e164: str | None, region: str) -> str | None:
+    """A stored E.164 number as the default region writes it at home (`052-333-4444`); another country's as stored."""
+    if not e164:
+        return e164
+    try:
+        number = phonenumbers.parse(e164, None)
+    except phonenumbers.NumberParseException:
+        return e164
+    if phonenumbers.region_code_for_number(number) != region.upper():
+        return e164
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.NATIONAL)
+
+
+def with_phone_format(records: list[dict], phone_format: str, region: str) -> list[dict]:
+    """The records with phones in `phone_format` (`e164` leaves them as they are)."""
+    if phone_format == "e164":
+        return records
+    # one parse per shown contact: tables are a page; a national export is asked for explicitly
+    return [{**r, "phone": national_phone(r["phone"], region)} for r in records]
+
+
 def export_headers(cfg: Config) -> list[str]:
     """The header row of a contacts export.  The id column is `record_id`, never `id`: a header `id` would map
     to external_id if the export were dropped back into the inbox."""
