@@ -14,6 +14,7 @@ import argparse
 import statistics
 import tempfile
 import time
+from datetime import datetime
 from pathlib import Path
 
 FIELDS_YAML = """\
@@ -83,7 +84,7 @@ def build(home: Path, n: int) -> None:
                 "'bench', NULL FROM range(1, 20001) t(i)")
     con.execute("INSERT INTO optout_history (\"at\", channel, value, action, source, reason) "
                 "SELECT since, channel, value, 'opt_out', source, reason FROM optouts")
-    ids = store.ensure_groups(con, [g for g, _ in GROUPS], store._ts("2026-01-01T00:00:00Z"))
+    ids = store.ensure_groups(con, [g for g, _ in GROUPS], datetime(2026, 1, 1))
     for name, k in GROUPS:
         con.execute("INSERT INTO memberships SELECT ?, id, TIMESTAMP '2026-01-01' FROM contacts WHERE id % ? = 0",
                     [ids[name][0], k])
