@@ -182,7 +182,9 @@ def prepare(table: Table, columns: list[ColumnMap], cfg: Config, *, rule_groups:
         file_groups, mirror_groups = list(extra_groups), []
     else:
         file_groups = list(rule_groups) + list(extra_groups)
-        mirror_groups = list(rule_groups) if mirror else []
+        # A reject workbook dropped back holds only the rows to fix, never the whole list: it mirrors nothing.
+        workbook = any(c.how == "reject_info" for c in columns)
+        mirror_groups = list(rule_groups) if mirror and not workbook else []
     # --group names come from a command line, rule groups from groups.yaml: cleaned like a file's
     file_groups = [g for g in map(clean_name, file_groups) if g]
     mirror_groups = [g for g in map(clean_name, mirror_groups) if g]
