@@ -205,8 +205,9 @@ class PipelineConfig(Model):
     """How a row finds an existing contact; the first key that matches wins."""
     empty_cells: Literal["keep", "clear"] = "keep"
     """What an empty cell does to an existing value."""
-    invalid_values: Literal["reject_row", "drop_value"] = "reject_row"
-    """A bad value rejects its row, or is left out and reported."""
+    invalid_values: Literal["reject_row", "drop_value"] = "drop_value"
+    """drop_value (the default): a bad value is left out and the row, imported, is listed in the reject workbook
+    saying so; only a row left with no valid detail is rejected.  reject_row: a bad value rejects its row."""
     unknown_columns: Literal["ignore", "hold"] = "ignore"
     """A column no rule maps is ignored (and listed), or the file is held in rejects/."""
     date_order: Literal["dmy", "mdy", "ymd"] = "dmy"

@@ -168,6 +168,11 @@ class _Shown(dict):
         return "{" + key + "}"
 
 
+def shown(value: Any) -> str:
+    """A value as a reason's message shows it (see `_show`), for messages built outside the `Reason` templates."""
+    return _show(value)
+
+
 def _show(value: Any, limit: int = 60) -> str:
     """A value as a message shows it: cut to `limit` characters, non-printing characters escaped."""
     s = value if isinstance(value, str) else str(value)

@@ -57,6 +57,9 @@ class RunSummary:
     rejects_file: str | None = None
     reject_reasons: dict = field(default_factory=dict)
     dropped_values: dict = field(default_factory=lambda: {"count": 0, "values": []})
+    #: Rows imported with at least one value left out (drop_value), each also in the reject workbook. Not an
+    #: outcome: such a row is counted new, updated, unchanged or duplicate too, so it stays out of `rows`.
+    rows_with_dropped_values: int = 0
     earlier_run: dict | None = None
     source: dict = field(default_factory=dict)
     outbox: str | None = None
@@ -88,7 +91,8 @@ class RunSummary:
             for code, n in sorted(self.reject_reasons.items()):
                 lines.append(f"  rejected for {code}: {n}")
             if self.dropped_values["count"]:
-                lines.append(f"  values left out (invalid): {self.dropped_values['count']}")
+                lines.append(f"  values left out (invalid): {self.dropped_values['count']}, "
+                             f"on {self.rows_with_dropped_values} imported rows")
             mapped = [f"{c['header']} -> {c['field']}" for c in self.columns if c["field"]]
             unmapped = [c["header"] for c in self.columns if not c["field"] and c["header"]]
             lines.append("  columns: " + (", ".join(mapped) or "none mapped"))

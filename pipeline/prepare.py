@@ -18,7 +18,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from .config import Config, clean_name
-from .errors import Reason, Rejection, Rejections
+from .errors import Reason, Rejection, Rejections, shown
 from .fields import ColumnMap, catalog
 from .normalize import Normalized, normalize_column, truthy_column
 from .plan import ImportPlan
@@ -32,6 +32,9 @@ if "ARROW_DEFAULT_MEMORY_POOL" not in os.environ:
 
 _GROUP_SPLIT = re.compile(r"[;,]")
 MAX_DROPPED_LISTED = 1000
+#: How a reason of a row with values left out ends while the row stands imported; the conductor cuts it
+#: off when the store rejects the row after all (then only the value's being left out is true).
+LEFT_OUT_TAIL = "; the rest of the row was imported"
 #: Columns normalized at once: one per core, at most two (the phone and e-mail columns weigh the most).
 _WORKERS = max(1, min(2, os.cpu_count() or 1))
 
@@ -44,6 +47,8 @@ class Prepared:
     rejects: Rejections                                  # rows rejected before the upsert
     dropped: list[dict] = field(default_factory=list)    # drop_value: values left out, for the summary
     dropped_count: int = 0
+    #: drop_value: the rows imported with values left out -> what was left out (for the reject workbook)
+    dropped_rows: Rejections = field(default_factory=dict)
 
 
 def split_groups(cell: str) -> list[str]:
@@ -63,13 +68,17 @@ def _coalesce(arrays: list[pa.Array]) -> pa.Array:
 class _Reasons:
     """Reject reasons of bad rows, gathered column by column.
 
-    With `drop` a bad value is only counted (and the first ones listed); its
-    reason is written out only on a row that is rejected all the same
-    (`rejected`: the rows left with no detail).
+    With `drop` a bad value is left out: on a row that is rejected all the same
+    (`rejected`: the rows left with no detail) its reason is the usual one; on a
+    row that is imported, its reason (in `dropped_rows`) says what was left out
+    and that the rest was imported, so the reject workbook lists the row to fix.
+    The first values left out are also listed for the summary.  Python runs
+    once per bad value, as for a rejected row's reasons, never per good row.
     """
 
     def __init__(self, source_rows: list[int], drop: bool, rejected: pa.Array) -> None:
         self.by_row: Rejections = {}
+        self.dropped_rows: Rejections = {}
         self.source_rows, self.drop, self.rejected = source_rows, drop, rejected
         self.dropped: list[dict] = []
         self.dropped_count = 0
@@ -86,6 +95,13 @@ class _Reasons:
             for i, value in zip(listed.to_pylist(), raw.take(listed).to_pylist()):
                 self.dropped.append({"source_row": self.source_rows[i], "field": field_name,
                                      "value": value, "reason": reason.value})
+            kept = pc.indices_nonzero(pc.and_not(bad, self.rejected))
+            expected = f" (not a valid {type_}" + (f"; one of: {', '.join(choices)})" if choices else ")") \
+                if reason is Reason.INVALID_VALUE else ""
+            name = field_name if reason is Reason.INVALID_VALUE else type_  # "phone", "e-mail"
+            for i, value in zip(kept.to_pylist(), raw.take(kept).to_pylist()):
+                self.dropped_rows.setdefault(i, []).append(
+                    Rejection(reason, f"{name} '{shown(value)}' left out{expected}{LEFT_OUT_TAIL}"))
             bad = pc.and_(bad, self.rejected)
         rows = pc.indices_nonzero(bad)
         message = reason.formatter(field=field_name, type=type_, choices=list(choices))
@@ -166,7 +182,9 @@ def prepare(table: Table, columns: list[ColumnMap], cfg: Config, *, rule_groups:
         file_groups, mirror_groups = list(extra_groups), []
     else:
         file_groups = list(rule_groups) + list(extra_groups)
-        mirror_groups = list(rule_groups) if mirror else []
+        # A reject workbook dropped back holds only the rows to fix, never the whole list: it mirrors nothing.
+        workbook = any(c.how == "reject_info" for c in columns)
+        mirror_groups = list(rule_groups) if mirror and not workbook else []
     # --group names come from a command line, rule groups from groups.yaml: cleaned like a file's
     file_groups = [g for g in map(clean_name, file_groups) if g]
     mirror_groups = [g for g in map(clean_name, mirror_groups) if g]
@@ -183,7 +201,8 @@ def prepare(table: Table, columns: list[ColumnMap], cfg: Config, *, rule_groups:
         file_groups=file_groups, mirror_groups=mirror_groups, group_category=group_category,
         optout_details=optout_details, source=source,
         left_out=pa.array(sorted(rejects), pa.int64()) if rejects else None)
-    return Prepared(plan=plan, rejects=rejects, dropped=reasons.dropped, dropped_count=reasons.dropped_count)
+    return Prepared(plan=plan, rejects=rejects, dropped=reasons.dropped, dropped_count=reasons.dropped_count,
+                    dropped_rows=reasons.dropped_rows)
 
 
 def _optout_details(optout_columns: list[pa.Array], phones: pa.Array, emails: pa.Array) -> pa.Table:

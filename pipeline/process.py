@@ -18,7 +18,7 @@ from typing import Iterator, Protocol
 from . import hooks, store
 from .clock import iso, utcnow
 from .config import Config, first_rule
-from .errors import FileHeld, FileRejected, PipelineError, Rejections
+from .errors import FileHeld, FileRejected, PipelineError, Rejection, Rejections
 from .fields import ColumnMap, map_columns
 from .manage.optouts import import_values, read_optout_values
 from .outbox import (
@@ -37,7 +37,7 @@ from .outbox import (
     take,
 )
 from .output import feed_writer, safe_name, start_writer, write_xlsx
-from .prepare import prepare
+from .prepare import LEFT_OUT_TAIL, Prepared, prepare
 from .read import Table, bulk_allocation, give_back_memory, read_table
 
 
@@ -197,8 +197,8 @@ def _import(cfg: Config, con, path: Path, table: Table, summary: RunSummary, sta
     rejects_name = safe_name(f"{Path(path.name).stem}.rejects.xlsx")
     if not dry_run:
         staging, final = new_outbox(cfg, started, path.name, summary)
-        if prepared.rejects:  # written on the other core while the database does the upsert
-            writer = _RejectsWriter(staging / rejects_name, table, prepared.rejects)
+        if prepared.rejects or prepared.dropped_rows:  # written on the other core while the database does the upsert
+            writer = _RejectsWriter(staging / rejects_name, table, {**prepared.rejects, **prepared.dropped_rows})
     staged = store.stage_rows(con, cfg, prepared.plan)  # before the transaction, which would keep Arrow's copy alive
     prepared.plan = prepared.plan.without_rows()
     give_back_memory()  # the rows' Arrow copy, now in the database
@@ -206,8 +206,8 @@ def _import(cfg: Config, con, path: Path, table: Table, summary: RunSummary, sta
     try:
         outcome = store.import_rows(con, cfg, prepared.plan, now, staged)
         timings["upsert"] = time.perf_counter() - t
-        rejected = {**prepared.rejects, **outcome.rejected}  # the upsert's: conflicts, details taken
-        _fill_summary(summary, table, outcome, rejected, prepared)
+        rejected, dropped = _outcome_rows(prepared, outcome)
+        _fill_summary(summary, table, outcome, rejected, prepared, len(dropped))
         if dry_run:
             con.execute("ROLLBACK")
             summary.finished_at = iso(utcnow())
@@ -217,9 +217,9 @@ def _import(cfg: Config, con, path: Path, table: Table, summary: RunSummary, sta
         reporter.stage(path.name, "outputs")
         if writer is not None:
             writer.join()
-        if outcome.rejected:  # the upsert rejected rows too: the workbook holds every rejected row, in order
-            _write_rejects(staging / rejects_name, table, rejected)
-        if rejected:
+        if outcome.rejected:  # the upsert rejected rows too: the workbook holds every row to fix, in order
+            _write_rejects(staging / rejects_name, table, {**rejected, **dropped})
+        if rejected or dropped:
             summary.rejects_file = rejects_name
         hooks.point("outputs")
         if taken is not None:
@@ -299,8 +299,25 @@ def _rounded(timings: dict[str, float]) -> dict[str, float]:
     return {k: round(v, 3) for k, v in timings.items()}
 
 
+def _outcome_rows(prepared: Prepared, outcome: store.ImportOutcome) -> tuple[Rejections, Rejections]:
+    """The rows rejected (before the upsert and by it), and the rows imported with values left out.
+
+    A row with values left out that the upsert rejects after all (a conflict, a
+    detail taken) is a rejected row: its reasons are the upsert's, then what was
+    left out, no longer saying that the rest was imported.
+    """
+    rejected = {**prepared.rejects, **outcome.rejected}  # the upsert's: conflicts, details taken
+    dropped = prepared.dropped_rows
+    if outcome.rejected and dropped:
+        for rn in outcome.rejected.keys() & dropped.keys():
+            rejected[rn] = outcome.rejected[rn] + [Rejection(code, message.removesuffix(LEFT_OUT_TAIL))
+                                                   for code, message in dropped[rn]]
+        dropped = {rn: reasons for rn, reasons in dropped.items() if rn not in outcome.rejected}
+    return rejected, dropped
+
+
 def _fill_summary(summary: RunSummary, table: Table, outcome: store.ImportOutcome,
-                  rejected: Rejections, prepared) -> None:
+                  rejected: Rejections, prepared: Prepared, rows_with_dropped_values: int) -> None:
     rows = summary.rows
     rows["total"] = len(table.source_rows)
     rows["blank"] = table.blank_rows
@@ -315,6 +332,7 @@ def _fill_summary(summary: RunSummary, table: Table, outcome: store.ImportOutcom
                        "added": outcome.optouts_added}
     summary.groups = outcome.groups
     summary.dropped_values = {"count": prepared.dropped_count, "values": prepared.dropped}
+    summary.rows_with_dropped_values = rows_with_dropped_values
     assert sum(rows[k] for k in ("new", "updated", "unchanged", "duplicate", "rejected")) == rows["total"], rows
 
 

@@ -129,7 +129,7 @@ def test_writer_process_writes_the_workbook_it_is_fed(tmp_path):
 
 
 def test_fixed_reject_workbook_dropped_back_imports(tmp_path):
-    home = make_home(tmp_path)
+    home = make_home(tmp_path, pipeline="invalid_values: reject_row\n")  # the row is rejected, then fixed
     s = run(home, xlsx(tmp_path / "a.xlsx", [HEAD, ["A", "B", "12", "a@example.com", "X"]]))
     book = outbox_folder(home, s) / s.rejects_file
     rows = read_xlsx(book)
@@ -274,7 +274,7 @@ def test_invalid_values_drop_value(tmp_path):
 
 
 def test_typed_custom_fields(tmp_path):
-    home = make_home(tmp_path, fields="""
+    home = make_home(tmp_path, pipeline="invalid_values: reject_row\n", fields="""
 custom_fields:
   - {name: loyalty_tier, type: choice, choices: [Gold, Silver], aliases: [Tier]}
   - {name: signup_date, type: date}

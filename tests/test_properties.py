@@ -1,11 +1,15 @@
-"""Invariants over generated files: every row accounted for; no import reactivates an opt-out."""
+"""Invariants over generated files: every row accounted for; no import reactivates an opt-out.
+
+Every row to fix is in the reject workbook: the rejected ones and (drop_value,
+the default) the ones imported with values left out.
+"""
 
 from __future__ import annotations
 
 import tempfile
 from pathlib import Path
 
-from helpers import csv_file, make_home, query, run
+from helpers import csv_file, make_home, outbox_folder, query, read_xlsx, run
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -18,7 +22,7 @@ CITIES = ["", "Haifa", "Eilat"]
 row = st.tuples(st.sampled_from(IDS), st.sampled_from(PHONES), st.sampled_from(EMAILS), st.sampled_from(CITIES),
                 st.sampled_from(OPT))
 file_rows = st.lists(row, min_size=0, max_size=12)
-config = st.sampled_from(["", "empty_cells: clear\n", "invalid_values: drop_value\n", "match_on: [email, phone]\n",
+config = st.sampled_from(["", "empty_cells: clear\n", "invalid_values: reject_row\n", "match_on: [email, phone]\n",
                           "match_on: [external_id]\n"])
 
 
@@ -35,6 +39,11 @@ def test_counts_add_up_and_opt_outs_stay(pipeline_yaml, files):
             r = s.rows
             assert r["new"] + r["updated"] + r["unchanged"] + r["duplicate"] + r["rejected"] == r["total"]
             assert r["total"] + r["blank"] == len(rows)
+            listed = len(read_xlsx(outbox_folder(home, s) / s.rejects_file)) - 1 if s.rejects_file else 0
+            assert listed == r["rejected"] + s.rows_with_dropped_values
+            assert s.rows_with_dropped_values <= r["total"] - r["rejected"]
+            if "reject_row" in pipeline_yaml:
+                assert s.rows_with_dropped_values == 0
             now = set(query(home, "SELECT channel, value FROM optouts"))
             assert opted <= now, "an import made an opted-out detail reachable again"
             opted = now

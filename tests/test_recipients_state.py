@@ -1,5 +1,8 @@
 """A state machine over the store: imports, edits, deletes, merges, opt-outs and reinstatements in any order.
 
+Imports run with the default `invalid_values: drop_value`: some rows carry a
+bad value beside a good detail (left out, the row imported), some go through
+a `mirror` rule, and some files are their reject workbook fixed and dropped back.
 After every step: the recipient list (of every group, every contact, and an
 ad-hoc list naming every value) holds no opted-out detail, and the opt-out list
 is exactly what the opt-outs and reinstatements made it, so a detail becomes
@@ -13,7 +16,7 @@ import tempfile
 from pathlib import Path
 
 import hypothesis.strategies as st
-from helpers import csv_file, make_home
+from helpers import csv_file, make_home, read_xlsx, xlsx
 from hypothesis import HealthCheck, settings
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
@@ -28,6 +31,10 @@ PHONES = [(f"+9725234567{n:02d}", [f"052-345-67{n:02d}", f"+972 52 345 67{n:02d}
                                    f"0523456 7{n:02d}"]) for n in range(6)]
 EMAILS = [(f"p{n}@example.com", [f"p{n}@example.com", f" P{n}@Example.COM ", f"p{n}@EXAMPLE.com"]) for n in range(6)]
 GROUPS = ["Alpha", "Beta", "Gamma"]
+BAD_PHONES = ["054-111", "12", "phone?"]
+BAD_EMAILS = ["x@", "nope", "a@b@c"]
+#: Files named mirror* mirror the group Alpha (when they have no groups column).
+MIRROR_RULE = "assign:\n  - {files: 'mirror*', groups: [Alpha], mode: mirror}\n"
 
 phone_pick = st.tuples(st.integers(0, len(PHONES) - 1), st.integers(0, 3))
 email_pick = st.tuples(st.integers(0, len(EMAILS) - 1), st.integers(0, 2))
@@ -53,7 +60,7 @@ class OptOutMachine(RuleBasedStateMachine):
     def __init__(self) -> None:
         super().__init__()
         self.root = Path(tempfile.mkdtemp(prefix="contacts-state-"))
-        self.home = make_home(self.root / "home")
+        self.home = make_home(self.root / "home", groups=MIRROR_RULE)
         self.cfg = load_config(self.home)
         self.con = store.connect(self.cfg)
         self.out: set[tuple[str, str]] = set()      # what the opt-out list must hold
@@ -85,6 +92,37 @@ class OptOutMachine(RuleBasedStateMachine):
                 for pick, ch in ((r["phone"], "sms"), (r["email"], "email")):
                     if pick:
                         self.out.add(spelled((ch,) + pick)[0])
+
+    @rule(rows=st.lists(st.fixed_dictionaries({
+        "good": detail_pick, "bad": st.integers(0, 2), "optout": st.sampled_from(["", "", "yes"])}),
+        min_size=1, max_size=4), mirror=st.booleans(), fix=st.one_of(st.none(), detail_pick))
+    def import_with_dropped_values(self, rows, mirror, fix) -> None:
+        """Rows with a bad value beside a good detail: the bad one is left out, the row imported and listed;
+        with `fix`, the reject workbook comes back with the bad cells fixed (and still saying opt out)."""
+        self.files += 1
+        table = [["First name", "Mobile", "E-mail", "Unsubscribed"]]
+        for r in rows:
+            (channel, _), raw = spelled(r["good"])
+            cells = [raw, BAD_EMAILS[r["bad"]]] if channel == "sms" else [BAD_PHONES[r["bad"]], raw]
+            table.append(["Dana"] + cells + [r["optout"]])
+            if r["optout"]:
+                self.out.add(spelled(r["good"])[0])
+        path = csv_file(self.root / f"{'mirror' if mirror else 'file'}{self.files}.csv", table)
+        summary = process_file(path, self.cfg, force=True, con=self.con)
+        assert summary.status == "done", summary.reason
+        assert summary.rows_with_dropped_values + summary.rows["rejected"] >= len(rows) - summary.rows["duplicate"]
+        if fix is None or not summary.rejects_file:
+            return
+        book = read_xlsx(self.cfg.outbox / summary.outbox / summary.rejects_file)
+        (channel, canon), raw = spelled(fix)
+        column = 1 if channel == "sms" else 2
+        for cells in book[1:]:
+            if cells[column] in BAD_PHONES + BAD_EMAILS:
+                cells[column] = raw
+                if cells[3] == "yes":  # the fixed value sits on a row that says opt out: it is opted out too
+                    self.out.add((channel, canon))
+        back = xlsx(self.root / f"{path.stem}.rejects.xlsx", book)
+        assert process_file(back, self.cfg, force=True, con=self.con).status == "done"
 
     @rule(pick=detail_pick, name=st.sampled_from(["Noa", "Eli"]), group=st.sampled_from(GROUPS))
     def add_contact(self, pick, name, group) -> None:

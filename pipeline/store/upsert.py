@@ -126,17 +126,36 @@ def stage_rows(con: duckdb.DuckDBPyConnection, cfg: Config, plan: ImportPlan) ->
             con.execute(match_sql(set(match_keys)))
     finally:
         con.unregister("incoming")
+    if plan.mirror_groups:
+        con.execute(f"CREATE OR REPLACE TEMP TABLE rejected_keys AS SELECT {_REJECTED_KEYS} FROM inc LIMIT 0")
     if plan.left_out is not None and len(plan.left_out):
         # Dropped here rather than filtered out of the scan: a filter there makes the planner
         # expect few rows and build the joins' hash tables on the file's wide rows (a re-import
         # of a million rows then ran out of database memory).
         con.register("left_out", pa.table({"rn": plan.left_out}))
         try:
-            con.execute("DELETE FROM inc WHERE rn IN (SELECT rn FROM left_out)")
+            where = "rn IN (SELECT rn FROM left_out)"
+            _set_aside(con, plan, where)
+            con.execute(f"DELETE FROM inc WHERE {where}")
         finally:
             con.unregister("left_out")
         file_rows -= len(plan.left_out)
     return Staged(rows=file_rows, stored=stored, match_keys=match_keys, general=general)
+
+
+#: What a rejected row leaves for a mirror rule: the contacts it names keep their memberships.
+_REJECTED_KEYS = "rn, target, phone, email, external_id"
+
+
+def _set_aside(con: duckdb.DuckDBPyConnection, plan: ImportPlan, where: str) -> None:
+    """Keep the keys of the rows of `inc` about to be rejected (`where`), for a mirror rule to spare their contacts.
+
+    A rejected row does not say its contact left the list, so `_assign_groups`
+    removes no contact that such a row names.  Only for a mirror rule: other
+    files need none of it.
+    """
+    if plan.mirror_groups:
+        con.execute(f"INSERT INTO rejected_keys SELECT {_REJECTED_KEYS} FROM inc WHERE {where}")
 
 
 def import_rows(con: duckdb.DuckDBPyConnection, cfg: Config, plan: ImportPlan, now: datetime,
@@ -167,6 +186,7 @@ def import_rows(con: duckdb.DuckDBPyConnection, cfg: Config, plan: ImportPlan, n
     rejected: Rejections = {}
     if match_keys and _reject(con, rejected, "SELECT rn FROM inc WHERE _conflicted", Reason.CONFLICT,
                               "each of its keys finds a different contact"):
+        _set_aside(con, plan, "_conflicted")
         con.execute("DELETE FROM inc WHERE _conflicted")
 
     # 2. Rows of this file that name one contact form a cluster: a shared key value, or the same stored contact.
@@ -176,6 +196,7 @@ def import_rows(con: duckdb.DuckDBPyConnection, cfg: Config, plan: ImportPlan, n
                     "GROUP BY label HAVING count(DISTINCT target) > 1")
         if _reject(con, rejected, "SELECT rn FROM inc WHERE label IN (SELECT label FROM clash)", Reason.CONFLICT,
                    "rows of this file tie them together"):
+            _set_aside(con, plan, "label IN (SELECT label FROM clash)")
             con.execute("DELETE FROM inc WHERE label IN (SELECT label FROM clash)")
         con.execute("DROP TABLE clash")
 
@@ -221,6 +242,7 @@ def import_rows(con: duckdb.DuckDBPyConnection, cfg: Config, plan: ImportPlan, n
                                  "JOIN taken t USING (label) GROUP BY i.rn").fetchall():
             detail = {"phone": "Its phone", "email": "Its e-mail"}.get(d, "Its phone and e-mail")
             rejected[rn] = [Rejection(Reason.DETAIL_TAKEN, Reason.DETAIL_TAKEN.format(detail=detail))]
+        _set_aside(con, plan, "label IN (SELECT label FROM taken)")
         con.execute("DELETE FROM merged WHERE label IN (SELECT label FROM taken)")
         con.execute("DROP TABLE taken")
 
@@ -259,6 +281,7 @@ def import_rows(con: duckdb.DuckDBPyConnection, cfg: Config, plan: ImportPlan, n
     if no_detail:
         _reject(con, rejected, "SELECT rn FROM inc WHERE label IN (SELECT label FROM final "
                                "WHERE phone IS NULL AND email IS NULL)", Reason.NO_CONTACT_DETAIL, "")
+        _set_aside(con, plan, "label IN (SELECT label FROM final WHERE phone IS NULL AND email IS NULL)")
         con.execute("DELETE FROM final WHERE phone IS NULL AND email IS NULL")
         no_detail, n_new, n_upd, n_clusters, n_rows = con.execute(count_sql).fetchall()[0]
     con.execute("DROP TABLE inc" + ("; DROP TABLE multi" if has_multi else "") + ("; DROP TABLE merged" if check else ""))
@@ -284,8 +307,9 @@ def import_rows(con: duckdb.DuckDBPyConnection, cfg: Config, plan: ImportPlan, n
         "count(*) FILTER (WHERE email IN (SELECT value FROM optouts WHERE channel = 'email')) FROM final"
     ).fetchall()[0]
     result.optouts_added = add_optouts(con, plan.optout_details, now, plan.source, "opt-out column in the file")
-    result.groups = _assign_groups(con, plan, now)
-    con.execute("DROP TABLE final; DROP TABLE ids; DROP TABLE final_groups")
+    result.groups = _assign_groups(con, plan, now, keys)
+    con.execute("DROP TABLE final; DROP TABLE ids; DROP TABLE final_groups"
+                + ("; DROP TABLE rejected_keys" if plan.mirror_groups else ""))
     return result
 
 
@@ -318,7 +342,14 @@ def _propagate_labels(con: duckdb.DuckDBPyConnection, keys: list[str]) -> bool:
     return n > 0
 
 
-def _assign_groups(con: duckdb.DuckDBPyConnection, plan: ImportPlan, now: datetime) -> list[dict]:
+def _assign_groups(con: duckdb.DuckDBPyConnection, plan: ImportPlan, now: datetime, keys: list[str]) -> list[dict]:
+    """Each accepted row's contact joins its groups; a mirror rule's groups lose the contacts the file does not name.
+
+    Mirror removes only what a complete list says: the contacts that rejected
+    rows name (by their target or any valid key) keep their memberships, and a
+    file none of whose rows was accepted changes no group (`_mirror_spared`).
+    """
+    mirror = _mirror_spared(con, plan, keys)
     # every cluster's contact: its target, or the id a new one took
     cids = "SELECT coalesce(f.target, n.cid) AS cid, f.grp FROM final f LEFT JOIN ids n USING (label)"
     parts = [f"SELECT cid, unnest(grp) AS g FROM ({cids} WHERE len(f.grp) > 0)"]
@@ -328,7 +359,7 @@ def _assign_groups(con: duckdb.DuckDBPyConnection, plan: ImportPlan, now: dateti
                 f"FROM ({' UNION ALL '.join(parts)}) WHERE g IS NOT NULL AND g <> ''",
                 [plan.file_groups] if plan.file_groups else [])
     names = [r[0] for r in con.execute("SELECT min(name) FROM final_groups GROUP BY g ORDER BY min(name)").fetchall()]
-    names = list(dict.fromkeys(names + plan.mirror_groups))
+    names = list(dict.fromkeys(names + mirror))
     ids = ensure_groups(con, names, now, plan.group_category)
     # One statement for all the groups when each name has a group of its own; when two names find one
     # group (they differ in case only), name by name as before, each counting the members it added first.
@@ -342,12 +373,35 @@ def _assign_groups(con: duckdb.DuckDBPyConnection, plan: ImportPlan, now: dateti
             "AND NOT EXISTS (SELECT 1 FROM memberships m WHERE m.group_id = ? AND m.contact_id = f.cid)",
             [gid, now, name, gid]).fetchall()[0][0]
         removed = 0
-        if name in plan.mirror_groups:
+        if name in mirror:
             removed = con.execute(
                 "DELETE FROM memberships WHERE group_id = ? AND contact_id NOT IN "
-                "(SELECT cid FROM final_groups WHERE g = lower(?))", [gid, name]).fetchall()[0][0]
+                "(SELECT cid FROM final_groups WHERE g = lower(?)) AND contact_id NOT IN (SELECT id FROM spared)",
+                [gid, name]).fetchall()[0][0]
         report.append({"name": name, "created": created, "added": added, "removed": removed})
+    if mirror:
+        con.execute("DROP TABLE spared")
     return report
+
+
+def _mirror_spared(con: duckdb.DuckDBPyConnection, plan: ImportPlan, keys: list[str]) -> list[str]:
+    """The mirror groups this file may remove members from, and the contacts its rejected rows spare (`spared`).
+
+    None when the file had rows and none was accepted: all rejected says nothing
+    of who left the list.  The spared contacts are those a rejected row's
+    target or any of its match keys names (every contact a conflict found),
+    in one statement over the rejected rows' keys.
+    """
+    if not plan.mirror_groups:
+        return []
+    accepted = con.execute("SELECT count(*) FROM final").fetchall()[0][0]
+    if not accepted and con.execute("SELECT count(*) FROM rejected_keys").fetchall()[0][0]:
+        return []
+    parts = ["SELECT target AS id FROM rejected_keys WHERE target IS NOT NULL"]
+    parts += [f"SELECT c.id FROM contacts c JOIN rejected_keys r ON c.{q(k)} = r.{q(k)} WHERE r.{q(k)} <> ''"
+              for k in keys]
+    con.execute(f"CREATE OR REPLACE TEMP TABLE spared AS {' UNION '.join(parts)}")
+    return list(plan.mirror_groups)
 
 
 def _add_members(con: duckdb.DuckDBPyConnection, names: list[str], ids: dict[str, tuple[int, bool]],
