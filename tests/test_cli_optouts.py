@@ -116,7 +116,7 @@ def test_list_json_export_and_channel(home, tmp_path):
     lines = list(csv.reader(out.read_text(encoding="utf-8-sig").splitlines()))
     assert lines[0] == ["channel", "value", "since", "source", "reason"]
     phone_row = next(row for row in lines if row[0] == "sms")
-    assert phone_row[1] == "'+972523456789" and phone_row[4].startswith("'=HYPERLINK")
+    assert phone_row[1] == "+972523456789" and phone_row[4].startswith("'=HYPERLINK")
     book = tmp_path / "optouts.xlsx"
     ok(home, "optout", "list", "--export", str(book))
     ws = openpyxl.load_workbook(book).worksheets[0]
