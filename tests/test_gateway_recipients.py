@@ -94,3 +94,42 @@ def test_number_types_agree_with_the_library():
     assert got[-1] is None
     wrong = [(p, g, _library_type(p)) for p, g in zip(values[:-1], got) if g != _library_type(p)]
     assert len(values) > 5000 and wrong == []
+
+
+def test_the_list_carries_the_custom_fields_by_default(home):
+    rows, _ = listed(home, "--group", "All", "--channel", "sms")
+    assert list(rows[0]) == ["contact_id", "channel", "value", "first_name", "last_name", "loyalty_tier", "points"]
+    assert (rows[0]["first_name"], rows[0]["loyalty_tier"], rows[0]["points"]) == ("Mobile", "gold", "3")
+
+
+def test_fields_picks_them_and_an_unknown_one_is_a_usage_error(home, tmp_path):
+    rows, _ = listed(home, "--group", "All", "--fields", "points, city,points")
+    assert list(rows[0]) == ["contact_id", "channel", "value", "first_name", "last_name", "points", "city"]
+    rows, _ = listed(home, "--group", "All", "--fields", "")
+    assert list(rows[0]) == ["contact_id", "channel", "value", "first_name", "last_name"]
+    r = cli(home, "recipients", "--group", "All", "--fields", "tier")
+    assert r.exit_code == 2 and "No field is named 'tier'" in r.stderr
+    lst = tmp_path / "list.csv"
+    lst.write_text("phone\n052-333-4444\n", encoding="utf-8")
+    rows, _ = listed(home, "--file", str(lst), "--fields", "loyalty_tier")
+    assert rows == [{"contact_id": 1, "channel": "sms", "value": "+972523334444", "first_name": "Mobile",
+                     "last_name": None, "loyalty_tier": "gold"}]
+    out = tmp_path / "send.csv"
+    assert cli(home, "recipients", "--group", "All", "--fields", "points", "--export", str(out)).exit_code == 0
+    assert out.read_text(encoding="utf-8-sig").splitlines()[:2] == [
+        "contact_id,channel,value,first_name,last_name,points", "1,sms,+972523334444,Mobile,,3"]
+
+
+def test_no_group_lists_every_reachable_contact(home):
+    assert cli(home, "add", "--phone", "052-999-0000", "--set", "first_name=Floating").exit_code == 0
+    assert cli(home, "optout", "add", "mail@example.com").exit_code == 0
+    rows, err = listed(home, "--fields", "")
+    assert [r["first_name"] for r in rows] == ["Mobile", "Us", "Mobile2", "Floating"]
+    assert "4 recipients; left out: 1 opted out, 2 not a mobile number." in err
+
+
+def test_a_list_that_names_nothing_valid_lists_nothing(home, tmp_path):
+    lst = tmp_path / "list.csv"
+    lst.write_text("phone\nnot a phone\n", encoding="utf-8")
+    rows, err = listed(home, "--file", str(lst))
+    assert rows == [] and "0 recipients" in err

@@ -35,7 +35,7 @@ from ..manage.contacts import export_headers, export_row, list_contacts
 from ..manage.groups import find as find_group
 from ..manage.optouts import COLUMNS as OPTOUT_COLUMNS
 from ..manage.optouts import list_optouts
-from ..manage.recipients import COLUMNS, build
+from ..manage.recipients import build
 from ..output import open_aside, safe_name, unique_path, write_json_atomic, write_table
 from .names import ignored_name
 
@@ -317,4 +317,4 @@ def _export_rows(cfg: Config, s: Schedule, con) -> tuple[list[str], list[list], 
         return keys, [[r[k] for k in keys] for r in list_optouts(con)], ""
 
     found = build(con, cfg, groups=s.groups, channel=s.channel)
-    return list(COLUMNS), found.export_rows(), "; " + found.summary().rstrip(".")
+    return found.table.column_names, found.export_rows(), "; " + found.summary().rstrip(".")

@@ -62,16 +62,20 @@ class Recipients:
 
 def build(con: duckdb.DuckDBPyConnection, cfg: Config, *, groups: Sequence[str] = (), channel: str | None = None,
           contact_ids: Sequence[int] = (), details: Sequence[tuple[str, str]] = (), invalid: int = 0,
-          not_found: int = 0, repeated: int = 0) -> Recipients:
+          not_found: int = 0, repeated: int = 0, from_file: bool = False,
+          fields: Sequence[str] | None = None) -> Recipients:
     """The deliverable details of the groups' contacts, of `contact_ids`, and the named `details`.
 
-    `invalid`, `not_found` and `repeated` count what reading a list already
-    left out, so the one line says everything.
+    No group and no list (`from_file`) means every reachable contact; a list
+    that names nothing valid lists nothing.  `fields` are the fields carried
+    after COLUMNS (every custom field when None).  `invalid`, `not_found` and
+    `repeated` count what reading a list already left out, so the one line
+    says everything.
     """
     if channel not in (None, "sms", "email"):
         raise UsageError(f"A channel is sms or email, not '{channel}'.")
-    if not groups and not contact_ids and not details and not (invalid or not_found):
-        raise UsageError("Name at least one --group, or a --file of contacts.")
+    extra = _extra_fields(cfg, fields)
+    everyone = not groups and not from_file and not contact_ids and not details
     found = [groups_mod.find(con, cfg, g) for g in groups]
     params: list[Any] = []
     targets = []
@@ -82,27 +86,18 @@ def build(con: duckdb.DuckDBPyConnection, cfg: Config, *, groups: Sequence[str] 
     if contact_ids:
         targets.append("c.id IN (SELECT unnest(?::BIGINT[]))")
         params.append(list(dict.fromkeys(contact_ids)))
-    target_sql = " OR ".join(targets) or "false"
+    target_sql = "true" if everyone else " OR ".join(targets) or "false"
     channels = [ch for ch in ("sms", "email") if channel in (None, ch)]
     left_out = {"opted_out": 0, "repeated": repeated, "not_mobile": 0}
 
     # One row per target contact, with each detail's opt-out flag; the list is unpivoted in Arrow,
     # which is several times cheaper than asking SQL for a row per detail.
-    wide = con.sql(f"SELECT c.id, c.phone, c.email, c.first_name, c.last_name, {store.PHONE_OUT} AS sms_out, "
+    picked = "".join(f', c."{f}"' for f in extra)  # names of the catalog only, never a user's text
+    wide = con.sql(f"SELECT c.id, c.phone, c.email, c.first_name, c.last_name{picked}, {store.PHONE_OUT} AS sms_out, "
                    f"{store.EMAIL_OUT} AS email_out FROM contacts c WHERE {target_sql}", params=params).to_arrow_table()
     parts = []
     for ch in channels:
-        col = "phone" if ch == "sms" else "email"
-        present = pc.is_valid(wide[col])
-        out = pc.and_(present, pc.fill_null(wide[f"{ch}_out"], False))
-        left_out["opted_out"] += pc.sum(out).as_py() or 0
-        sub = wide.filter(pc.and_(present, pc.invert(out)))
-        if ch == "sms":
-            sub = _sendable(sub, "phone", cfg, left_out)
-        order = pc.add(pc.multiply(sub["id"], 2), 0 if ch == "sms" else 1)   # by contact, sms first
-        parts.append(pa.table({"contact_id": sub["id"], "channel": pa.repeat(ch, sub.num_rows).cast(pa.string()),
-                               "value": sub[col], "first_name": sub["first_name"], "last_name": sub["last_name"],
-                               "_order": order}))
+        parts.append(_channel_rows(wide, ch, extra, cfg, left_out))
     if channel is not None:
         col = "phone" if channel == "sms" else "email"
         left_out[f"no_{'phone' if channel == 'sms' else 'email'}"] = pc.sum(pc.is_null(wide[col])).as_py() or 0
@@ -110,23 +105,50 @@ def build(con: duckdb.DuckDBPyConnection, cfg: Config, *, groups: Sequence[str] 
 
     named = [(c, v) for c, v in details if c in channels]
     if named:
-        parts.append(_named_rows(con, cfg, named, target_sql, params, left_out))
+        parts.append(_named_rows(con, cfg, named, extra, target_sql, params, left_out))
     left_out["invalid"] = invalid
     left_out["not_found"] = not_found
+    columns = [*COLUMNS, *extra]
     if not parts:
-        empty = pa.table({k: pa.array([], pa.int64() if k == "contact_id" else pa.string()) for k in COLUMNS})
+        empty = pa.table({k: pa.array([], pa.int64() if k == "contact_id" else pa.string()) for k in columns})
         return Recipients(table=empty, left_out=left_out)
     table = pa.concat_tables(parts)
     table = table.take(pc.sort_indices(table["_order"]))
-    return Recipients(table=table.select(list(COLUMNS)), left_out=left_out)
+    return Recipients(table=table.select(columns), left_out=left_out)
+
+
+def _extra_fields(cfg: Config, fields: Sequence[str] | None) -> list[str]:
+    """The fields a list carries after COLUMNS: those asked for (checked against the catalog), else every custom field."""
+    if fields is None:
+        return [f.name for f in cfg.fields.custom_fields]
+    known = cfg.fields.field_names
+    for name in fields:
+        if name not in known:
+            raise UsageError(f"No field is named '{name}' (the fields are {', '.join(known)}).")
+    return [f for f in dict.fromkeys(fields) if f not in COLUMNS]
+
+
+def _channel_rows(wide: pa.Table, ch: str, extra: list[str], cfg: Config, left_out: dict[str, int]) -> pa.Table:
+    """One channel's rows of the contacts' details: opted-out ones and numbers that take no SMS counted, not listed."""
+    col = "phone" if ch == "sms" else "email"
+    present = pc.is_valid(wide[col])
+    out = pc.and_(present, pc.fill_null(wide[f"{ch}_out"], False))
+    left_out["opted_out"] += pc.sum(out).as_py() or 0
+    sub = wide.filter(pc.and_(present, pc.invert(out)))
+    if ch == "sms":
+        sub = _sendable(sub, "phone", cfg, left_out)
+    order = pc.add(pc.multiply(sub["id"], 2), 0 if ch == "sms" else 1)   # by contact, sms first
+    return pa.table({"contact_id": sub["id"], "channel": pa.repeat(ch, sub.num_rows).cast(pa.string()),
+                     "value": sub[col], "first_name": sub["first_name"], "last_name": sub["last_name"],
+                     **{f: sub[f] for f in extra}, "_order": order})
 
 
 #: Named values come after every contact of the groups, in the list's order.
 _NAMED_FIRST = 1 << 62
 
 
-def _named_rows(con: duckdb.DuckDBPyConnection, cfg: Config, named: list[tuple[str, str]], target_sql: str, params: list[Any],
-                left_out: dict[str, int]) -> pa.Table:
+def _named_rows(con: duckdb.DuckDBPyConnection, cfg: Config, named: list[tuple[str, str]], extra: list[str],
+                target_sql: str, params: list[Any], left_out: dict[str, int]) -> pa.Table:
     """The rows of values a list names: the holder's names when a contact holds them; out and repeated left out."""
     con.register("_named", pa.table({"channel": pa.array([c for c, _ in named], pa.string()),
                                      "value": pa.array([v for _, v in named], pa.string()),
@@ -136,6 +158,7 @@ def _named_rows(con: duckdb.DuckDBPyConnection, cfg: Config, named: list[tuple[s
             "WITH t AS (SELECT c.phone, c.email FROM contacts c WHERE " + target_sql + ") "
             "SELECT coalesce(hp.id, he.id) AS contact_id, n.channel, n.value, "
             "coalesce(hp.first_name, he.first_name) AS first_name, coalesce(hp.last_name, he.last_name) AS last_name, "
+            + "".join(f'coalesce(hp."{f}", he."{f}") AS "{f}", ' for f in extra) +
             f"{_NAMED_FIRST} + n.pos AS _order, "
             "EXISTS (SELECT 1 FROM optouts o WHERE o.channel = n.channel AND o.value = n.value) AS out, "
             "coalesce((n.channel = 'sms' AND n.value IN (SELECT phone FROM t)) "
@@ -151,7 +174,7 @@ def _named_rows(con: duckdb.DuckDBPyConnection, cfg: Config, named: list[tuple[s
     kept = got.filter(pc.invert(pc.or_(out, rep)))
     sms = pc.equal(kept["channel"], "sms")
     kept = pa.concat_tables([kept.filter(pc.invert(sms)), _sendable(kept.filter(sms), "value", cfg, left_out)])
-    return kept.select([*COLUMNS, "_order"])
+    return kept.select([*COLUMNS, *extra, "_order"])
 
 
 def _sendable(rows: pa.Table, column: str, cfg: Config, left_out: dict[str, int]) -> pa.Table:
@@ -163,11 +186,12 @@ def _sendable(rows: pa.Table, column: str, cfg: Config, left_out: dict[str, int]
 
 
 def from_list(con: duckdb.DuckDBPyConnection, cfg: Config, *, groups: Sequence[str] = (), channel: str | None = None,
-              listed: Listed | None = None) -> Recipients:
-    """`build` for groups plus what a list file names (see `contacts.read_list`)."""
+              listed: Listed | None = None, fields: Sequence[str] | None = None) -> Recipients:
+    """`build` for groups plus what a list file names (see `contacts.read_list`); neither: every reachable contact."""
     refs = resolve_listed(con, cfg, listed or Listed())
     return build(con, cfg, groups=groups, channel=channel, contact_ids=refs.ids, details=refs.details,
-                 invalid=len(refs.invalid), not_found=len(refs.not_found), repeated=refs.repeated)
+                 invalid=len(refs.invalid), not_found=len(refs.not_found), repeated=refs.repeated,
+                 from_file=listed is not None, fields=fields)
 
 
 # --------------------------------------------------------------------------- which phones take an SMS
