@@ -162,6 +162,8 @@ class Schedule(Model):
     """export of recipients: only this channel (both when absent)."""
     format: Literal["csv", "xlsx"] = "csv"
     """export: the file format."""
+    keep: int = Field(default=30, ge=1)
+    """export: how many of this schedule's files to keep in outbox/exports/; older ones are deleted after each run."""
 
     @field_validator("cron")
     @classmethod
