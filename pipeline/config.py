@@ -162,6 +162,8 @@ class Schedule(Model):
     """export of recipients: only this channel (both when absent)."""
     format: Literal["csv", "xlsx"] = "csv"
     """export: the file format."""
+    keep: int = Field(default=30, ge=1)
+    """export: how many of this schedule's files to keep in outbox/exports/; older ones are deleted after each run."""
 
     @field_validator("cron")
     @classmethod
@@ -181,6 +183,11 @@ class Schedule(Model):
         if self.job == "export" and not self.what:
             raise ValueError("an export job needs `what`: contacts, optouts or recipients")
         return self
+
+
+#: phonenumbers' number types (`PhoneNumberType`), by the names `sms_number_types` uses.
+NUMBER_TYPES = ("fixed_line", "mobile", "fixed_line_or_mobile", "toll_free", "premium_rate", "shared_cost", "voip",
+                "personal_number", "pager", "uan", "voicemail", "unknown")
 
 
 class PipelineConfig(Model):
@@ -226,6 +233,8 @@ class PipelineConfig(Model):
     """Memory the database may use before it spills work to disk beside the database file."""
     busy_wait_seconds: float = Field(default=600, ge=0)
     """How long a command waits for the database held by another process."""
+    sms_number_types: list[str] = ["mobile", "fixed_line_or_mobile"]
+    """The phone number types (phonenumbers' names) that take an SMS: the sms channel of `recipients` lists only these."""
     schedules: list[Schedule] = []
     """The daemon's scheduled jobs."""
 
@@ -243,6 +252,16 @@ class PipelineConfig(Model):
         if not v or len(set(v)) != len(v):
             raise ValueError("expected one or more of external_id, phone, email, each once")
         return v
+
+    @field_validator("sms_number_types")
+    @classmethod
+    def _number_types(cls, v: list[str]) -> list[str]:
+        v = [t.lower() for t in v]
+        unknown = [t for t in v if t not in NUMBER_TYPES]
+        if not v or unknown:
+            raise ValueError(f"expected one or more of {', '.join(NUMBER_TYPES)}"
+                             + (f", not {', '.join(unknown)}" if unknown else ""))
+        return list(dict.fromkeys(v))
 
     @field_validator("schedules")
     @classmethod

@@ -20,7 +20,7 @@ import pyarrow.compute as pc
 from .config import Config, clean_name
 from .errors import Reason, Rejection, Rejections, shown
 from .fields import ColumnMap, catalog
-from .normalize import Normalized, normalize_column, truthy_column
+from .normalize import Normalized, normalize_column, truthy_column, unguard_column
 from .plan import ImportPlan
 from .read import Table
 
@@ -123,7 +123,10 @@ def prepare(table: Table, columns: list[ColumnMap], cfg: Config, *, rule_groups:
     by_target: dict[str, list[pa.Array]] = {}
     for c in columns:
         if c.target:
-            by_target.setdefault(c.target, []).append(table.array(c.index))
+            cells = table.array(c.index)
+            # a csv export's formula guard comes off, so an exported value imports back unchanged; only a
+            # text file can hold one (an xlsx export guards nothing: its cells are text cells)
+            by_target.setdefault(c.target, []).append(unguard_column(cells) if table.format == "csv" else cells)
     raw = {target: _coalesce(arrays) for target, arrays in by_target.items() if target != "groups"}
     clear = p.empty_cells == "clear"
 

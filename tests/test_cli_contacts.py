@@ -174,7 +174,7 @@ def test_export_xlsx_and_csv_are_formula_safe_with_phones_as_text(home, tmp_path
     assert cli(home, "list", "--export", str(out_csv)).exit_code == 0
     rows = list(csv.reader(out_csv.read_text(encoding="utf-8-sig").splitlines()))
     assert rows[5][1].startswith("'=") and rows[5][2] == "'@SUM(A1)"
-    assert rows[1][3] == "'+972523456789", "a csv cell starting with + is guarded too"
+    assert rows[1][3] == "+972523456789", "a phone in E.164 cannot run: written exactly as stored"
 
     r = cli(home, "list", "--export", str(out_csv))
     assert r.exit_code == 2 and "already exists" in r.stderr, "an export never overwrites"

@@ -137,14 +137,14 @@ def test_exports_write_contacts_optouts_and_recipients_whole(tmp_path, daemons):
     contacts_rows = read_csv(newest("all-contacts"))
     assert contacts_rows[0][:4] == ["record_id", "first_name", "last_name", "phone"]
     phones = [r[3] for r in contacts_rows[1:]]  # a leading + gets the apostrophe that keeps a csv cell text
-    assert phones == ["'+972523000000", "'+972523000001", "'+972523000002"], "phones as text, +972..."
+    assert phones == ["+972523000000", "+972523000001", "+972523000002"], "phones exactly in E.164"
     book = openpyxl.load_workbook(newest("optouts-nightly"))
     rows = [[c.value for c in r] for r in book.worksheets[0].iter_rows()]
     assert rows[0] == ["channel", "value", "since", "source", "reason"]
     assert rows[1][:2] == ["sms", "+972523000001"] and rows[1][3] == "file stop.csv"
     recipients = read_csv(newest("vip-sms"))
     assert recipients[0] == ["contact_id", "channel", "value", "first_name", "last_name"]
-    assert [r[2] for r in recipients[1:]] == ["'+972523000000", "'+972523000002"], "never an opted-out detail"
+    assert [r[2] for r in recipients[1:]] == ["+972523000000", "+972523000002"], "never an opted-out detail"
     assert d.stop() == 0  # exports run every 2 s: look at the folder and the log once they have stopped
     assert not [p for p in (home / "outbox" / "exports").iterdir() if p.name.startswith(".")], "nothing half-written"
     assert re.search(r"schedule vip-sms \(export\) ran: wrote outbox/exports/vip-sms-\S+\.csv \(2 rows; "

@@ -29,22 +29,28 @@ from .common import (
 @click.option("--channel", type=CHANNEL, help="Only phones (sms) or only e-mails (email); both by default.")
 @click.option("--file", type=RegularFile(),
               help="An ad-hoc list: phones or e-mails, one per row; contact ids only in a column headed id.")
+@click.option("--fields", metavar="A,B",
+              help="The fields carried after contact_id, channel, value, first_name, last_name "
+                   "(every custom field by default; --fields '' for none).")
 @click.option("--json", "as_json", is_flag=True, help="Print the list as JSON.")
 @click.option("--export", type=click.Path(dir_okay=False, path_type=Path), help=EXPORT_HELP)
 @click.pass_context
 @fail_cleanly
-def recipients_cmd(ctx, groups, channel, file, as_json, export) -> None:
+def recipients_cmd(ctx, groups, channel, file, fields, as_json, export) -> None:
     """The deliverable list a sender uses: opted-out and repeated details are always left out.
 
-    Says on stderr how many were left out and why.
+    With no --group and no --file, every reachable contact.  The sms channel
+    holds only numbers that can take an SMS (`sms_number_types`).  Says on
+    stderr how many were left out and why.
 
-    Example: contacts recipients --group VIP --group "Tel Aviv VIPs" --channel sms --export send.csv
+    Example: contacts recipients --group VIP --group "Tel Aviv VIPs" --channel sms --fields city --export send.csv
     """
     one_output(as_json, export)
+    picked = None if fields is None else [f.strip() for f in fields.split(",") if f.strip()]
     with command_store(ctx) as (cfg, con):
         listed = read_list(file, cfg) if file is not None else None
-        r = recipients.from_list(con, cfg, groups=groups, channel=channel, listed=listed)
-    keys = list(recipients.COLUMNS)
+        r = recipients.from_list(con, cfg, groups=groups, channel=channel, listed=listed, fields=picked)
+    keys = r.table.column_names
     n = r.table.num_rows
     if as_json:
         echo_json(r.rows())

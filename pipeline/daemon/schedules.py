@@ -16,6 +16,7 @@ import hashlib
 import json
 import logging
 import os
+import re
 import threading
 import time
 from contextlib import contextmanager
@@ -35,7 +36,7 @@ from ..manage.contacts import export_headers, export_row, list_contacts
 from ..manage.groups import find as find_group
 from ..manage.optouts import COLUMNS as OPTOUT_COLUMNS
 from ..manage.optouts import list_optouts
-from ..manage.recipients import COLUMNS, build
+from ..manage.recipients import build
 from ..output import open_aside, safe_name, unique_path, write_json_atomic, write_table
 from .names import ignored_name
 
@@ -303,9 +304,36 @@ def export(cfg: Config, s: Schedule, con) -> tuple[Path, int, str]:
     headers, rows, note = _export_rows(cfg, s, con)
     folder = cfg.outbox / EXPORTS
     folder.mkdir(parents=True, exist_ok=True)
-    path = unique_path(folder, f"{safe_name(s.name, 80)}-{stamp(utcnow())}.{s.format}")
+    prefix = safe_name(s.name, 80)
+    path = unique_path(folder, f"{prefix}-{stamp(utcnow())}.{s.format}")
     write_table(path, headers, rows)
-    return path, len(rows), note
+    removed = prune_exports(folder, prefix, s.keep)
+    return path, len(rows), note + (f"; deleted {removed} older export(s), keeping {s.keep}" if removed else "")
+
+
+def prune_exports(folder: Path, prefix: str, keep: int) -> int:
+    """Delete all but the newest `keep` exports of one schedule; returns how many were deleted.
+
+    Only a file this schedule wrote is touched: its name is the schedule's
+    safe name, a UTC time and perhaps the `-N` that `unique_path` adds, and
+    `.csv` or `.xlsx`; another schedule's files ("nightly-sms-..." beside
+    "nightly-...") and any other file are left alone.
+    """
+    pattern = re.compile(re.escape(prefix) + r"-(\d{8}T\d{6}Z)(?:-(\d+))?\.(?:csv|xlsx)")
+    found = []
+    for entry in os.scandir(folder):
+        m = pattern.fullmatch(entry.name)
+        if m and entry.is_file(follow_symlinks=False):
+            found.append(((m.group(1), int(m.group(2) or 1)), entry.path))
+    found.sort()  # by time, then by the -N of a second written twice
+    removed = 0
+    for _, old in found[:-keep]:
+        try:
+            os.unlink(old)
+            removed += 1
+        except FileNotFoundError:
+            pass
+    return removed
 
 
 def _export_rows(cfg: Config, s: Schedule, con) -> tuple[list[str], list[list], str]:
@@ -317,4 +345,4 @@ def _export_rows(cfg: Config, s: Schedule, con) -> tuple[list[str], list[list], 
         return keys, [[r[k] for k in keys] for r in list_optouts(con)], ""
 
     found = build(con, cfg, groups=s.groups, channel=s.channel)
-    return list(COLUMNS), found.export_rows(), "; " + found.summary().rstrip(".")
+    return found.table.column_names, found.export_rows(), "; " + found.summary().rstrip(".")

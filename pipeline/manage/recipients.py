@@ -13,11 +13,12 @@ from dataclasses import dataclass, field
 from typing import Any, Sequence
 
 import duckdb
+import phonenumbers
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from .. import store
-from ..config import Config
+from ..config import NUMBER_TYPES, Config
 from ..errors import UsageError
 from . import groups as groups_mod
 from .contacts import Listed, resolve_listed
@@ -27,6 +28,7 @@ COLUMNS = ("contact_id", "channel", "value", "first_name", "last_name")
 WHY = {
     "opted_out": ("opted out", "opted out"),
     "repeated": ("repeated", "repeated"),
+    "not_mobile": ("not a mobile number", "not a mobile number"),
     "no_phone": ("contact with no phone", "contacts with no phone"),
     "no_email": ("contact with no e-mail", "contacts with no e-mail"),
     "invalid": ("value that is not a phone, an e-mail or a contact id",
@@ -60,16 +62,20 @@ class Recipients:
 
 def build(con: duckdb.DuckDBPyConnection, cfg: Config, *, groups: Sequence[str] = (), channel: str | None = None,
           contact_ids: Sequence[int] = (), details: Sequence[tuple[str, str]] = (), invalid: int = 0,
-          not_found: int = 0, repeated: int = 0) -> Recipients:
+          not_found: int = 0, repeated: int = 0, from_file: bool = False,
+          fields: Sequence[str] | None = None) -> Recipients:
     """The deliverable details of the groups' contacts, of `contact_ids`, and the named `details`.
 
-    `invalid`, `not_found` and `repeated` count what reading a list already
-    left out, so the one line says everything.
+    No group and no list (`from_file`) means every reachable contact; a list
+    that names nothing valid lists nothing.  `fields` are the fields carried
+    after COLUMNS (every custom field when None).  `invalid`, `not_found` and
+    `repeated` count what reading a list already left out, so the one line
+    says everything.
     """
     if channel not in (None, "sms", "email"):
         raise UsageError(f"A channel is sms or email, not '{channel}'.")
-    if not groups and not contact_ids and not details and not (invalid or not_found):
-        raise UsageError("Name at least one --group, or a --file of contacts.")
+    extra = _extra_fields(cfg, fields)
+    everyone = not groups and not from_file and not contact_ids and not details
     found = [groups_mod.find(con, cfg, g) for g in groups]
     params: list[Any] = []
     targets = []
@@ -80,25 +86,18 @@ def build(con: duckdb.DuckDBPyConnection, cfg: Config, *, groups: Sequence[str] 
     if contact_ids:
         targets.append("c.id IN (SELECT unnest(?::BIGINT[]))")
         params.append(list(dict.fromkeys(contact_ids)))
-    target_sql = " OR ".join(targets) or "false"
+    target_sql = "true" if everyone else " OR ".join(targets) or "false"
     channels = [ch for ch in ("sms", "email") if channel in (None, ch)]
-    left_out = {"opted_out": 0, "repeated": repeated}
+    left_out = {"opted_out": 0, "repeated": repeated, "not_mobile": 0}
 
     # One row per target contact, with each detail's opt-out flag; the list is unpivoted in Arrow,
     # which is several times cheaper than asking SQL for a row per detail.
-    wide = con.sql(f"SELECT c.id, c.phone, c.email, c.first_name, c.last_name, {store.PHONE_OUT} AS sms_out, "
+    picked = "".join(f', c."{f}"' for f in extra)  # names of the catalog only, never a user's text
+    wide = con.sql(f"SELECT c.id, c.phone, c.email, c.first_name, c.last_name{picked}, {store.PHONE_OUT} AS sms_out, "
                    f"{store.EMAIL_OUT} AS email_out FROM contacts c WHERE {target_sql}", params=params).to_arrow_table()
     parts = []
     for ch in channels:
-        col = "phone" if ch == "sms" else "email"
-        present = pc.is_valid(wide[col])
-        out = pc.and_(present, pc.fill_null(wide[f"{ch}_out"], False))
-        left_out["opted_out"] += pc.sum(out).as_py() or 0
-        sub = wide.filter(pc.and_(present, pc.invert(out)))
-        order = pc.add(pc.multiply(sub["id"], 2), 0 if ch == "sms" else 1)   # by contact, sms first
-        parts.append(pa.table({"contact_id": sub["id"], "channel": pa.repeat(ch, sub.num_rows).cast(pa.string()),
-                               "value": sub[col], "first_name": sub["first_name"], "last_name": sub["last_name"],
-                               "_order": order}))
+        parts.append(_channel_rows(wide, ch, extra, cfg, left_out))
     if channel is not None:
         col = "phone" if channel == "sms" else "email"
         left_out[f"no_{'phone' if channel == 'sms' else 'email'}"] = pc.sum(pc.is_null(wide[col])).as_py() or 0
@@ -106,23 +105,50 @@ def build(con: duckdb.DuckDBPyConnection, cfg: Config, *, groups: Sequence[str] 
 
     named = [(c, v) for c, v in details if c in channels]
     if named:
-        parts.append(_named_rows(con, named, target_sql, params, left_out))
+        parts.append(_named_rows(con, cfg, named, extra, target_sql, params, left_out))
     left_out["invalid"] = invalid
     left_out["not_found"] = not_found
+    columns = [*COLUMNS, *extra]
     if not parts:
-        empty = pa.table({k: pa.array([], pa.int64() if k == "contact_id" else pa.string()) for k in COLUMNS})
+        empty = pa.table({k: pa.array([], pa.int64() if k == "contact_id" else pa.string()) for k in columns})
         return Recipients(table=empty, left_out=left_out)
     table = pa.concat_tables(parts)
     table = table.take(pc.sort_indices(table["_order"]))
-    return Recipients(table=table.select(list(COLUMNS)), left_out=left_out)
+    return Recipients(table=table.select(columns), left_out=left_out)
+
+
+def _extra_fields(cfg: Config, fields: Sequence[str] | None) -> list[str]:
+    """The fields a list carries after COLUMNS: those asked for (checked against the catalog), else every custom field."""
+    if fields is None:
+        return [f.name for f in cfg.fields.custom_fields]
+    known = cfg.fields.field_names
+    for name in fields:
+        if name not in known:
+            raise UsageError(f"No field is named '{name}' (the fields are {', '.join(known)}).")
+    return [f for f in dict.fromkeys(fields) if f not in COLUMNS]
+
+
+def _channel_rows(wide: pa.Table, ch: str, extra: list[str], cfg: Config, left_out: dict[str, int]) -> pa.Table:
+    """One channel's rows of the contacts' details: opted-out ones and numbers that take no SMS counted, not listed."""
+    col = "phone" if ch == "sms" else "email"
+    present = pc.is_valid(wide[col])
+    out = pc.and_(present, pc.fill_null(wide[f"{ch}_out"], False))
+    left_out["opted_out"] += pc.sum(out).as_py() or 0
+    sub = wide.filter(pc.and_(present, pc.invert(out)))
+    if ch == "sms":
+        sub = _sendable(sub, "phone", cfg, left_out)
+    order = pc.add(pc.multiply(sub["id"], 2), 0 if ch == "sms" else 1)   # by contact, sms first
+    return pa.table({"contact_id": sub["id"], "channel": pa.repeat(ch, sub.num_rows).cast(pa.string()),
+                     "value": sub[col], "first_name": sub["first_name"], "last_name": sub["last_name"],
+                     **{f: sub[f] for f in extra}, "_order": order})
 
 
 #: Named values come after every contact of the groups, in the list's order.
 _NAMED_FIRST = 1 << 62
 
 
-def _named_rows(con: duckdb.DuckDBPyConnection, named: list[tuple[str, str]], target_sql: str, params: list[Any],
-                left_out: dict[str, int]) -> pa.Table:
+def _named_rows(con: duckdb.DuckDBPyConnection, cfg: Config, named: list[tuple[str, str]], extra: list[str],
+                target_sql: str, params: list[Any], left_out: dict[str, int]) -> pa.Table:
     """The rows of values a list names: the holder's names when a contact holds them; out and repeated left out."""
     con.register("_named", pa.table({"channel": pa.array([c for c, _ in named], pa.string()),
                                      "value": pa.array([v for _, v in named], pa.string()),
@@ -132,6 +158,7 @@ def _named_rows(con: duckdb.DuckDBPyConnection, named: list[tuple[str, str]], ta
             "WITH t AS (SELECT c.phone, c.email FROM contacts c WHERE " + target_sql + ") "
             "SELECT coalesce(hp.id, he.id) AS contact_id, n.channel, n.value, "
             "coalesce(hp.first_name, he.first_name) AS first_name, coalesce(hp.last_name, he.last_name) AS last_name, "
+            + "".join(f'coalesce(hp."{f}", he."{f}") AS "{f}", ' for f in extra) +
             f"{_NAMED_FIRST} + n.pos AS _order, "
             "EXISTS (SELECT 1 FROM optouts o WHERE o.channel = n.channel AND o.value = n.value) AS out, "
             "coalesce((n.channel = 'sms' AND n.value IN (SELECT phone FROM t)) "
@@ -145,12 +172,119 @@ def _named_rows(con: duckdb.DuckDBPyConnection, named: list[tuple[str, str]], ta
     left_out["opted_out"] += pc.sum(out).as_py() or 0
     left_out["repeated"] += pc.sum(rep).as_py() or 0
     kept = got.filter(pc.invert(pc.or_(out, rep)))
-    return kept.select([*COLUMNS, "_order"])
+    sms = pc.equal(kept["channel"], "sms")
+    kept = pa.concat_tables([kept.filter(pc.invert(sms)), _sendable(kept.filter(sms), "value", cfg, left_out)])
+    return kept.select([*COLUMNS, *extra, "_order"])
+
+
+def _sendable(rows: pa.Table, column: str, cfg: Config, left_out: dict[str, int]) -> pa.Table:
+    """The rows whose phone can take an SMS (`sms_number_types`); the others are counted as left out."""
+    ok = pc.is_in(number_types(rows[column].combine_chunks()), value_set=pa.array(cfg.pipeline.sms_number_types, pa.string()))
+    ok = pc.fill_null(ok, False)
+    left_out["not_mobile"] += ok.false_count
+    return rows if ok.false_count == 0 else rows.filter(ok)
 
 
 def from_list(con: duckdb.DuckDBPyConnection, cfg: Config, *, groups: Sequence[str] = (), channel: str | None = None,
-              listed: Listed | None = None) -> Recipients:
-    """`build` for groups plus what a list file names (see `contacts.read_list`)."""
+              listed: Listed | None = None, fields: Sequence[str] | None = None) -> Recipients:
+    """`build` for groups plus what a list file names (see `contacts.read_list`); neither: every reachable contact."""
     refs = resolve_listed(con, cfg, listed or Listed())
     return build(con, cfg, groups=groups, channel=channel, contact_ids=refs.ids, details=refs.details,
-                 invalid=len(refs.invalid), not_found=len(refs.not_found), repeated=refs.repeated)
+                 invalid=len(refs.invalid), not_found=len(refs.not_found), repeated=refs.repeated,
+                 from_file=listed is not None, fields=fields)
+
+
+# --------------------------------------------------------------------------- which phones take an SMS
+
+#: phonenumbers' order of the special number types: the first that fits a number is its type.
+_SPECIAL = ("premium_rate", "toll_free", "shared_cost", "voip", "personal_number", "pager", "uan", "voicemail")
+_TYPE_NAME = {getattr(phonenumbers.PhoneNumberType, name.upper()): name for name in NUMBER_TYPES}
+_CODES = {str(c) for c in phonenumbers.COUNTRY_CODE_TO_REGION_CODE}
+
+
+def number_types(phones: pa.Array) -> pa.Array:
+    """`phonenumbers.number_type` of each E.164 phone, by name (null for null), in the order given.
+
+    A calling code with one region (+972 and most others) is typed in Arrow
+    with the region's own patterns, in the library's order, one RE2 pass per
+    pattern over the whole column: the library costs about 37 µs a number,
+    seconds for a large list.  A shared calling code (+1, +7, +44...) needs
+    the library's region look-up, so those numbers go through the library,
+    each distinct value once.
+    """
+    # Calling codes are prefix-free and at most 3 digits: each distinct 3-digit start names one code.
+    starts = pc.dictionary_encode(pc.utf8_slice_codeunits(phones, 1, 4))
+    codes = [next((d[:k] for k in (1, 2, 3) if d[:k] in _CODES), None) for d in starts.dictionary.to_pylist()]
+    code = pa.array(codes, pa.string()).take(starts.indices)
+    out = pa.nulls(len(phones), pa.string())
+    for cc in pc.unique(pc.drop_null(code)).to_pylist():
+        mask = pc.fill_null(pc.equal(code, cc), False)
+        some = phones if mask.false_count == 0 else phones.filter(mask)
+        regions = phonenumbers.COUNTRY_CODE_TO_REGION_CODE[int(cc)]
+        types = None
+        if len(regions) == 1:
+            meta = phonenumbers.PhoneMetadata.metadata_for_region_or_calling_code(int(cc), regions[0])
+            try:
+                types = _types_by_pattern(pc.utf8_slice_codeunits(some, 1 + len(cc)), meta) if meta else None
+            except pa.ArrowException:  # a pattern RE2 cannot compile: the library decides
+                types = None
+        if types is None:
+            types = _library_types(some)
+        out = types if mask.false_count == 0 else pc.replace_with_mask(out, mask, types)
+    lost = pc.and_(pc.is_valid(phones), pc.is_null(code))
+    if pc.any(lost).as_py():  # not a calling code at all: the library says unknown
+        out = pc.replace_with_mask(out, lost, _library_types(phones.filter(lost)))
+    return out
+
+
+def _library_types(phones: pa.Array) -> pa.Array:
+    """The library's number type of each phone, each distinct value asked once."""
+    cache = {p: _library_type(p) for p in dict.fromkeys(phones.to_pylist())}
+    return pa.array([cache[p] for p in phones.to_pylist()], pa.string())
+
+
+def _library_type(phone: str) -> str:
+    try:
+        return _TYPE_NAME[phonenumbers.number_type(phonenumbers.parse(phone))]
+    except phonenumbers.NumberParseException:
+        return "unknown"
+
+
+def _types_by_pattern(nsn: pa.Array, meta) -> pa.Array:
+    """`_number_type_helper` of phonenumbers over national significant numbers, for one region's metadata.
+
+    The general pattern is not checked again: every stored phone is valid,
+    which the library decides by that same pattern.  The special types are
+    looked for in one pass of all their patterns together, and told apart
+    only on the few numbers that fit one of them.
+    """
+    length = pc.binary_length(nsn)  # digits: bytes are characters
+    special = [(name, getattr(meta, name)) for name in _SPECIAL]
+    special = [(name, d) for name, d in special if d is not None and d.national_number_pattern]
+    out = pc.if_else(_fits(nsn, length, meta.fixed_line),
+                     pc.if_else(_fits(nsn, length, meta.mobile), "fixed_line_or_mobile", "fixed_line")
+                     if not meta.same_mobile_and_fixed_line_pattern else pa.scalar("fixed_line_or_mobile"),
+                     pc.if_else(_fits(nsn, length, meta.mobile), "mobile", "unknown")
+                     if not meta.same_mobile_and_fixed_line_pattern else pa.scalar("unknown"))
+    if special:
+        any_special = pc.match_substring_regex(nsn, "^(?:" + "|".join(f"(?:{d.national_number_pattern})"
+                                                                       for _, d in special) + ")$")
+        mask = pc.fill_null(any_special, False)
+        rows = pc.indices_nonzero(mask)
+        if len(rows):
+            few, few_length = nsn.take(rows), length.take(rows)
+            kinds = pa.nulls(len(rows), pa.string())
+            for name, desc in reversed(special):  # the first type that fits wins
+                kinds = pc.if_else(_fits(few, few_length, desc), name, kinds)
+            out = pc.replace_with_mask(out, mask, pc.coalesce(kinds, out.take(rows)))
+    return out
+
+
+def _fits(nsn: pa.Array, length: pa.Array, desc) -> pa.Array:
+    """Whether each number fits a type's pattern and lengths, as `_is_number_matching_desc` decides."""
+    if desc is None or not desc.national_number_pattern:
+        return pa.repeat(pa.scalar(False), len(nsn))
+    ok = pc.match_substring_regex(nsn, f"^(?:{desc.national_number_pattern})$")
+    if desc.possible_length:
+        ok = pc.and_(ok, pc.is_in(length, value_set=pa.array(desc.possible_length, length.type)))
+    return pc.fill_null(ok, False)

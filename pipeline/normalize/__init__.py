@@ -9,6 +9,7 @@ from .columns import (
     phones_pass,
     truthy_column,
 )
+from .formulas import guard, needs_guard, unguard, unguard_column
 from .values import (
     INVALID,
     TYPES,
@@ -24,5 +25,5 @@ from .values import (
 __all__ = [
     "INVALID", "Invalid", "TYPES", "phone_e164", "email_normal", "normalize_phones", "normalize_emails",
     "parse_typed", "detail_channel", "is_truthy", "is_blank", "phones_pass", "emails_pass",
-    "Normalized", "normalize_column", "truthy_column",
+    "Normalized", "normalize_column", "truthy_column", "guard", "needs_guard", "unguard", "unguard_column",
 ]

@@ -1,4 +1,10 @@
-"""Exports for people and programs: .xlsx or .csv by the file name, no cell a spreadsheet would run."""
+"""Exports for people and programs: .xlsx or .csv by the file name, no cell a spreadsheet would run.
+
+A gateway reads these files too, so a value is written exactly as stored: in
+xlsx every cell is a text cell, which no spreadsheet runs; in csv only a cell
+that could run as a formula gets a leading apostrophe (`normalize.guard`, the
+rule the importer undoes), never a phone in E.164 or a number.
+"""
 
 from __future__ import annotations
 
@@ -8,16 +14,14 @@ from pathlib import Path
 from typing import Iterable, Sequence
 
 from ..errors import UsageError
+from ..normalize import guard
 from .files import write_bytes_atomic
 from .xlsx import write_xlsx
 
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
 
 def csv_safe(value: object) -> str:
-    """A csv cell that no spreadsheet runs as a formula."""
-    text = "" if value is None else str(value)
-    return "'" + text if text.startswith(_FORMULA_START) else text
+    """A csv cell that no spreadsheet runs as a formula, and that imports back as the value."""
+    return guard("" if value is None else str(value))
 
 
 def write_csv(path: Path, headers: Sequence[str], rows: Iterable[Sequence[object]]) -> None:
