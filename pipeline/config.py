@@ -157,7 +157,7 @@ class Schedule(Model):
     what: Literal["contacts", "optouts", "recipients"] | None = None
     """export: which list to write."""
     groups: list[str] = []
-    """export of recipients: the groups whose contacts to list."""
+    """export of recipients: the groups whose contacts to list; none lists every reachable contact."""
     channel: Literal["sms", "email"] | None = None
     """export of recipients: only this channel (both when absent)."""
     format: Literal["csv", "xlsx"] = "csv"
@@ -544,7 +544,6 @@ def load_config(home: str | os.PathLike[str] | None = None) -> Config:
         parts[key] = parse_model(model, path.name, data)
     cfg = Config(home=root, **parts)
     _check_places(cfg)
-    _check_schedules(cfg.pipeline)
     _cross_check(cfg)
     return cfg
 
@@ -586,13 +585,6 @@ def _check_places(cfg: Config) -> None:
             if places[key] == path.resolve() and not (key == "database" and what.endswith("write-ahead log")):
                 raise ConfigError(f"config/pipeline.yaml: key `{key}`: `{raw[key]}` is {what}, which the daemon "
                                   "keeps beside the database; name another file.")
-
-
-def _check_schedules(p: PipelineConfig) -> None:
-    for i, s in enumerate(p.schedules):
-        if s.job == "export" and s.what == "recipients" and not s.groups:
-            raise ConfigError(f"config/pipeline.yaml: key `schedules.{i}.groups`: an export of recipients "
-                              "needs the groups whose contacts to list.")
 
 
 def _cross_check(cfg: Config) -> None:

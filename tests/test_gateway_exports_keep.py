@@ -62,3 +62,16 @@ def test_keep_defaults_to_30_and_is_at_least_1(tmp_path):
     (home / "config" / "pipeline.yaml").write_text(SCHEDULES.replace("keep: 3", "keep: 0"), encoding="utf-8")
     with pytest.raises(ConfigError, match="keep"):
         load_config(home)
+
+
+def test_an_export_of_recipients_with_no_group_lists_every_reachable_contact(tmp_path):
+    home = make_home(tmp_path / "home", pipeline="""schedules:
+  - {name: everyone, cron: "0 2 * * *", job: export, what: recipients, channel: sms}
+""")
+    for phone, group in (("052-333-4444", "A"), ("052-333-4445", "B"), ("052-333-4446", None)):
+        args = ["add", "--phone", phone] + (["--group", group] if group else [])
+        assert cli(home, *args).exit_code == 0
+    assert cli(home, "optout", "add", "052-333-4445").exit_code == 0
+    path, rows, _ = run_export(load_config(home), "everyone")
+    text = path.read_text(encoding="utf-8-sig")
+    assert rows == 2 and "+972523334444" in text and "+972523334446" in text and "+972523334445" not in text

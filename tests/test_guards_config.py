@@ -155,7 +155,6 @@ def test_dynamic_group_values_of_the_right_kind_work(tmp_path):
     ("{name: x, cron: '0 2 * * funday', job: export, what: optouts}", "schedules.0.cron", ["funday"]),
     ("{name: x, cron: '0 25 * * *', job: export, what: optouts}", "schedules.0.cron", ["25"]),
     ("{name: x, cron: 'nightly', job: export, what: optouts}", "schedules.0.cron", ["5 cron fields"]),
-    ("{name: x, cron: '0 2 * * *', job: export, what: recipients}", "schedules.0.groups", ["groups"]),
     ("{name: x, cron: '0 2 * * *', job: export, what: recipients, groups: ['  ']}", "schedules.0.groups",
      ["blank"]),
 ])

@@ -70,7 +70,6 @@ def test_a_run_missed_is_found_once_whatever_the_number_of_missed_times():
 @pytest.mark.parametrize("schedule,key,words", [
     ("{name: x, cron: '61 * * * *', job: export, what: optouts}", "schedules.0.cron", "61"),
     ("{name: x, cron: '0 2 * * funday', job: export, what: optouts}", "schedules.0.cron", "funday"),
-    ("{name: x, cron: '0 2 * * *', job: export, what: recipients}", "schedules.0.groups", "groups"),
 ])
 def test_a_schedule_mistake_is_a_config_error_naming_its_key(tmp_path, schedule, key, words):
     home = make_home(tmp_path / "home", pipeline=f"schedules:\n  - {schedule}\n")
