@@ -237,6 +237,10 @@ class PipelineConfig(Model):
     """The phone number types (phonenumbers' names) that take an SMS: the sms channel of `recipients` lists only these."""
     schedules: list[Schedule] = []
     """The daemon's scheduled jobs."""
+    keep_changes: bool = True
+    """Each import keeps what it changed (created contacts, old values, memberships), so that `contacts runs undo`
+    can revert it; false keeps nothing (such runs cannot be undone).  Left out of the documented keys: the
+    benchmark turns it off to measure what keeping costs."""
 
     @field_validator("default_region")
     @classmethod

@@ -126,18 +126,20 @@ def rollback(con) -> None:
         pass
 
 
-def commit_run(con, summary: RunSummary, staging: Path, final: Path, source: Path | None, move: bool) -> None:
+def commit_run(con, summary: RunSummary, staging: Path, final: Path, source: Path | None, move: bool, *,
+               run_id: int | None = None, changes_kept: bool = False) -> None:
     """Write the summary, record the run and commit the file's transaction; then the outbox folder takes its place.
 
-    A copy (a file named on the command line from outside the inbox) is made
-    before the commit, so the folder a crash leaves committed already holds it.
+    An import took its `run_id` before its writes, to keep its changes under it
+    (`changes_kept`).  A copy (a file named on the command line from outside
+    the inbox) is made before the commit, so the folder a crash leaves committed already holds it.
     """
     try:
         if source is not None and not move:
             shutil.copy2(source, source_in_outbox(staging, source.name))
             source = None
         write_summary(staging, summary)
-        store.record_run(con, summary.asdict(), final.name)
+        store.record_run(con, summary.asdict(), final.name, run_id=run_id, changes_kept=changes_kept)
         hooks.point("commit")
         con.execute("COMMIT")
     except BaseException:

@@ -204,7 +204,10 @@ def _import(cfg: Config, con, path: Path, table: Table, summary: RunSummary, sta
     give_back_memory()  # the rows' Arrow copy, now in the database
     con.execute("BEGIN TRANSACTION")
     try:
-        outcome = store.import_rows(con, cfg, prepared.plan, now, staged)
+        # the run's id is taken now, so what the import changes is kept under it (`runs undo`)
+        run_id = None if dry_run else store.next_ids(con, "next_run_id", 1, "runs")
+        outcome = store.import_rows(con, cfg, prepared.plan, now, staged,
+                                    run_id if cfg.pipeline.keep_changes else None)
         timings["upsert"] = time.perf_counter() - t
         rejected, dropped = _outcome_rows(prepared, outcome)
         _fill_summary(summary, table, outcome, rejected, prepared, len(dropped))
@@ -234,7 +237,8 @@ def _import(cfg: Config, con, path: Path, table: Table, summary: RunSummary, sta
         if staging is not None:
             shutil.rmtree(staging, ignore_errors=True)
         raise
-    commit_run(con, summary, staging, final, path, from_inbox)
+    commit_run(con, summary, staging, final, path, from_inbox, run_id=run_id,
+               changes_kept=cfg.pipeline.keep_changes)
     return summary
 
 

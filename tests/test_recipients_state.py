@@ -6,13 +6,14 @@ a `mirror` rule, and some files are their reject workbook fixed and dropped back
 After every step: the recipient list (of every group, every contact, and an
 ad-hoc list naming every value) holds no opted-out detail, and the opt-out list
 is exactly what the opt-outs and reinstatements made it, so a detail becomes
-reachable again only through `optout remove`.
+reachable again only through `optout remove` (never through `runs undo`).
 """
 
 from __future__ import annotations
 
 import shutil
 import tempfile
+from datetime import datetime
 from pathlib import Path
 
 import hypothesis.strategies as st
@@ -189,6 +190,25 @@ class OptOutMachine(RuleBasedStateMachine):
         except PipelineError:
             return
         raise AssertionError(f"{raw} was not opted out, yet its removal succeeded")
+
+    @rule(k=st.integers(0, 50), twice=st.booleans())
+    def undo_run(self, k, twice) -> None:
+        """`runs undo` of any import (done, failed or undone already): it never changes the opt-out list."""
+        runs = [r[0] for r in self.con.execute("SELECT id FROM runs ORDER BY id").fetchall()]
+        if not runs:
+            return
+        for _ in range(2 if twice else 1):
+            try:
+                with store.transaction(self.con):
+                    store.undo_run(self.con, runs[k % len(runs)], datetime.now())
+            except PipelineError:
+                pass  # undone already, or a run that imported nothing
+        for d in ("phone", "email"):
+            shared = self.con.execute(f"SELECT count(*) FROM (SELECT {d} FROM contacts WHERE {d} IS NOT NULL "
+                                      "GROUP BY 1 HAVING count(*) > 1)").fetchall()[0][0]
+            assert not shared, f"an undo gave two contacts one {d}"
+        assert not self.con.execute("SELECT count(*) FROM contacts WHERE phone IS NULL AND email IS NULL"
+                                    ).fetchall()[0][0], "an undo left a contact with no detail"
 
     # ----------------------------------------------------------------- checks
 

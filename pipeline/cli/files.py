@@ -171,16 +171,18 @@ def template_cmd(ctx, out: Path | None) -> None:
     click.echo(f"Wrote {out}")
 
 
-@click.command("runs")
+@click.group("runs", invoke_without_command=True)
 @click.option("--json", "as_json", is_flag=True, help="Print the runs' summaries as JSON.")
 @click.option("--limit", type=click.IntRange(min=1), default=None, help="Only the latest N runs.")
 @click.pass_context
 @fail_cleanly
 def runs_cmd(ctx, as_json: bool, limit: int | None) -> None:
-    """List past imports: file, time, status and counts, newest first.
+    """List past imports: file, time, status and counts, newest first; `runs undo RUN` reverts one.
 
     Example: contacts runs --limit 10
     """
+    if ctx.invoked_subcommand is not None:
+        return
     cfg = get_config(ctx)
     con = open_store(cfg)
     try:
@@ -192,10 +194,39 @@ def runs_cmd(ctx, as_json: bool, limit: int | None) -> None:
         return
     counts = ("total", "new", "updated", "unchanged", "duplicate", "rejected")
     echo_table(["run", "finished", "file", "status", *counts],
-           [[r["run"], r.get("finished_at") or "", r["file"], r["status"],
+           [[r["run"], r.get("finished_at") or "", r["file"], "undone" if r.get("undone_at") else r["status"],
              *(r.get("rows", {}).get(k, "") for k in counts)] for r in runs])
 
 
+@runs_cmd.command("undo")
+@click.argument("run_id", metavar="RUN", type=int)
+@click.option("--json", "as_json", is_flag=True, help="Print what was undone as JSON.")
+@click.pass_context
+@fail_cleanly
+def runs_undo_cmd(ctx, run_id: int, as_json: bool) -> None:
+    """Revert one import: delete the contacts it created, put back the values it changed and reverse the
+    group memberships it added or removed.  Values a later change touched are left, and listed.  Opt-outs
+    stay: an undo never makes a detail reachable again.
+
+    Example: contacts runs undo 12
+    """
+    cfg = get_config(ctx)
+    con = open_store(cfg)
+    try:
+        with store.transaction(con):
+            done = store.undo_run(con, run_id, utcnow().replace(tzinfo=None))
+    finally:
+        con.close()
+    if as_json:
+        echo_json(done)
+        return
+    click.echo(f"Undid run {done['run']} ({done['file']}): {done['deleted']} contacts deleted, "
+               f"{done['restored']} given back their values, {done['memberships_removed']} memberships removed, "
+               f"{done['memberships_restored']} restored.")
+    for cid in done["kept_created"]:
+        click.echo(f"Left contact {cid}: created by the run, but changed since.")
+    for item in done["left"]:
+        click.echo(f"Left {item['field']} of contact {item['contact_id']}: {item['why']}.")
 
 
 @click.command("watch")

@@ -41,6 +41,14 @@ _SCHEMA = [
     "ALTER TABLE optout_history ADD COLUMN IF NOT EXISTS \"by\" VARCHAR",
     "CREATE TABLE IF NOT EXISTS runs (id BIGINT NOT NULL, file VARCHAR, sha256 VARCHAR, status VARCHAR, "
     "started_at TIMESTAMP, finished_at TIMESTAMP, outbox VARCHAR, summary VARCHAR)",
+    # `contacts runs undo`: whether a run kept what it changed, and when it was undone
+    "ALTER TABLE runs ADD COLUMN IF NOT EXISTS changes_kept BOOLEAN",
+    "ALTER TABLE runs ADD COLUMN IF NOT EXISTS undone_at TIMESTAMP",
+    # What each import changed, for `runs undo`: kind `created` (new_value: the contact's updated_at as the run
+    # left it), `updated` (one row per changed column), `joined` / `left` (a membership of group_id added or
+    # removed; old_value: a removed membership's added_at).  Values are text, as every column of contacts is.
+    "CREATE TABLE IF NOT EXISTS run_changes (run_id BIGINT NOT NULL, contact_id BIGINT NOT NULL, kind VARCHAR NOT NULL, "
+    "col VARCHAR, group_id BIGINT, old_value VARCHAR, new_value VARCHAR)",
 ]
 
 

@@ -1,4 +1,4 @@
-"""The import history: one row per processed file, holding its summary."""
+"""The import history: one row per processed file, holding its summary; and the undoing of an import."""
 
 from __future__ import annotations
 
@@ -8,36 +8,40 @@ from datetime import datetime
 import duckdb
 
 from ..clock import ISO_TIME
-from .db import first, next_ids
+from ..errors import Conflict, NotFound
+from .db import first, next_ids, q
 
 
 def find_run(con: duckdb.DuckDBPyConnection, sha256: str) -> dict | None:
-    """The latest completed import of this exact content, if any."""
+    """The latest completed import of this exact content, if any (an undone one does not count)."""
     row = first(con, "SELECT id, file, finished_at, outbox FROM runs WHERE sha256 = ? AND status = 'done' "
-                "ORDER BY id DESC LIMIT 1", [sha256])
+                "AND undone_at IS NULL ORDER BY id DESC LIMIT 1", [sha256])
     if row is None:
         return None
     return {"id": row[0], "file": row[1], "finished_at": row[2], "outbox": row[3]}
 
 
-def record_run(con: duckdb.DuckDBPyConnection, summary: dict, outbox: str) -> int:
-    """Add a run to the history; returns its id."""
-    rid = next_ids(con, "next_run_id", 1, "runs")
-    con.execute("INSERT INTO runs VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+def record_run(con: duckdb.DuckDBPyConnection, summary: dict, outbox: str, *, run_id: int | None = None,
+               changes_kept: bool = False) -> int:
+    """Add a run to the history, under the id the import took (`run_id`) or a new one; returns its id."""
+    rid = run_id if run_id is not None else next_ids(con, "next_run_id", 1, "runs")
+    con.execute("INSERT INTO runs (id, file, sha256, status, started_at, finished_at, outbox, summary, changes_kept) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [rid, summary["file"], summary["sha256"], summary["status"], _ts(summary["started_at"]),
-                 _ts(summary["finished_at"]), outbox, json.dumps(summary, ensure_ascii=False)])
+                 _ts(summary["finished_at"]), outbox, json.dumps(summary, ensure_ascii=False), changes_kept])
     return rid
 
 
 def list_runs(con: duckdb.DuckDBPyConnection, limit: int | None = None) -> list[dict]:
-    """Past runs' summaries, newest first."""
-    sql = "SELECT id, outbox, summary FROM runs ORDER BY id DESC"
+    """Past runs' summaries, newest first; `undone_at` says when a run was undone (None: it stands)."""
+    sql = "SELECT id, outbox, summary, undone_at FROM runs ORDER BY id DESC"
     rows = con.execute(sql + (" LIMIT ?" if limit else ""), [limit] if limit else []).fetchall()
     out = []
-    for rid, outbox, summary in rows:
+    for rid, outbox, summary, undone_at in rows:
         d = json.loads(summary)
         d["run"] = rid
         d["outbox"] = outbox
+        d["undone_at"] = undone_at.strftime(ISO_TIME) if undone_at else None
         out.append(d)
     return out
 
@@ -49,3 +53,88 @@ def _ts(text: str | None) -> datetime | None:
 def outbox_of_run(con: duckdb.DuckDBPyConnection, outbox: str) -> bool:
     """Whether a run that names this outbox folder is committed (crash recovery)."""
     return con.execute("SELECT count(*) FROM runs WHERE outbox = ?", [outbox]).fetchall()[0][0] > 0
+
+
+# --------------------------------------------------------------------------- undo
+
+
+def undo_run(con: duckdb.DuckDBPyConnection, run_id: int, now: datetime) -> dict:
+    """Revert what one import did, from what it kept in `run_changes`.  Call inside a transaction.
+
+    Contacts it created are deleted, values it changed go back and memberships
+    it added or removed are reversed, except where a later change touched them:
+    those are left, and listed.  Opt-outs are never undone: they live in
+    `optouts` by value, which nothing here writes.  The run is marked undone.
+    """
+    row = first(con, "SELECT status, undone_at, changes_kept, file FROM runs WHERE id = ?", [run_id])
+    if row is None:
+        raise NotFound(f"No run has the id {run_id}; `contacts runs` lists them.")
+    status, undone_at, kept, file = row
+    if undone_at is not None:
+        raise Conflict(f"Run {run_id} ({file}) was undone already at {undone_at.strftime(ISO_TIME)}, "
+                       "and a run is undone once only.")
+    if status != "done":
+        raise Conflict(f"Run {run_id} ({file}) is {status}: it imported nothing, so there is nothing to undo.")
+    if not kept:
+        raise Conflict(f"Run {run_id} ({file}) kept no record of what it changed (keep_changes was off, or it "
+                       "ran before imports kept one), so it cannot be undone.")
+    con.execute("CREATE OR REPLACE TEMP TABLE ch AS SELECT * FROM run_changes WHERE run_id = ?", [run_id])
+    restored, left = _revert_values(con, now)
+    removed = con.execute(
+        "DELETE FROM memberships WHERE EXISTS (SELECT 1 FROM ch WHERE ch.kind = 'joined' AND "
+        "ch.group_id = memberships.group_id AND ch.contact_id = memberships.contact_id "
+        "AND ch.new_value = CAST(memberships.added_at AS VARCHAR))").fetchall()[0][0]
+    rejoined = con.execute(
+        "INSERT INTO memberships SELECT DISTINCT ch.group_id, ch.contact_id, ch.old_value::TIMESTAMP FROM ch "
+        "WHERE ch.kind = 'left' AND ch.contact_id IN (SELECT id FROM contacts) AND ch.group_id IN "
+        "(SELECT id FROM groups) AND NOT EXISTS (SELECT 1 FROM memberships m WHERE m.group_id = ch.group_id "
+        "AND m.contact_id = ch.contact_id)").fetchall()[0][0]
+    # A created contact that a later change touched (its updated_at moved) stays, and is listed.
+    con.execute("CREATE OR REPLACE TEMP TABLE created AS SELECT c.id, CAST(c.updated_at AS VARCHAR) = ch.new_value "
+                "AS untouched FROM contacts c JOIN ch ON ch.contact_id = c.id WHERE ch.kind = 'created'")
+    con.execute("DELETE FROM memberships WHERE contact_id IN (SELECT id FROM created WHERE untouched)")
+    deleted = con.execute("DELETE FROM contacts WHERE id IN (SELECT id FROM created WHERE untouched)"
+                          ).fetchall()[0][0]
+    kept_created = [r[0] for r in con.execute("SELECT id FROM created WHERE NOT untouched ORDER BY id").fetchall()]
+    con.execute("UPDATE runs SET undone_at = ? WHERE id = ?", [now, run_id])
+    con.execute("DROP TABLE ch; DROP TABLE created")
+    return {"run": run_id, "file": file, "deleted": deleted, "kept_created": kept_created, "restored": restored,
+            "left": left, "memberships_removed": removed, "memberships_restored": rejoined}
+
+
+def _revert_values(con: duckdb.DuckDBPyConnection, now: datetime) -> tuple[int, list[dict]]:
+    """Put back the old values of the run's updates that still hold the run's new value; returns how many
+    contacts got values back, and the fields left (contact_id, field, why).
+
+    A detail and its raw spelling go back together or not at all; a detail is
+    not given back when another contact holds it now, and no contact is left
+    with neither detail (then none of its values go back).
+    """
+    con.execute("CREATE OR REPLACE TEMP TABLE upd AS SELECT ch.contact_id AS id, ch.col, ch.old_value, "
+                "ch.new_value, NULL::VARCHAR AS why FROM ch JOIN contacts c ON c.id = ch.contact_id "
+                "WHERE ch.kind = 'updated'")
+    cols = [r[0] for r in con.execute("SELECT DISTINCT col FROM upd ORDER BY col").fetchall()]
+    for c in cols:  # one statement per column, never per row
+        con.execute(f"UPDATE upd SET why = 'changed since' FROM contacts c WHERE c.id = upd.id AND upd.col = ? "
+                    f"AND c.{q(c)} IS DISTINCT FROM upd.new_value", [c])
+    for d in ("phone", "email"):
+        if d in cols:
+            con.execute(f"UPDATE upd SET why = 'held by another contact now' WHERE why IS NULL AND col = ? "
+                        f"AND old_value IS NOT NULL AND EXISTS (SELECT 1 FROM contacts c WHERE c.{d} = upd.old_value "
+                        "AND c.id <> upd.id)", [d])
+        con.execute("UPDATE upd SET why = 'goes with its detail' WHERE why IS NULL AND col IN (?, ?) AND id IN "
+                    "(SELECT id FROM upd WHERE why IS NOT NULL AND col IN (?, ?))", [d, f"{d}_raw"] * 2)
+    con.execute("UPDATE upd SET why = coalesce(why, 'would leave it no detail') WHERE id IN (SELECT c.id FROM contacts c "
+                "LEFT JOIN upd p ON p.id = c.id AND p.col = 'phone' AND p.why IS NULL "
+                "LEFT JOIN upd e ON e.id = c.id AND e.col = 'email' AND e.why IS NULL "
+                "WHERE c.id IN (SELECT id FROM upd) AND (CASE WHEN p.id IS NULL THEN c.phone ELSE p.old_value END) IS NULL "
+                "AND (CASE WHEN e.id IS NULL THEN c.email ELSE e.old_value END) IS NULL)")
+    for c in cols:
+        con.execute(f"UPDATE contacts SET {q(c)} = u.old_value, updated_at = ? FROM upd u "
+                    "WHERE u.id = contacts.id AND u.col = ? AND u.why IS NULL", [now, c])
+    restored = con.execute("SELECT count(DISTINCT id) FROM upd WHERE why IS NULL").fetchall()[0][0]
+    left = [{"contact_id": i, "field": c, "why": w} for i, c, w in con.execute(
+        "SELECT id, col, why FROM upd WHERE why IS NOT NULL AND col NOT LIKE '%\\_raw' ESCAPE '\\' "
+        "ORDER BY id, col").fetchall()]
+    con.execute("DROP TABLE upd")
+    return restored, left

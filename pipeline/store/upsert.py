@@ -159,7 +159,7 @@ def _set_aside(con: duckdb.DuckDBPyConnection, plan: ImportPlan, where: str) -> 
 
 
 def import_rows(con: duckdb.DuckDBPyConnection, cfg: Config, plan: ImportPlan, now: datetime,
-                staged: Staged | None = None) -> ImportOutcome:
+                staged: Staged | None = None, run_id: int | None = None) -> ImportOutcome:
     """Match, merge, upsert and group one file's accepted rows.  Call inside a transaction.
 
     In SQL over the whole file: the file's rows with each one's match among
@@ -175,7 +175,8 @@ def import_rows(con: duckdb.DuckDBPyConnection, cfg: Config, plan: ImportPlan, n
 
     One function of six numbered steps rather than six functions: the steps
     hand each other temporary tables and the shortcuts decided at the top, and
-    read best in order.
+    read best in order.  With a `run_id`, what the writes change is kept in
+    `run_changes` for `runs undo` (`_keep_updates` and the group writes).
     """
     keys = _keys(cfg, plan)
     if staged is None:
@@ -294,7 +295,12 @@ def import_rows(con: duckdb.DuckDBPyConnection, cfg: Config, plan: ImportPlan, n
     if n_new:
         con.execute(f"INSERT INTO contacts (id, {col_list}, created_at, updated_at) SELECT ids.cid, {col_list}, ?, ? "
                     f"FROM final JOIN ids USING (label)", [now, now])
+        if run_id is not None:
+            con.execute("INSERT INTO run_changes SELECT ?, cid, 'created', NULL, NULL, NULL, CAST(?::TIMESTAMP AS VARCHAR) "
+                        "FROM ids", [run_id, now])
     if n_upd:
+        if run_id is not None:
+            _keep_updates(con, run_id, all_cols)
         upd = ", ".join(f"{q(c)} = u.{q(c)}" for c in all_cols)
         con.execute(f"UPDATE contacts SET {upd}, updated_at = ? FROM (SELECT * FROM final WHERE _changed) u "
                     "WHERE contacts.id = u.target", [now])
@@ -307,10 +313,18 @@ def import_rows(con: duckdb.DuckDBPyConnection, cfg: Config, plan: ImportPlan, n
         "count(*) FILTER (WHERE email IN (SELECT value FROM optouts WHERE channel = 'email')) FROM final"
     ).fetchall()[0]
     result.optouts_added = add_optouts(con, plan.optout_details, now, plan.source, "opt-out column in the file")
-    result.groups = _assign_groups(con, plan, now, keys)
+    result.groups = _assign_groups(con, plan, now, keys, run_id)
     con.execute("DROP TABLE final; DROP TABLE ids; DROP TABLE final_groups"
                 + ("; DROP TABLE rejected_keys" if plan.mirror_groups else ""))
     return result
+
+
+def _keep_updates(con: duckdb.DuckDBPyConnection, run_id: int, cols: list[str]) -> None:
+    """Before the UPDATE: each changed contact's old and new value of every column that changes, one row each."""
+    parts = [f"SELECT u.target, '{c}', c.{q(c)}, u.{q(c)} FROM final u JOIN contacts c ON c.id = u.target "
+             f"WHERE u._changed AND u.{q(c)} IS DISTINCT FROM c.{q(c)}" for c in cols]
+    con.execute("INSERT INTO run_changes SELECT ?, target, 'updated', col, NULL, old_value, new_value FROM ("
+                + " UNION ALL ".join(parts) + ") t(target, col, old_value, new_value)", [run_id])
 
 
 def _propagate_labels(con: duckdb.DuckDBPyConnection, keys: list[str]) -> bool:
@@ -342,7 +356,8 @@ def _propagate_labels(con: duckdb.DuckDBPyConnection, keys: list[str]) -> bool:
     return n > 0
 
 
-def _assign_groups(con: duckdb.DuckDBPyConnection, plan: ImportPlan, now: datetime, keys: list[str]) -> list[dict]:
+def _assign_groups(con: duckdb.DuckDBPyConnection, plan: ImportPlan, now: datetime, keys: list[str],
+                   run_id: int | None = None) -> list[dict]:
     """Each accepted row's contact joins its groups; a mirror rule's groups lose the contacts the file does not name.
 
     Mirror removes only what a complete list says: the contacts that rejected
@@ -364,20 +379,27 @@ def _assign_groups(con: duckdb.DuckDBPyConnection, plan: ImportPlan, now: dateti
     # One statement for all the groups when each name has a group of its own; when two names find one
     # group (they differ in case only), name by name as before, each counting the members it added first.
     distinct = len({ids[name][0] for name in names}) == len(names)
-    added_by_name = _add_members(con, names, ids, now) if distinct else {}
+    added_by_name = _add_members(con, names, ids, now, run_id) if distinct else {}
     report = []
     for name in names:
         gid, created = ids[name]
+        if not distinct and run_id is not None:
+            con.execute("INSERT INTO run_changes SELECT DISTINCT ?, f.cid, 'joined', NULL, ?, NULL, "
+                        "CAST(?::TIMESTAMP AS VARCHAR) FROM final_groups f WHERE f.g = lower(?) AND NOT EXISTS "
+                        "(SELECT 1 FROM memberships m WHERE m.group_id = ? AND m.contact_id = f.cid)",
+                        [run_id, gid, now, name, gid])
         added = added_by_name[name] if distinct else con.execute(
             "INSERT INTO memberships SELECT DISTINCT ?, f.cid, ? FROM final_groups f WHERE f.g = lower(?) "
             "AND NOT EXISTS (SELECT 1 FROM memberships m WHERE m.group_id = ? AND m.contact_id = f.cid)",
             [gid, now, name, gid]).fetchall()[0][0]
         removed = 0
         if name in mirror:
-            removed = con.execute(
-                "DELETE FROM memberships WHERE group_id = ? AND contact_id NOT IN "
-                "(SELECT cid FROM final_groups WHERE g = lower(?)) AND contact_id NOT IN (SELECT id FROM spared)",
-                [gid, name]).fetchall()[0][0]
+            leaving = ("FROM memberships WHERE group_id = ? AND contact_id NOT IN "
+                       "(SELECT cid FROM final_groups WHERE g = lower(?)) AND contact_id NOT IN (SELECT id FROM spared)")
+            if run_id is not None:
+                con.execute(f"INSERT INTO run_changes SELECT ?, contact_id, 'left', NULL, group_id, "
+                            f"CAST(added_at AS VARCHAR), NULL {leaving}", [run_id, gid, name])
+            removed = con.execute(f"DELETE {leaving}", [gid, name]).fetchall()[0][0]
         report.append({"name": name, "created": created, "added": added, "removed": removed})
     if mirror:
         con.execute("DROP TABLE spared")
@@ -405,7 +427,7 @@ def _mirror_spared(con: duckdb.DuckDBPyConnection, plan: ImportPlan, keys: list[
 
 
 def _add_members(con: duckdb.DuckDBPyConnection, names: list[str], ids: dict[str, tuple[int, bool]],
-                 now: datetime) -> dict[str, int]:
+                 now: datetime, run_id: int | None = None) -> dict[str, int]:
     """Each cluster's contact joins the groups its rows name (`final_groups`), every group in one
     statement; name -> members added.  Each name must have a group of its own.
     """
@@ -418,6 +440,9 @@ def _add_members(con: duckdb.DuckDBPyConnection, names: list[str], ids: dict[str
     finally:
         con.unregister("group_names")
     con.execute("INSERT INTO memberships SELECT gid, cid, ? FROM new_members", [now])
+    if run_id is not None:
+        con.execute("INSERT INTO run_changes SELECT ?, cid, 'joined', NULL, gid, NULL, CAST(?::TIMESTAMP AS VARCHAR) "
+                    "FROM new_members", [run_id, now])
     added = dict.fromkeys(names, 0)
     added.update(con.execute("SELECT name, count(*) FROM new_members GROUP BY name").fetchall())
     con.execute("DROP TABLE new_members")
