@@ -4,7 +4,7 @@ Each case runs the import in a child process so its peak memory is its own, and
 times the fastest available reader on the same file for the ratio the targets
 are stated in.  Results go to bench/results.json.
 
-Usage: python -m bench.run [--sizes 100000,1000000] [--formats csv,xlsx,excel,ods,xls]
+Usage: python -m bench.run [--sizes 100000,1000000] [--formats csv,xlsx,excel,ods,xls] [--keep-changes 1000000]
 """
 
 from __future__ import annotations
@@ -315,16 +315,45 @@ def measure_store_scale(store_size: int, file_rows: int) -> dict:
     return {"case": f"{file_rows:,} rows into a store of {store_size:,}", "store_built_s": round(built, 1), **result}
 
 
+def measure_keep_changes(size: int, rounds: int) -> dict:
+    """The csv import into a fresh home with and without `keep_changes` (what `runs undo` needs), alternating
+    which goes first each round so a busy shared machine weighs on both alike; the ratio of the medians."""
+    import shutil
+    import statistics
+    import tempfile
+
+    path = generate(size, "csv")
+    walls: dict[bool, list[float]] = {True: [], False: []}
+    for i in range(rounds):
+        for keep in ((True, False) if i % 2 == 0 else (False, True)):
+            home = Path(tempfile.mkdtemp(prefix="contacts-bench-"))
+            try:
+                (home / "config").mkdir()
+                (home / "config" / "fields.yaml").write_text(FIELDS_YAML)
+                (home / "config" / "pipeline.yaml").write_text(f"keep_changes: {str(keep).lower()}\n")
+                out = subprocess.run([sys.executable, "-c", CHILD, str(home), str(path)], check=True,
+                                     capture_output=True, text=True)
+                walls[keep].append(json.loads(out.stdout.strip().splitlines()[-1])["wall"])
+            finally:
+                shutil.rmtree(home, ignore_errors=True)
+    kept, not_kept = statistics.median(walls[True]), statistics.median(walls[False])
+    return {"case": f"keep_changes on {path.name}", "kept_s": [round(w, 3) for w in walls[True]],
+            "not_kept_s": [round(w, 3) for w in walls[False]], "ratio_kept_to_not": round(kept / not_kept, 3)}
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--sizes", default="100000,1000000")
     ap.add_argument("--formats", default="csv,xlsx,excel,ods,xls")
     ap.add_argument("--reimport", type=int, default=1_000_000, help="rows of the re-import case (0: skip)")
     ap.add_argument("--store", type=int, default=10_000_000, help="contacts of the store-scale case (0: skip)")
+    ap.add_argument("--keep-changes", type=int, default=1_000_000,
+                    help="rows of the csv imported with and without keep_changes, alternating (0: skip)")
+    ap.add_argument("--rounds", type=int, default=3, help="rounds of the keep_changes comparison")
     args = ap.parse_args()
     results = []
     done = set()
-    for size in (int(s) for s in args.sizes.split(",")):
+    for size in (int(s) for s in args.sizes.split(",") if s):
         for fmt in args.formats.split(","):
             rows_in_file = min(size, XLS_MAX_ROWS) if fmt == "xls" else size
             if (rows_in_file, fmt) in done:
@@ -350,6 +379,11 @@ def main() -> None:
         r = measure_store_scale(args.store, 10_000)
         extra.append(r)
         print(f"{r['case']}: {r['wall']:.2f} s ({r['timings']}), rows {r['rows']}")
+    if args.keep_changes:
+        r = measure_keep_changes(args.keep_changes, args.rounds)
+        extra.append(r)
+        print(f"{r['case']}: kept {r['kept_s']} s, not kept {r['not_kept_s']} s, "
+              f"ratio of medians x{r['ratio_kept_to_not']} (target at most x1.15)")
     (HERE / "results.json").write_text(json.dumps({"imports": results, "other": extra}, indent=2) + "\n")
 
 
