@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 
 from helpers import cli, csv_file, make_home, query
 
@@ -98,3 +99,18 @@ def test_a_run_without_kept_changes_is_not_undone(tmp_path):
     r = cli(home, "runs", "undo", str(run))
     assert r.exit_code == 1 and "kept no record" in r.output
     assert len(contacts(home)) == 1
+
+
+def test_a_created_contact_changed_since_is_left_and_listed(tmp_path):
+    home = make_home(tmp_path / "home")
+    run = imported(home, csv_file(tmp_path / "new.csv", [["First name", "E-mail", "Groups"],
+                                                          ["Dana", "a@example.com", "VIP"],
+                                                          ["Avi", "b@example.com", "VIP"]]))
+    b = query(home, "SELECT id FROM contacts WHERE email = 'b@example.com'")[0][0]
+    time.sleep(1.1)  # the store keeps times to the second: the edit must come in a later one to be seen as later
+    assert cli(home, "edit", str(b), "--set", "first_name=Abe").exit_code == 0
+    r = cli(home, "runs", "undo", str(run))
+    assert r.exit_code == 0, r.output
+    assert "1 contacts deleted" in r.output
+    assert f"Left contact {b}: created by the run, but changed since." in r.output
+    assert contacts(home) == {"b@example.com": ("Abe", None)}

@@ -89,9 +89,10 @@ def undo_run(con: duckdb.DuckDBPyConnection, run_id: int, now: datetime) -> dict
         "WHERE ch.kind = 'left' AND ch.contact_id IN (SELECT id FROM contacts) AND ch.group_id IN "
         "(SELECT id FROM groups) AND NOT EXISTS (SELECT 1 FROM memberships m WHERE m.group_id = ch.group_id "
         "AND m.contact_id = ch.contact_id)").fetchall()[0][0]
-    # A created contact that a later change touched (its updated_at moved) stays, and is listed.
-    con.execute("CREATE OR REPLACE TEMP TABLE created AS SELECT c.id, CAST(c.updated_at AS VARCHAR) = ch.new_value "
-                "AS untouched FROM contacts c JOIN ch ON ch.contact_id = c.id WHERE ch.kind = 'created'")
+    # A created contact that a later change touched (its updated_at moved, in a later second) stays, and is listed.
+    con.execute("CREATE OR REPLACE TEMP TABLE created AS SELECT c.id, c.updated_at = r.at AS untouched "
+                "FROM contacts c JOIN run_created r ON c.id BETWEEN r.first_id AND r.first_id + r.n - 1 "
+                "WHERE r.run_id = ?", [run_id])
     con.execute("DELETE FROM memberships WHERE contact_id IN (SELECT id FROM created WHERE untouched)")
     deleted = con.execute("DELETE FROM contacts WHERE id IN (SELECT id FROM created WHERE untouched)"
                           ).fetchall()[0][0]

@@ -296,8 +296,7 @@ def import_rows(con: duckdb.DuckDBPyConnection, cfg: Config, plan: ImportPlan, n
         con.execute(f"INSERT INTO contacts (id, {col_list}, created_at, updated_at) SELECT ids.cid, {col_list}, ?, ? "
                     f"FROM final JOIN ids USING (label)", [now, now])
         if run_id is not None:
-            con.execute("INSERT INTO run_changes SELECT ?, cid, 'created', NULL, NULL, NULL, CAST(?::TIMESTAMP AS VARCHAR) "
-                        "FROM ids", [run_id, now])
+            con.execute("INSERT INTO run_created VALUES (?, ?, ?, ?)", [run_id, start, n_new, now])
     if n_upd:
         if run_id is not None:
             _keep_updates(con, run_id, all_cols)
@@ -313,10 +312,16 @@ def import_rows(con: duckdb.DuckDBPyConnection, cfg: Config, plan: ImportPlan, n
         "count(*) FILTER (WHERE email IN (SELECT value FROM optouts WHERE channel = 'email')) FROM final"
     ).fetchall()[0]
     result.optouts_added = add_optouts(con, plan.optout_details, now, plan.source, "opt-out column in the file")
-    result.groups = _assign_groups(con, plan, now, keys, run_id)
+    # Ids from `start` on are the contacts this run created: an undo deletes them with their memberships,
+    # so only the memberships of contacts that existed before are kept for it (ids never go back).
+    result.groups = _assign_groups(con, plan, now, keys, run_id, start if n_new else _NO_ID)
     con.execute("DROP TABLE final; DROP TABLE ids; DROP TABLE final_groups"
                 + ("; DROP TABLE rejected_keys" if plan.mirror_groups else ""))
     return result
+
+
+#: Above every id a contact can have.
+_NO_ID = 1 << 62
 
 
 def _keep_updates(con: duckdb.DuckDBPyConnection, run_id: int, cols: list[str]) -> None:
@@ -357,8 +362,11 @@ def _propagate_labels(con: duckdb.DuckDBPyConnection, keys: list[str]) -> bool:
 
 
 def _assign_groups(con: duckdb.DuckDBPyConnection, plan: ImportPlan, now: datetime, keys: list[str],
-                   run_id: int | None = None) -> list[dict]:
+                   run_id: int | None = None, new_from: int = _NO_ID) -> list[dict]:
     """Each accepted row's contact joins its groups; a mirror rule's groups lose the contacts the file does not name.
+
+    With a `run_id`, the memberships added to contacts below `new_from` (those that existed before the
+    run) and those removed are kept in `run_changes`.
 
     Mirror removes only what a complete list says: the contacts that rejected
     rows name (by their target or any valid key) keep their memberships, and a
@@ -379,15 +387,15 @@ def _assign_groups(con: duckdb.DuckDBPyConnection, plan: ImportPlan, now: dateti
     # One statement for all the groups when each name has a group of its own; when two names find one
     # group (they differ in case only), name by name as before, each counting the members it added first.
     distinct = len({ids[name][0] for name in names}) == len(names)
-    added_by_name = _add_members(con, names, ids, now, run_id) if distinct else {}
+    added_by_name = _add_members(con, names, ids, now, run_id, new_from) if distinct else {}
     report = []
     for name in names:
         gid, created = ids[name]
         if not distinct and run_id is not None:
             con.execute("INSERT INTO run_changes SELECT DISTINCT ?, f.cid, 'joined', NULL, ?, NULL, "
-                        "CAST(?::TIMESTAMP AS VARCHAR) FROM final_groups f WHERE f.g = lower(?) AND NOT EXISTS "
-                        "(SELECT 1 FROM memberships m WHERE m.group_id = ? AND m.contact_id = f.cid)",
-                        [run_id, gid, now, name, gid])
+                        "CAST(?::TIMESTAMP AS VARCHAR) FROM final_groups f WHERE f.g = lower(?) AND f.cid < ? "
+                        "AND NOT EXISTS (SELECT 1 FROM memberships m WHERE m.group_id = ? AND m.contact_id = f.cid)",
+                        [run_id, gid, now, name, new_from, gid])
         added = added_by_name[name] if distinct else con.execute(
             "INSERT INTO memberships SELECT DISTINCT ?, f.cid, ? FROM final_groups f WHERE f.g = lower(?) "
             "AND NOT EXISTS (SELECT 1 FROM memberships m WHERE m.group_id = ? AND m.contact_id = f.cid)",
@@ -427,9 +435,10 @@ def _mirror_spared(con: duckdb.DuckDBPyConnection, plan: ImportPlan, keys: list[
 
 
 def _add_members(con: duckdb.DuckDBPyConnection, names: list[str], ids: dict[str, tuple[int, bool]],
-                 now: datetime, run_id: int | None = None) -> dict[str, int]:
+                 now: datetime, run_id: int | None = None, new_from: int = 0) -> dict[str, int]:
     """Each cluster's contact joins the groups its rows name (`final_groups`), every group in one
-    statement; name -> members added.  Each name must have a group of its own.
+    statement; name -> members added.  Each name must have a group of its own.  With a `run_id`, the
+    memberships added to contacts below `new_from` are kept in `run_changes`.
     """
     gids = [ids[name][0] for name in names]
     con.register("group_names", pa.table({"name": pa.array(names, pa.string()), "gid": pa.array(gids, pa.int64())}))
@@ -442,7 +451,7 @@ def _add_members(con: duckdb.DuckDBPyConnection, names: list[str], ids: dict[str
     con.execute("INSERT INTO memberships SELECT gid, cid, ? FROM new_members", [now])
     if run_id is not None:
         con.execute("INSERT INTO run_changes SELECT ?, cid, 'joined', NULL, gid, NULL, CAST(?::TIMESTAMP AS VARCHAR) "
-                    "FROM new_members", [run_id, now])
+                    "FROM new_members WHERE cid < ?", [run_id, now, new_from])
     added = dict.fromkeys(names, 0)
     added.update(con.execute("SELECT name, count(*) FROM new_members GROUP BY name").fetchall())
     con.execute("DROP TABLE new_members")
