@@ -107,9 +107,10 @@ def _revert_values(con: duckdb.DuckDBPyConnection, now: datetime) -> tuple[int, 
     """Put back the old values of the run's updates that still hold the run's new value; returns how many
     contacts got values back, and the fields left (contact_id, field, why).
 
-    A detail and its raw spelling go back together or not at all; a detail is
-    not given back when another contact holds it now, and no contact is left
-    with neither detail (then none of its values go back).
+    A detail and its raw spelling go back together or not at all (a change to
+    either is a change to the detail); a detail is not given back when another
+    contact holds it now, and no contact is left with neither detail (then none
+    of its values go back).
     """
     con.execute("CREATE OR REPLACE TEMP TABLE upd AS SELECT ch.contact_id AS id, ch.col, ch.old_value, "
                 "ch.new_value, NULL::VARCHAR AS why FROM ch JOIN contacts c ON c.id = ch.contact_id "
@@ -123,7 +124,7 @@ def _revert_values(con: duckdb.DuckDBPyConnection, now: datetime) -> tuple[int, 
             con.execute(f"UPDATE upd SET why = 'held by another contact now' WHERE why IS NULL AND col = ? "
                         f"AND old_value IS NOT NULL AND EXISTS (SELECT 1 FROM contacts c WHERE c.{d} = upd.old_value "
                         "AND c.id <> upd.id)", [d])
-        con.execute("UPDATE upd SET why = 'goes with its detail' WHERE why IS NULL AND col IN (?, ?) AND id IN "
+        con.execute("UPDATE upd SET why = 'changed since' WHERE why IS NULL AND col IN (?, ?) AND id IN "
                     "(SELECT id FROM upd WHERE why IS NOT NULL AND col IN (?, ?))", [d, f"{d}_raw"] * 2)
     con.execute("UPDATE upd SET why = coalesce(why, 'would leave it no detail') WHERE id IN (SELECT c.id FROM contacts c "
                 "LEFT JOIN upd p ON p.id = c.id AND p.col = 'phone' AND p.why IS NULL "
