@@ -8,6 +8,7 @@ rule's `columns`, then `ignore`, then configured aliases, then built-in synonyms
 from __future__ import annotations
 
 import fnmatch
+import re
 import unicodedata
 from dataclasses import dataclass
 
@@ -45,7 +46,9 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
     "job_title": ("job title", "jobtitle", "title", "position", "role", "occupation", "תפקיד", "משרה"),
     "external_id": ("external id", "externalid", "id", "customer id", "customer number", "customer no",
                     "client id", "crm id", "contact id", "ref", "reference", "account number",
-                    "מזהה", "מספר לקוח", "קוד לקוח"),
+                    "id number", "national id", "identity number", "passport number",
+                    "מזהה", "מספר לקוח", "קוד לקוח", "ת.ז.", 'ת"ז', "תז", "תעודת זהות", "מספר זהות", "מס' זהות",
+                    "מספר תעודת זהות", "מס' ת.ז."),
     "groups": ("groups", "group", "tags", "tag", "lists", "list", "segment", "segments", "קבוצה", "קבוצות",
                "תגיות"),
     "optout": ("opt out", "optout", "opted out", "unsubscribed", "unsubscribe", "do not contact", "dnc",
@@ -146,9 +149,20 @@ def map_columns(headers: list[str], file_name: str, cfg: FieldsConfig) -> list[C
             out.append(ColumnMap(i, header, aliases[key], "alias"))
         elif key in synonyms:
             out.append(ColumnMap(i, header, synonyms[key], "synonym"))
+        elif (base := _unnumbered(key)) in aliases:
+            out.append(ColumnMap(i, header, aliases[base], "alias"))
+        elif base in synonyms:
+            out.append(ColumnMap(i, header, synonyms[base], "synonym"))
         else:
             out.append(ColumnMap(i, header, None, "unknown"))
     return out
+
+
+def _unnumbered(key: str) -> str:
+    """A folded header without its trailing number (`Phone 2`, `Phone Number 1`): a second phone column is still a
+    phone column, and columns mapped to one field are read first-filled-wins.  Empty for a header that is only a
+    number (a year), which no synonym names."""
+    return re.sub(r"[0-9]+$", "", key)
 
 
 def rule_yaml(file_name: str, columns: list[ColumnMap]) -> str:
