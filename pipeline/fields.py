@@ -241,10 +241,10 @@ def _column_number(key: str) -> int:
 def choices_of(columns: list[ColumnMap], by_number: bool = False) -> ColumnChoices:
     """The `--map`/`--ignore` choices that pin this mapping, column by column.
 
-    `by_number` for a file with no header row, whose column names are only the reader's; a blank header is
-    always given by its number.
+    `by_number` for a file with no header row, whose column names are only the reader's.  Columns with no
+    header and the reject workbook's own columns are never imported, so they need no choice.
     """
-    return ColumnChoices(tuple((str(c.index + 1) if by_number or not c.header.strip() else c.header,
+    return ColumnChoices(tuple((str(c.index + 1) if by_number else c.header,
                                 c.target or "ignore")
                                for c in columns if c.how not in ("reject_info", "blank")))
 
