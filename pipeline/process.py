@@ -11,6 +11,8 @@ import shutil
 import threading
 import time
 from contextlib import contextmanager
+from dataclasses import dataclass
+from dataclasses import fields as dataclass_fields
 from datetime import datetime
 from pathlib import Path
 from typing import Iterator, Protocol
@@ -19,7 +21,7 @@ from . import hooks, store
 from .clock import iso, utcnow
 from .config import Config, first_rule
 from .errors import FileHeld, FileRejected, PipelineError, Rejection, Rejections
-from .fields import ColumnMap, map_columns
+from .fields import ColumnChoices, ColumnMap, map_columns
 from .manage.optouts import import_values, read_optout_values
 from .outbox import (
     RunSummary,
@@ -38,7 +40,7 @@ from .outbox import (
 )
 from .output import feed_writer, safe_name, start_writer, write_xlsx
 from .prepare import LEFT_OUT_TAIL, Prepared, prepare
-from .read import Table, bulk_allocation, give_back_memory, read_table
+from .read import HeaderChoice, Table, bulk_allocation, give_back_memory, read_table
 
 
 class Reporter(Protocol):
@@ -64,9 +66,40 @@ def _source_sha256(path: Path, from_inbox: bool, taken: Taken | None = None) -> 
         raise FileRejected(f"The file cannot be read ({e.strerror or e.__class__.__name__}).") from None
 
 
+@dataclass(frozen=True)
+class ImportConfig(Config):
+    """The home's config as one import sees it, with the operator's choices for that import.
+
+    The choices travel with the config so every stage that reads it sees the
+    same import: the reader (`header`), the mapping (`columns`), and the group
+    step, whose groups.yaml rules `--no-group` empties.
+    """
+
+    #: `--map` / `--ignore`: over every rule of fields.yaml.
+    columns: ColumnChoices = ColumnChoices()
+    #: `--header-row` / `--no-header`: in place of the reader's guess.
+    header: HeaderChoice = HeaderChoice()
+
+
+def for_import(cfg: Config, columns: ColumnChoices | None = None, header: HeaderChoice | None = None,
+               no_group: bool = False) -> Config:
+    """The config of one import with the operator's choices; `no_group` leaves no groups.yaml rule to apply."""
+    if not columns and not header and not no_group:
+        return cfg
+    parts = {f.name: getattr(cfg, f.name) for f in dataclass_fields(Config)}
+    if no_group:
+        parts["groups"] = cfg.groups.model_copy(update={"assign": []})
+    return ImportConfig(**parts, columns=columns or ColumnChoices(), header=header or HeaderChoice())
+
+
 def plan_columns(cfg: Config, table: Table, name: str) -> list[ColumnMap]:
-    """The column map of a read file; holds the file when it has unknown columns and the config says hold."""
-    columns = map_columns(table.headers, name, cfg.fields)
+    """The column map of a read file; holds the file when it has unknown columns and the config says hold.
+
+    A column the operator chose (`--map`, `--ignore`) is never unknown; a
+    chosen header the file does not have is a `UsageError`.
+    """
+    choices = cfg.columns if isinstance(cfg, ImportConfig) else ColumnChoices()
+    columns = map_columns(table.headers, name, cfg.fields, choices)
     if cfg.pipeline.unknown_columns == "hold":
         unknown = [c.header for c in columns if c.how == "unknown"]
         if unknown:
@@ -76,8 +109,16 @@ def plan_columns(cfg: Config, table: Table, name: str) -> list[ColumnMap]:
 
 
 def process_file(path: Path, cfg: Config, *, groups: list[str] | None = None, dry_run: bool = False,
-                 force: bool = False, reporter: Reporter | None = None, con=None) -> RunSummary:
-    """Import one file and leave its outputs; never raises for a bad file (the summary says failed)."""
+                 force: bool = False, reporter: Reporter | None = None, con=None,
+                 columns: ColumnChoices | None = None, header: HeaderChoice | None = None,
+                 no_group: bool = False) -> RunSummary:
+    """Import one file and leave its outputs; never raises for a bad file (the summary says failed).
+
+    `columns`, `header` and `no_group` are the operator's choices for this
+    import (see `for_import`); a choice the file cannot take (a header it does
+    not have, a header row beyond it) raises `UsageError`, the file left where it was.
+    """
+    cfg = for_import(cfg, columns, header, no_group)
     reporter = reporter or SilentReporter()
     path = Path(path)
     started = utcnow()
@@ -137,7 +178,8 @@ def _take_and_import(cfg: Config, con, path: Path, taken: Taken | None, summary:
         if not force and (earlier := store.find_run(con, summary.sha256)):
             return _duplicate(cfg, con, path, summary, earlier, from_inbox, dry_run)
         reporter.stage(path.name, "read")
-        table = read_table(path, cfg.read_limits)
+        chosen = cfg.header if isinstance(cfg, ImportConfig) else HeaderChoice()
+        table = read_table(path, cfg.read_limits, header_row=chosen.header_row, no_header=chosen.no_header)
         give_back_memory()
         timings["read"] = time.perf_counter() - t0
         summary.source = {"format": table.format, "sheet": table.sheet, "header_row": table.header_row or None,

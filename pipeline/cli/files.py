@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shlex
 import sys
 import tempfile
 from pathlib import Path
@@ -13,11 +14,11 @@ from .. import store
 from ..clock import stamp, utcnow
 from ..daemon import ignored_name, run
 from ..errors import NotFiled, UsageError
-from ..fields import map_columns, rule_yaml
+from ..fields import ColumnChoices, choices_of, column_choices, map_columns, rule_yaml
 from ..outbox import Recovered, recover, sha256_of
 from ..output.template import write_template
 from ..process import process_file
-from ..read import read_table
+from ..read import HeaderChoice, read_table
 from .common import (
     RegularFile,
     StderrReporter,
@@ -43,24 +44,68 @@ def show_summary(cfg, s) -> None:
         click.echo(f"  outputs: {cfg.pipeline.outbox}/{s.outbox}/")
 
 
+def column_options(fn):
+    """`--map`, `--ignore`, `--header-row` and `--no-header`: the operator's reading of a file, over fields.yaml."""
+    fn = click.option("--no-header", is_flag=True,
+                      help="The file has no header row: every row is data (columns are named Column 1, Column 2, "
+                           "... or Phone/Email by what they hold).")(fn)
+    fn = click.option("--header-row", type=int, default=None, metavar="N",
+                      help="The header is on sheet row (or text line) N; the rows above it are titles.")(fn)
+    fn = click.option("--ignore", "ignore", multiple=True, metavar="HEADER",
+                      help="Do not import this column (repeatable).")(fn)
+    return click.option("--map", "maps", multiple=True, metavar="HEADER=FIELD",
+                        help="Map this column to a field, groups, optout or ignore, over fields.yaml (repeatable); "
+                             "HEADER is matched ignoring case, spaces and punctuation, or is a column number (2).")(fn)
+
+
+def group_options(fn):
+    """`--group NAME` (repeatable) and `--no-group`."""
+    fn = click.option("--no-group", is_flag=True,
+                      help="Apply no groups.yaml rule: the contacts stay in no group (unless the file has a groups column).")(fn)
+    return click.option("--group", "groups", multiple=True, metavar="NAME",
+                        help="Also add every imported contact to this group, created when missing (repeatable).")(fn)
+
+
+def read_choices(cfg, maps, ignore, header_row, no_header) -> tuple[ColumnChoices, HeaderChoice]:
+    """The column options checked like the config; a bad one is a `UsageError` naming it."""
+    if no_header and header_row is not None:
+        raise UsageError("--no-header and --header-row contradict each other; give one of them.")
+    if header_row is not None and header_row < 1:
+        raise UsageError(f"--header-row {header_row} is not a row number; rows are counted from 1.")
+    return column_choices(maps, ignore, cfg.fields), HeaderChoice(header_row, no_header)
+
+
+def _check_groups(groups: tuple[str, ...], no_group: bool) -> None:
+    if no_group and groups:
+        raise UsageError("--no-group and --group contradict each other; give one of them.")
+
+
 @click.command("import")
 @click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
-@click.option("--group", "groups", multiple=True, help="Also add every imported contact to this group (repeatable).")
+@group_options
+@column_options
 @click.option("--dry-run", is_flag=True, help="Report what would happen; write nothing.")
 @click.option("--force", is_flag=True, help="Import content that was imported before.")
 @click.option("--json", "as_json", is_flag=True, help="Print the summaries as JSON.")
 @click.pass_context
 @fail_cleanly
-def import_cmd(ctx, files: tuple[Path, ...], groups: tuple[str, ...], dry_run: bool, force: bool,
+def import_cmd(ctx, files: tuple[Path, ...], groups: tuple[str, ...], no_group: bool, maps: tuple[str, ...],
+               ignore: tuple[str, ...], header_row: int | None, no_header: bool, dry_run: bool, force: bool,
                as_json: bool) -> None:
     """Import contact files (xlsx, xlsm, xls, ods, csv, tsv, txt) or every file waiting in a folder.
 
     Each file leaves outbox/<time>-<name>/ with summary.json, summary.txt and,
     when rows were rejected, a reject workbook to fix and drop back into the inbox.
+    --map, --ignore, --header-row and --no-header apply to every file given;
+    `contacts map FILE` prints the ones that pin a file's mapping.
 
     Example: contacts import crm_2026-11-27.xlsx --group "CRM customers"
+
+    Example: contacts import list.xlsx --header-row 3 --map "Mobile No.=phone" --ignore Notes
     """
     cfg = get_config(ctx)
+    _check_groups(groups, no_group)
+    columns, header = read_choices(cfg, maps, ignore, header_row, no_header)
     con = open_store(cfg)
     failed = 0
     results = []
@@ -82,7 +127,8 @@ def import_cmd(ctx, files: tuple[Path, ...], groups: tuple[str, ...], dry_run: b
                 continue
             try:
                 s = process_file(path, cfg, groups=list(groups), dry_run=dry_run, force=force,
-                                 reporter=StderrReporter(), con=con)
+                                 reporter=StderrReporter(), con=con, columns=columns, header=header,
+                                 no_group=no_group)
             except NotFiled as e:  # it counted: the report is shown, and what is left is said
                 s, unfiled = e.summary, str(e)
             else:
@@ -124,32 +170,57 @@ def _finished_now(path: Path, finished: list[Recovered]) -> Recovered | None:
     return next((r for r in runs if r.sha256 == sha), None)
 
 
+_WHY = {"option": "given on the command line", "rule": "a rule in fields.yaml", "ignored": "ignored by fields.yaml",
+        "alias": "an alias in fields.yaml", "synonym": "a built-in synonym",
+        "unknown": "not recognized: not imported unless you choose", "blank": "no header",
+        "reject_info": "added by a reject workbook"}
+
+
 @click.command("map")
 @click.argument("file", type=RegularFile())
+@column_options
 @click.option("--json", "as_json", is_flag=True, help="Print the mapping as JSON.")
 @click.pass_context
 @fail_cleanly
-def map_cmd(ctx, file: Path, as_json: bool) -> None:
-    """Show how each column of FILE would map and why, and print a rule for config/fields.yaml.
+def map_cmd(ctx, file: Path, maps: tuple[str, ...], ignore: tuple[str, ...], header_row: int | None,
+            no_header: bool, as_json: bool) -> None:
+    """Show how each column of FILE would map and why, and print the import options and a fields.yaml rule that pin it.
+
+    Columns marked `? choose` were not recognized: give each a --map or an
+    --ignore.  The --map, --ignore, --header-row and --no-header options
+    preview how an import with them would read FILE.
 
     Example: contacts map crm_2026-11-27.xlsx
+
+    Example: contacts map list.xlsx --header-row 3 --map "Mobile No.=phone"
     """
     cfg = get_config(ctx)
-    table = read_table(file, limits=cfg.read_limits)
-    columns = map_columns(table.headers, file.name, cfg.fields)
+    choices, header = read_choices(cfg, maps, ignore, header_row, no_header)
+    table = read_table(file, limits=cfg.read_limits, header_row=header.header_row, no_header=header.no_header)
+    columns = map_columns(table.headers, file.name, cfg.fields, choices)
     if as_json:
-        echo_json([c.asdict() for c in columns])
+        echo_json([c.asdict() | ({"needs_choice": True} if c.needs_choice else {}) for c in columns])
         return
-    why = {"rule": "a rule in fields.yaml", "ignored": "ignored by fields.yaml", "alias": "an alias in fields.yaml",
-           "synonym": "a built-in synonym", "unknown": "not recognized: not imported", "blank": "no header",
-           "reject_info": "added by a reject workbook"}
     where = ("no header row (columns named by what they hold)" if table.no_header
              else f"header on row {table.header_row}")
     echo_table(["column", "header", "field", "why"],
-           [[c.index + 1, c.header, c.target or "-", why.get(c.how, c.how)] for c in columns],
+           [[c.index + 1, c.header, "? choose" if c.needs_choice else c.target or "-", _WHY.get(c.how, c.how)]
+            for c in columns],
            title=f"{file.name}: {where}, {len(table.source_rows)} data rows")
     for warning in table.warnings:
         say(warning)
+    _echo_reproduction(file, table, columns)
+
+
+def _echo_reproduction(file: Path, table, columns) -> None:
+    """The import options, then the fields.yaml rule, that give this mapping again (undecided columns as ignore)."""
+    undecided = [c.header or f"column {c.index + 1}" for c in columns if c.needs_choice]
+    if undecided:
+        say(f"{len(undecided)} column(s) need a choice ({', '.join(undecided)}): "
+            "add --map HEADER=FIELD or --ignore HEADER for each.")
+    where = ["--no-header"] if table.no_header else [f"--header-row {table.header_row}"] if table.header_row else []
+    click.echo("\n# The import options that give this mapping (undecided columns shown as --ignore):")
+    click.echo(" ".join(["contacts import", shlex.quote(file.name), *where, *choices_of(columns, table.no_header).flags()]))
     click.echo("\n# A rule to paste into config/fields.yaml (edit the targets as needed):")
     click.echo(rule_yaml(file.name, columns), nl=False)
 
@@ -250,21 +321,25 @@ def watch_cmd(ctx) -> None:
 
 
 @click.command("paste")
-@click.option("--group", "groups", multiple=True, metavar="NAME", help="Also add every pasted contact to this "
-              "group (repeatable).")
+@group_options
+@column_options
 @click.option("--dry-run", is_flag=True, help="Report what would happen; write nothing.")
 @click.option("--force", is_flag=True, help="Import rows whose exact text was imported before.")
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
 @click.pass_context
 @fail_cleanly
-def paste_cmd(ctx, groups, dry_run, force, as_json) -> None:
+def paste_cmd(ctx, groups, no_group, maps, ignore, header_row, no_header, dry_run, force, as_json) -> None:
     """Import rows typed or pasted on stdin: a header first, then rows, separated by commas, tabs or semicolons.
 
     End the input with Ctrl-D. It imports like a file and leaves the same outbox folder.
 
     Example: contacts paste --group Walk-ins < rows.txt (or paste, then Ctrl-D)
+
+    Example: contacts paste --no-header --map 1=first_name --map 2=phone < rows.txt
     """
     cfg = get_config(ctx)
+    _check_groups(groups, no_group)
+    columns, header = read_choices(cfg, maps, ignore, header_row, no_header)
     data = stdin_bytes()
     if not data.strip():
         raise UsageError("Nothing was pasted: give a header line and at least one row on stdin.")
@@ -277,7 +352,7 @@ def paste_cmd(ctx, groups, dry_run, force, as_json) -> None:
             if not dry_run:
                 finish_interrupted(cfg, con)
             s = process_file(path, cfg, groups=list(groups), dry_run=dry_run, force=force,
-                             reporter=StderrReporter(), con=con)
+                             reporter=StderrReporter(), con=con, columns=columns, header=header, no_group=no_group)
         finally:
             con.close()
     if as_json:

@@ -15,11 +15,11 @@ from pathlib import Path
 
 from ..config import ReadLimits
 from ..errors import FileRejected
-from .table import NO_ROWS, NOT_READABLE, Table, bulk_allocation, give_back_memory
+from .table import NO_ROWS, NOT_READABLE, HeaderChoice, Table, bulk_allocation, give_back_memory
 from .text import decode, read_plain_file, read_text
 from .workbook import read_workbook, sniff_ole, sniff_zip
 
-__all__ = ["Table", "bulk_allocation", "give_back_memory", "read_table", "read_text_rows"]
+__all__ = ["HeaderChoice", "Table", "bulk_allocation", "give_back_memory", "read_table", "read_text_rows"]
 
 
 # Magic numbers of common files that are certainly not text.
@@ -33,8 +33,14 @@ _BINARY_MAGIC = (
 # ---------------------------------------------------------------- public API
 
 
-def read_table(path: Path, limits: ReadLimits = ReadLimits()) -> Table:
+def read_table(path: Path, limits: ReadLimits = ReadLimits(), *, header_row: int | None = None,
+               no_header: bool = False) -> Table:
     """Read the first sheet with data (or the whole text file) as a `Table`.
+
+    `header_row` (the 1-based sheet row or text line of the header, rows above
+    it being titles) or `no_header` (every row is data) replace the reader's
+    guess of where the header is; a row beyond the file or a blank one raises
+    `UsageError` naming the option.
 
     >>> table = read_table(Path("inbox/crm.xlsx"))            # doctest: +SKIP
     >>> table.headers, table.columns[0][:2], table.source_rows[:2]  # doctest: +SKIP
@@ -67,15 +73,16 @@ def read_table(path: Path, limits: ReadLimits = ReadLimits()) -> Table:
 
     if size == 0:
         raise FileRejected(NO_ROWS)
+    choice = HeaderChoice(header_row, no_header)
     with bulk_allocation():
         if magic.startswith(b"PK\x03\x04"):
             package = sniff_zip(path)
-            return read_workbook(path, package.kind, package.merges, max_rows, max_columns, package.unsaved)
+            return read_workbook(path, package.kind, package.merges, max_rows, max_columns, package.unsaved, choice)
         if magic.startswith(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"):
-            return read_workbook(path, sniff_ole(path), False, max_rows, max_columns)
+            return read_workbook(path, sniff_ole(path), False, max_rows, max_columns, choice=choice)
         if magic.startswith(_BINARY_MAGIC):
             raise FileRejected(NOT_READABLE)
-        plain = read_plain_file(path, max_rows, max_columns)  # a big plain file is never held whole
+        plain = read_plain_file(path, max_rows, max_columns, choice)  # a big plain file is never held whole
         if plain is not None:
             return plain
         try:
@@ -84,7 +91,7 @@ def read_table(path: Path, limits: ReadLimits = ReadLimits()) -> Table:
             raise FileRejected("The file cannot be read from the disk.") from None
         text, encoding = decode(data)
         del data
-        return read_text(text, encoding, max_rows, max_columns)
+        return read_text(text, encoding, max_rows, max_columns, choice=choice)
 
 
 def read_text_rows(text: str) -> Table:

@@ -19,7 +19,7 @@ from operator import not_
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ..errors import FileRejected
+from ..errors import FileRejected, UsageError
 
 
 class Table:
@@ -307,6 +307,39 @@ def guess_header(rows: list) -> Header | None:
         return Header(head[n][0], head[n][0] + 1, tuple(i for i, *_ in head[:n]))
     start = cut if worded else 0  # one-cell titles over rows of details, or no word at all: no header
     return Header(None, seen[start][0], tuple(i for i, *_ in seen[:start]))
+
+
+@dataclass(frozen=True)
+class HeaderChoice:
+    """Where the operator says the header is, in place of `guess_header`'s guess (`--header-row`, `--no-header`)."""
+
+    #: The 1-based row (sheet) or line (text) number of the header; rows above it are titles.
+    header_row: int | None = None
+    #: Every row is data; the columns are named as a file with no header has them named.
+    no_header: bool = False
+
+    def __bool__(self) -> bool:
+        return self.header_row is not None or self.no_header
+
+
+def chosen_header(rows: list, numbers: list[int], choice: HeaderChoice, unit: str, last: int) -> Header:
+    """The header the operator chose, as `guess_header` would give it.
+
+    `rows` are the first rows (at least as far as the chosen header),
+    `numbers` their row or line numbers, `last` the number of the file's last
+    row or line.  A header row beyond the file, or on a blank one, is a usage
+    error naming the option: the operator asked for something the file does not hold.
+    """
+    filled = [i for i, row in enumerate(rows) if any(map(_is_filled, row))]
+    if choice.no_header:
+        return Header(None, filled[0] if filled else 0, ())
+    n = choice.header_row
+    index = next((i for i, number in enumerate(numbers) if number == n), None)
+    if n > last:
+        raise UsageError(f"--header-row {n} is beyond the file, whose last {unit} is {last}.")
+    if index is None or index not in filled:
+        raise UsageError(f"--header-row {n} points at a blank {unit}; give the number of the {unit} holding the headers.")
+    return Header(index, index + 1, tuple(i for i in filled if i < index))
 
 
 def generated_headers(rows: list, width: int) -> list[str]:

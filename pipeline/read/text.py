@@ -29,9 +29,11 @@ from .table import (
     NOT_READABLE,
     PY_WHITESPACE,
     WEB_PAGE,
+    HeaderChoice,
     Table,
     assemble,
     assemble_arrays,
+    chosen_header,
     generated_headers,
     guess_header,
     header_warnings,
@@ -178,13 +180,18 @@ def _sniff_delimiter(text: str) -> str:
     return best
 
 
-def read_text(text: str, encoding: str | None, max_rows: int, max_columns: int, fast: bool = True) -> Table:
+def read_text(text: str, encoding: str | None, max_rows: int, max_columns: int, fast: bool = True,
+              choice: HeaderChoice = HeaderChoice()) -> Table:
     delimiter = _sniff_delimiter(text)
-    plain = _read_plain_text(text, encoding, delimiter, max_rows, max_columns) if fast else None
+    plain = _read_plain_text(text, encoding, delimiter, max_rows, max_columns, choice) if fast else None
     if plain is not None:
         return plain
     records, starts, blank_before, blanks, stray = _read_records(text, delimiter, max_rows, max_columns)
-    guess = guess_header(records)
+    if choice:
+        last = text.count("\n") + (not text.endswith("\n"))
+        guess = chosen_header(records, starts, choice, "line", last)
+    else:
+        guess = guess_header(records)
     if guess is None:
         raise FileRejected(NO_ROWS)
     data = records[guess.first :]
@@ -350,7 +357,7 @@ _HEAD_LINES = 200
 
 
 def _read_plain_text(text: str, encoding: str | None, delimiter: str, max_rows: int,
-                     max_columns: int) -> Table | None:
+                     max_columns: int, choice: HeaderChoice = HeaderChoice()) -> Table | None:
     """The fast path for plain delimited text: no quotes, no NULs, no blank lines inside, every row as wide
     as the header.  Arrow's csv reader parses it on both cores; None sends the text down the careful path,
     which reads anything and gives the same table.
@@ -362,7 +369,7 @@ def _read_plain_text(text: str, encoding: str | None, delimiter: str, max_rows: 
         if "\r" in text:
             return None
     head = text.split("\n", _HEAD_LINES)[:_HEAD_LINES]  # the body stays in `text`: no copy of a big file
-    header = _plain_header(head, delimiter, max_columns)
+    header = _plain_header(head, delimiter, max_columns, choice)
     if header is None:
         return None
     width = header.width
@@ -402,15 +409,21 @@ class _PlainHead(NamedTuple):
     warnings: list[str]
 
 
-def _plain_header(head: list[str], delimiter: str, max_columns: int) -> _PlainHead | None:
-    """The header and the first data line among the first lines of plain text; None when the fast paths should not read it."""
+def _plain_header(head: list[str], delimiter: str, max_columns: int,
+                  choice: HeaderChoice = HeaderChoice()) -> _PlainHead | None:
+    """The header and the first data line among the first lines of plain text; None when the fast paths should not read it.
+
+    A chosen header row past these lines is left to the careful path, which knows where the text ends.
+    """
     found = [(n, line.split(delimiter)) for n, line in enumerate(head, start=1) if line]
     found = [(n, record) for n, record in found if any(record)]
     records = [record for _, record in found]
-    guess = guess_header(records)
+    numbers = [n for n, _ in found]
+    if choice.header_row is not None and (not numbers or choice.header_row >= numbers[-1]):
+        return None
+    guess = chosen_header(records, numbers, choice, "line", numbers[-1]) if choice else guess_header(records)
     if guess is None:
         return None
-    numbers = [n for n, _ in found]
     if guess.index is None:
         width = len(records[guess.first])
         headers = generated_headers(records[guess.first:], width)
@@ -470,7 +483,7 @@ _EMPTY_LINE = re.compile(rb"\n\r?\n")
 _LINE_END = b"\r\n"
 
 
-def read_plain_file(path, max_rows: int, max_columns: int) -> Table | None:
+def read_plain_file(path, max_rows: int, max_columns: int, choice: HeaderChoice = HeaderChoice()) -> Table | None:
     """A big plain UTF-8 file read from the disk in blocks, never held whole in memory.
 
     The same table as `read_text(decode(bytes))`, for files that path would read
@@ -503,7 +516,7 @@ def read_plain_file(path, max_rows: int, max_columns: int) -> Table | None:
     lines = text.split("\n")
     if len(lines) <= max(_HEAD_LINES, _SNIFF_LINES) or '"' in text or "\r" in text:
         return None  # few long lines, quotes or a lone CR: the whole-text path decides
-    header = _plain_header(lines[:_HEAD_LINES], delimiter, max_columns)
+    header = _plain_header(lines[:_HEAD_LINES], delimiter, max_columns, choice)
     if header is None:
         return None
     width = header.width

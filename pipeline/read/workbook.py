@@ -29,7 +29,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import python_calamine
 
-from ..errors import FileRejected
+from ..errors import FileRejected, UsageError
 from .table import (
     ALL_SHEETS_EMPTY,
     DAMAGED,
@@ -42,8 +42,10 @@ from .table import (
     SHEET_EMPTY,
     TOO_MANY_CELLS,
     Header,
+    HeaderChoice,
     Table,
     assemble_arrays,
+    chosen_header,
     column_text,
     generated_headers,
     guess_header,
@@ -245,7 +247,7 @@ def _has_ole_entry(data: mmap.mmap, name: str) -> bool:
 
 
 def read_workbook(path: Path, kind: str, merges: bool, max_rows: int, max_columns: int,
-                  unsaved: dict[str, set[int]] | None = None) -> Table:
+                  unsaved: dict[str, set[int]] | None = None, choice: HeaderChoice = HeaderChoice()) -> Table:
     """The first sheet with data, visible sheets before hidden ones.
 
     `merges` says whether the package may hold merged cells (an xls is always
@@ -259,14 +261,14 @@ def read_workbook(path: Path, kind: str, merges: bool, max_rows: int, max_column
             names = reader.sheet_names
             hidden: tuple | None = None
             for index, name in enumerate(names):
-                found = _sheet_columns(reader, index, source, merges or kind == "xls")
+                found = _sheet_columns(reader, index, source, merges or kind == "xls", choice)
                 if found is None:
                     continue
                 columns, header, visible = found
                 if visible:
                     return _sheet_table(kind, name, columns, header, max_rows, max_columns, unsaved.get(name, ()))
                 hidden = hidden or (name, columns, header)
-        except (FileRejected, KeyboardInterrupt, SystemExit, MemoryError):
+        except (FileRejected, UsageError, KeyboardInterrupt, SystemExit, MemoryError):
             raise
         except BaseException as exc:  # calamine's Rust panics arrive as BaseException
             raise _failure(exc) from None
@@ -303,7 +305,8 @@ def _failure(exc: BaseException) -> FileRejected:
     return FileRejected(DAMAGED)
 
 
-def _sheet_columns(reader, index: int, source: str, merges: bool) -> tuple[list[pa.Array], Header, bool] | None:
+def _sheet_columns(reader, index: int, source: str, merges: bool,
+                   choice: HeaderChoice = HeaderChoice()) -> tuple[list[pa.Array], Header, bool] | None:
     """A sheet's columns as shown text, where its header is and whether the sheet is visible.
 
     None when the sheet has no header (nothing in it, or only blanks).
@@ -330,7 +333,7 @@ def _sheet_columns(reader, index: int, source: str, merges: bool) -> tuple[list[
     if calamine is not None and suspects:
         _take_calamine_text(columns, calamine, {j: early[j] for j in suspects})
         typed.update({j: early[j] if j not in typed else pc.or_(typed[j], early[j]) for j in suspects})
-    header = _find_header(columns, typed)
+    header = _find_header(columns, typed, choice)
     if header is None:
         return None
     if calamine is not None and merges:
@@ -368,13 +371,18 @@ def _text_cells(reader, index: int, batch: pa.RecordBatch) -> dict[int, pa.Array
     return {j: pc.is_in(positions, value_set=pa.array(found, pa.int64())) for j, found in rows.items()}
 
 
-def _find_header(columns: list[pa.Array], typed: dict[int, pa.Array]) -> Header | None:
+def _find_header(columns: list[pa.Array], typed: dict[int, pa.Array],
+                 choice: HeaderChoice = HeaderChoice()) -> Header | None:
     """guess_header over the first rows, as many as it takes to see HEADER_SCAN_ROWS filled ones.
 
     Typed cells stand in as numbers: guess_header takes no boolean or duration for a header word.
+    The operator's `choice`, when given, replaces the guess.
     """
     height = len(columns[0])
-    look = 1000
+    look = max(1000, choice.header_row or 0)
+    if choice:
+        rows = [list(row) for row in zip(*(column[:look].to_pylist() for column in columns))]
+        return chosen_header(rows, list(range(1, len(rows) + 1)), choice, "row", height)
     while True:
         head = [(pc.if_else(typed[j][:look], "0", column[:look]) if j in typed else column[:look]).to_pylist()
                 for j, column in enumerate(columns)]
