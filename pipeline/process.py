@@ -20,8 +20,15 @@ from typing import Iterator, Protocol
 from . import hooks, store
 from .clock import iso, utcnow
 from .config import Config, first_rule
-from .errors import FileHeld, FileRejected, PipelineError, Rejection, Rejections
-from .fields import ColumnChoices, ColumnMap, map_columns
+from .errors import (
+    FileHeld,
+    FileRejected,
+    PipelineError,
+    Rejection,
+    Rejections,
+    UsageError,
+)
+from .fields import ColumnChoices, ColumnMap, column_choices, map_columns
 from .manage.optouts import import_values, read_optout_values
 from .outbox import (
     RunSummary,
@@ -92,6 +99,21 @@ def for_import(cfg: Config, columns: ColumnChoices | None = None, header: Header
     return ImportConfig(**parts, columns=columns or ColumnChoices(), header=header or HeaderChoice())
 
 
+#: Imports in one process take turns: the daemon's and the console's share one database (and its outbox).
+ONE_IMPORT = threading.RLock()
+
+
+def import_choices(cfg: Config, maps, ignore, header_row: int | None,
+                   no_header: bool) -> tuple[ColumnChoices, HeaderChoice]:
+    """The operator's column and header choices for one import, checked like the config; a bad one is a
+    `UsageError` naming it (`--map`, `--ignore`, `--header-row`, `--no-header`, or the same fields of a form)."""
+    if no_header and header_row is not None:
+        raise UsageError("--no-header and --header-row contradict each other; give one of them.")
+    if header_row is not None and header_row < 1:
+        raise UsageError(f"--header-row {header_row} is not a row number; rows are counted from 1.")
+    return column_choices(maps, ignore, cfg.fields), HeaderChoice(header_row, no_header)
+
+
 def plan_columns(cfg: Config, table: Table, name: str) -> list[ColumnMap]:
     """The column map of a read file; holds the file when it has unknown columns and the config says hold.
 
@@ -118,26 +140,27 @@ def process_file(path: Path, cfg: Config, *, groups: list[str] | None = None, dr
     import (see `for_import`); a choice the file cannot take (a header it does
     not have, a header row beyond it) raises `UsageError`, the file left where it was.
     """
-    cfg = for_import(cfg, columns, header, no_group)
-    reporter = reporter or SilentReporter()
-    path = Path(path)
-    started = utcnow()
-    summary = RunSummary(file=path.name, started_at=iso(started), dry_run=dry_run)
-    from_inbox = in_folder(path.parent, cfg.inbox)
-    own = con is None
-    if con is None:
-        con = store.connect(cfg)
-    try:
-        with system_failures(cfg):
-            if dry_run:  # nothing is moved: the file is read where it is
-                return _take_and_import(cfg, con, path, None, summary, started, groups, dry_run, force, from_inbox,
-                                        reporter)
-            with _taken(cfg, con, path, from_inbox, summary) as taken:
-                return _take_and_import(cfg, con, taken.path, taken, summary, started, groups, dry_run, force,
-                                        from_inbox, reporter)
-    finally:
-        if own:
-            con.close()
+    with ONE_IMPORT:
+        cfg = for_import(cfg, columns, header, no_group)
+        reporter = reporter or SilentReporter()
+        path = Path(path)
+        started = utcnow()
+        summary = RunSummary(file=path.name, started_at=iso(started), dry_run=dry_run)
+        from_inbox = in_folder(path.parent, cfg.inbox)
+        own = con is None
+        if con is None:
+            con = store.connect(cfg)
+        try:
+            with system_failures(cfg):
+                if dry_run:  # nothing is moved: the file is read where it is
+                    return _take_and_import(cfg, con, path, None, summary, started, groups, dry_run, force,
+                                            from_inbox, reporter)
+                with _taken(cfg, con, path, from_inbox, summary) as taken:
+                    return _take_and_import(cfg, con, taken.path, taken, summary, started, groups, dry_run, force,
+                                            from_inbox, reporter)
+        finally:
+            if own:
+                con.close()
 
 
 @contextmanager
@@ -449,14 +472,15 @@ def process_optout_file(path: Path, cfg: Config, *, con=None) -> RunSummary:
     summary = RunSummary(file=path.name, started_at=iso(started))
     from_inbox = in_folder(path.parent, cfg.inbox)
     own = con is None
-    if con is None:
-        con = store.connect(cfg)
-    try:
-        with system_failures(cfg), _taken(cfg, con, path, from_inbox, summary) as taken:
-            return _apply_optout_list(cfg, con, taken, summary, started, from_inbox)
-    finally:
-        if own:
-            con.close()
+    with ONE_IMPORT:
+        if con is None:
+            con = store.connect(cfg)
+        try:
+            with system_failures(cfg), _taken(cfg, con, path, from_inbox, summary) as taken:
+                return _apply_optout_list(cfg, con, taken, summary, started, from_inbox)
+        finally:
+            if own:
+                con.close()
 
 
 def _apply_optout_list(cfg: Config, con, taken: Taken, summary: RunSummary, started: datetime,

@@ -14,11 +14,11 @@ from .. import store
 from ..clock import stamp, utcnow
 from ..daemon import ignored_name, run
 from ..errors import NotFiled, UsageError
-from ..fields import ColumnChoices, choices_of, column_choices, map_columns, rule_yaml
+from ..fields import choices_of, map_columns, rule_yaml
 from ..outbox import Recovered, recover, sha256_of
 from ..output.template import write_template
-from ..process import process_file
-from ..read import HeaderChoice, read_table
+from ..process import import_choices, process_file
+from ..read import read_table
 from .common import (
     RegularFile,
     StderrReporter,
@@ -66,15 +66,6 @@ def group_options(fn):
                         help="Also add every imported contact to this group, created when missing (repeatable).")(fn)
 
 
-def read_choices(cfg, maps, ignore, header_row, no_header) -> tuple[ColumnChoices, HeaderChoice]:
-    """The column options checked like the config; a bad one is a `UsageError` naming it."""
-    if no_header and header_row is not None:
-        raise UsageError("--no-header and --header-row contradict each other; give one of them.")
-    if header_row is not None and header_row < 1:
-        raise UsageError(f"--header-row {header_row} is not a row number; rows are counted from 1.")
-    return column_choices(maps, ignore, cfg.fields), HeaderChoice(header_row, no_header)
-
-
 def _check_groups(groups: tuple[str, ...], no_group: bool) -> None:
     if no_group and groups:
         raise UsageError("--no-group and --group contradict each other; give one of them.")
@@ -105,7 +96,7 @@ def import_cmd(ctx, files: tuple[Path, ...], groups: tuple[str, ...], no_group: 
     """
     cfg = get_config(ctx)
     _check_groups(groups, no_group)
-    columns, header = read_choices(cfg, maps, ignore, header_row, no_header)
+    columns, header = import_choices(cfg, maps, ignore, header_row, no_header)
     con = open_store(cfg)
     failed = 0
     results = []
@@ -195,7 +186,7 @@ def map_cmd(ctx, file: Path, maps: tuple[str, ...], ignore: tuple[str, ...], hea
     Example: contacts map list.xlsx --header-row 3 --map "Mobile No.=phone"
     """
     cfg = get_config(ctx)
-    choices, header = read_choices(cfg, maps, ignore, header_row, no_header)
+    choices, header = import_choices(cfg, maps, ignore, header_row, no_header)
     table = read_table(file, limits=cfg.read_limits, header_row=header.header_row, no_header=header.no_header)
     columns = map_columns(table.headers, file.name, cfg.fields, choices)
     if as_json:
@@ -339,7 +330,7 @@ def paste_cmd(ctx, groups, no_group, maps, ignore, header_row, no_header, dry_ru
     """
     cfg = get_config(ctx)
     _check_groups(groups, no_group)
-    columns, header = read_choices(cfg, maps, ignore, header_row, no_header)
+    columns, header = import_choices(cfg, maps, ignore, header_row, no_header)
     data = stdin_bytes()
     if not data.strip():
         raise UsageError("Nothing was pasted: give a header line and at least one row on stdin.")

@@ -244,9 +244,9 @@ def sort_key(sort: str | None, cfg: Config) -> tuple[str, str]:
 
 def list_contacts(con: duckdb.DuckDBPyConnection, cfg: Config, *, search: str | None = None,
                   sort: str | None = None, groups: Sequence[str] = (), include_all: bool = False,
-                  limit: int | None = None, with_total: bool = False) -> Page:
+                  limit: int | None = None, offset: int = 0, with_total: bool = False) -> Page:
     """Contacts matching a search and groups, active ones unless `include_all`, sorted (empty values last,
-    then by id), at most `limit`; with `with_total`, also how many match in all."""
+    then by id), at most `limit` after the first `offset`; with `with_total`, also how many match in all."""
     where: list[str] = []
     params: list[Any] = []
     if groups:
@@ -263,19 +263,21 @@ def list_contacts(con: duckdb.DuckDBPyConnection, cfg: Config, *, search: str | 
     cond = (" WHERE " + " AND ".join(where)) if where else ""
     key, direction = sort_key(sort, cfg)
     order = f"{direction} NULLS LAST"
-    if limit is None:
+    if limit is None and not offset:
         rows = con.execute(f"{_select(cfg)}{cond} ORDER BY {key} {order}, c.id", params).fetchall()
         return Page(records=_records(con, cfg, rows), total=len(rows) if with_total else None)
     if not with_total:
-        rows = con.execute(f"{_select(cfg)}{cond} ORDER BY {key} {order}, c.id LIMIT ?", params + [limit]).fetchall()
+        rows = con.execute(f"{_select(cfg)}{cond} ORDER BY {key} {order}, c.id LIMIT ? OFFSET ?",
+                           params + [limit if limit is not None else 1 << 62, offset]).fetchall()
         return Page(records=_records(con, cfg, rows))
     # One scan finds the matches; the page and the count both come from it.
     rows = con.execute(
         f"WITH m AS MATERIALIZED (SELECT c.id AS _id, {key} AS _k FROM contacts c{cond}), "
-        f"page AS (SELECT _id, _k FROM m ORDER BY _k {order}, _id LIMIT ?) "
+        f"page AS (SELECT _id, _k FROM m ORDER BY _k {order}, _id LIMIT ? OFFSET ?) "
         f"{_select(cfg, ', (SELECT count(*) FROM m)')} JOIN page ON page._id = c.id ORDER BY page._k {order}, c.id",
-        params + [limit]).fetchall()
-    total = rows[0][-1] if rows else 0
+        params + [limit if limit is not None else 1 << 62, offset]).fetchall()
+    total = rows[0][-1] if rows else (con.execute(f"SELECT count(*) FROM contacts c{cond}", params).fetchall()[0][0]
+                                      if offset else 0)
     return Page(records=_records(con, cfg, rows), total=total)
 
 

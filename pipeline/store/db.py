@@ -53,6 +53,12 @@ _SCHEMA = [
     # at `at`.  One row per run, not per contact: a row each cost a million-row import a sixth of its time.
     "CREATE TABLE IF NOT EXISTS run_created (run_id BIGINT NOT NULL, first_id BIGINT NOT NULL, n BIGINT NOT NULL, "
     "\"at\" TIMESTAMP NOT NULL)",
+    # Who may use the console and the API: operators log in with a password (only its argon2 hash is kept),
+    # programs send a token (only its sha256 is kept; the token itself is shown once, when made).
+    "CREATE TABLE IF NOT EXISTS operators (name VARCHAR PRIMARY KEY, password_hash VARCHAR NOT NULL, "
+    "created_at TIMESTAMP NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS tokens (name VARCHAR PRIMARY KEY, token_hash VARCHAR NOT NULL UNIQUE, "
+    "created_at TIMESTAMP NOT NULL, last_used_at TIMESTAMP)",
 ]
 
 

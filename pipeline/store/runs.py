@@ -36,14 +36,21 @@ def list_runs(con: duckdb.DuckDBPyConnection, limit: int | None = None) -> list[
     """Past runs' summaries, newest first; `undone_at` says when a run was undone (None: it stands)."""
     sql = "SELECT id, outbox, summary, undone_at FROM runs ORDER BY id DESC"
     rows = con.execute(sql + (" LIMIT ?" if limit else ""), [limit] if limit else []).fetchall()
-    out = []
-    for rid, outbox, summary, undone_at in rows:
-        d = json.loads(summary)
-        d["run"] = rid
-        d["outbox"] = outbox
-        d["undone_at"] = undone_at.strftime(ISO_TIME) if undone_at else None
-        out.append(d)
-    return out
+    return [_run(*row) for row in rows]
+
+
+def get_run(con: duckdb.DuckDBPyConnection, run_id: int) -> dict | None:
+    """One run's summary, as `list_runs` gives it; None when no run has that id."""
+    row = first(con, "SELECT id, outbox, summary, undone_at FROM runs WHERE id = ?", [run_id])
+    return _run(*row) if row else None
+
+
+def _run(rid: int, outbox: str, summary: str, undone_at: datetime | None) -> dict:
+    d = json.loads(summary)
+    d["run"] = rid
+    d["outbox"] = outbox
+    d["undone_at"] = undone_at.strftime(ISO_TIME) if undone_at else None
+    return d
 
 
 def _ts(text: str | None) -> datetime | None:

@@ -1,0 +1,98 @@
+"""The operator console and the HTTP API, over the same library as the `contacts` command.
+
+`create_app(cfg)` makes the ASGI application: the API under `/api/v1` (`api.py`),
+the console's pages (`console.py`), sign-in (`auth.py`).  `serve` runs it with
+uvicorn on one home; the command line can run the daemon beside it in the
+same process (`contacts serve --watch`, what `make run` does).
+"""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import uvicorn
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.templating import Jinja2Templates
+from starlette.exceptions import HTTPException
+
+from ..config import Config
+from ..errors import PipelineError
+from . import api, console, problems
+from .auth import Sessions
+from .files import Jobs
+from .keeper import Keeper
+
+TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
+
+#: Headers on every answer: no framing, no sniffing, no referrer, scripts and styles only from this server.
+SECURITY_HEADERS = {
+    "X-Frame-Options": "DENY",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "Content-Security-Policy": "default-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
+                               "frame-ancestors 'none'; form-action 'self'",
+}
+
+
+def create_app(cfg: Config, *, keeper: Keeper | None = None) -> FastAPI:
+    """The application for one home; it opens the home's database only while requests come."""
+    app = FastAPI(title="contacts", version="1", openapi_url="/api/v1/openapi.json", docs_url=None,
+                  redoc_url=None, description="The contact store of an SMS and e-mail platform. Every operation "
+                  "needs `Authorization: Bearer TOKEN` (`contacts tokens create NAME` makes one) or a console "
+                  "session; errors are RFC 9457 problem documents whose `detail` is the command line's sentence.")
+    app.state.cfg = cfg
+    app.state.keeper = keeper or Keeper(cfg)
+    app.state.sessions = Sessions()
+    app.state.jobs = Jobs()
+    app.state.config_lock = threading.Lock()
+    app.state.templates = TEMPLATES
+    app.include_router(api.router)
+    app.include_router(console.router)
+    app.add_exception_handler(PipelineError, _pipeline_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(HTTPException, _http_error)
+
+    @app.middleware("http")
+    async def security_headers(request: Request, call_next):
+        response = await call_next(request)
+        for name, value in SECURITY_HEADERS.items():
+            response.headers.setdefault(name, value)
+        if request.url.path.startswith("/api/") or request.url.path != "/login":
+            response.headers.setdefault("Cache-Control", "no-store")
+        return response
+
+    return app
+
+
+def _is_api(request: Request) -> bool:
+    return request.url.path.startswith("/api/")
+
+
+async def _pipeline_error(request: Request, e: PipelineError):
+    if _is_api(request):
+        return await problems.pipeline_error(request, e)
+    return console.error_page(request, problems.status_of(e), str(e))
+
+
+async def _validation_error(request: Request, e: RequestValidationError):
+    if _is_api(request):
+        return await problems.validation_error(request, e)
+    return console.error_page(request, 422, problems.validation_sentence(e))
+
+
+async def _http_error(request: Request, e: HTTPException):
+    if _is_api(request):
+        return await problems.http_error(request, e)
+    if e.status_code == 401:
+        return console.login_page(request, status_code=401)
+    return console.error_page(request, e.status_code, str(e.detail))
+
+
+def server(cfg: Config, sock) -> uvicorn.Server:
+    """A uvicorn server of the application on a bound socket (`server.run(sockets=[sock])` serves until stopped)."""
+    app = create_app(cfg)
+    config = uvicorn.Config(app, log_level="info", access_log=True, server_header=False,
+                            timeout_graceful_shutdown=5)
+    return uvicorn.Server(config)

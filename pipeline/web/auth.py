@@ -1,0 +1,126 @@
+"""Who is asking: an operator's session (console) or an API token (`Authorization: Bearer`).
+
+Sessions live in the server's memory (a restart signs everyone out) and carry
+a CSRF token: a request that changes something with a session cookie must send
+it back, in the form field `csrf` or the `X-CSRF-Token` header.  A request with
+a token needs none (a browser never sends a token by itself).  Tokens are read
+from the header only, never from the address, so they never reach a log.
+"""
+
+from __future__ import annotations
+
+import hmac
+import secrets
+import threading
+import time
+from dataclasses import dataclass, field
+
+from fastapi import Request
+from starlette.exceptions import HTTPException
+
+from ..manage import access
+
+SESSION_COOKIE = "contacts_session"
+#: How long a session lasts without a request, in seconds.
+SESSION_IDLE = 8 * 3600
+SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
+
+
+@dataclass(frozen=True)
+class Caller:
+    """Who made a request: an operator (by session) or a program (by token), and how it is recorded."""
+
+    name: str
+    kind: str  # operator | token
+    csrf: str = ""
+
+    @property
+    def by(self) -> str:
+        """What the opt-out history's "who" says of this caller."""
+        return self.name if self.kind == "operator" else f"token {self.name}"
+
+
+@dataclass
+class _Session:
+    name: str
+    csrf: str
+    seen: float = field(default_factory=time.monotonic)
+
+
+class Sessions:
+    """The signed-in operators, by session id; a session unused for `SESSION_IDLE` seconds is over."""
+
+    def __init__(self, idle: float = SESSION_IDLE) -> None:
+        self.idle = idle
+        self._by_id: dict[str, _Session] = {}
+        self._lock = threading.Lock()
+
+    def start(self, name: str) -> str:
+        sid = secrets.token_urlsafe(32)
+        with self._lock:
+            self._by_id[sid] = _Session(name, secrets.token_urlsafe(32))
+        return sid
+
+    def get(self, sid: str | None) -> _Session | None:
+        if not sid:
+            return None
+        now = time.monotonic()
+        with self._lock:
+            found = self._by_id.get(sid)
+            if found is None:
+                return None
+            if now - found.seen > self.idle:
+                del self._by_id[sid]
+                return None
+            found.seen = now
+            return found
+
+    def end(self, sid: str | None) -> None:
+        with self._lock:
+            self._by_id.pop(sid or "", None)
+
+    def end_all_of(self, name: str) -> None:
+        with self._lock:
+            for sid in [s for s, v in self._by_id.items() if v.name == name]:
+                del self._by_id[sid]
+
+
+class NotSignedIn(HTTPException):
+    """No session and no token: 401 (the console answers it with its login page)."""
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(401, detail, headers={"WWW-Authenticate": 'Bearer realm="contacts"'})
+
+
+def same(a: str, b: str) -> bool:
+    return bool(a) and bool(b) and hmac.compare_digest(a.encode(), b.encode())
+
+
+async def caller(request: Request) -> Caller:
+    """The caller of a request, or `NotSignedIn`; a session's change without its CSRF token is refused (403)."""
+    app = request.app.state
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() == "bearer" and token.strip():
+        with app.keeper.cursor() as con:
+            name = access.token_owner(con, token.strip())
+            if name is not None:
+                access.touch_token(con, name)
+        if name is None:
+            raise NotSignedIn("The API token is not valid (revoked, or mistyped); `contacts tokens create` makes one.")
+        return Caller(name, "token")
+    if header:
+        raise NotSignedIn("Send the API token as `Authorization: Bearer TOKEN`.")
+    session = app.sessions.get(request.cookies.get(SESSION_COOKIE))
+    if session is None:
+        raise NotSignedIn("Sign in first: open the console's login page, or send an API token as "
+                          "`Authorization: Bearer TOKEN`.")
+    if request.method not in SAFE_METHODS:
+        sent = request.headers.get("x-csrf-token", "")
+        if not sent and request.headers.get("content-type", "").startswith(
+                ("application/x-www-form-urlencoded", "multipart/form-data")):
+            sent = str((await request.form()).get("csrf", ""))
+        if not same(sent, session.csrf):
+            raise HTTPException(403, "The form is out of date or came from another site (its CSRF token does "
+                                     "not match); reload the page and try again.")
+    return Caller(session.name, "operator", session.csrf)

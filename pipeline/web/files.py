@@ -1,0 +1,197 @@
+"""Files in and out of the console and the API: uploads, imports run from them, downloads.
+
+An uploaded file is written to a private folder of its own (never into the
+inbox, whose daemon would take it as well) under a safe name, stopping at the
+configured size limit, and then imported exactly as `contacts import` imports a
+file: the same reader, guards, outbox folder and reject workbook.  Imports in
+one process take turns (see `process.one_import`), so an upload and the
+daemon's file never write at once.
+"""
+
+from __future__ import annotations
+
+import secrets
+import shutil
+import tempfile
+import threading
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterator, Sequence
+
+from fastapi import UploadFile
+from fastapi.responses import FileResponse
+from starlette.background import BackgroundTask
+
+from .. import store
+from ..config import Config
+from ..errors import FileRejected, NotFound, PipelineError
+from ..manage import fields as fields_mod
+from ..manage.contacts import field_list
+from ..manage.optouts import read_optout_values
+from ..outbox import RunSummary, recover
+from ..output import safe_name, write_table
+from ..process import ONE_IMPORT, process_file
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+_CHUNK = 1 << 20
+
+
+def _human(n: int) -> str:
+    return f"{n / (1 << 20):.0f} MB" if n >= 1 << 20 else f"{n / 1024:.0f} KB"
+
+
+@contextmanager
+def uploaded(cfg: Config, upload: UploadFile) -> Iterator[Path]:
+    """The uploaded file on disk, under its own safe name in a private folder, removed afterwards."""
+    folder = Path(tempfile.mkdtemp(prefix="contacts-upload-"))
+    try:
+        path = folder / safe_name(Path(upload.filename or "upload").name or "upload")
+        save(upload.file, path, cfg.read_limits.max_bytes)
+        yield path
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def save(stream, path: Path, limit: int) -> int:
+    """Copy an upload's stream to PATH, refusing it past LIMIT bytes (nothing of it kept)."""
+    size = 0
+    with open(path, "wb") as out:
+        while chunk := stream.read(_CHUNK):
+            size += len(chunk)
+            if size > limit:
+                out.close()
+                path.unlink(missing_ok=True)
+                raise FileRejected(f"The file is over the {_human(limit)} limit; split it into smaller files.")
+            out.write(chunk)
+    if not size:
+        raise FileRejected("The file is empty: nothing was uploaded.")
+    return size
+
+
+def run_import(app, path: Path, *, groups: Sequence[str] = (), no_group: bool = False, columns=None, header=None,
+               dry_run: bool = False, force: bool = False, reporter=None) -> RunSummary:
+    """Import one uploaded file as `contacts import` does, on the server's open store."""
+    cfg: Config = app.state.cfg
+    with ONE_IMPORT, app.state.keeper.cursor() as con:
+        if not dry_run:  # what an import killed after its commit left half done, finished first (as `import` does)
+            recover(cfg, con)
+        return process_file(path, cfg, groups=list(groups), no_group=no_group, columns=columns, header=header,
+                            dry_run=dry_run, force=force, con=con, reporter=reporter)
+
+
+def optout_values(cfg: Config, text: str) -> list[str]:
+    """A pasted list's values, read as `contacts optout import -` reads stdin."""
+    with tempfile.TemporaryDirectory(prefix="contacts-optouts-") as tmp:
+        pasted = Path(tmp) / "pasted.txt"
+        pasted.write_text(text, encoding="utf-8")
+        return read_optout_values(pasted, region=cfg.pipeline.default_region, limits=cfg.read_limits)
+
+
+def add_field(app, name: str, type: str, label: str | None, choices: Sequence[str], aliases: Sequence[str]) -> dict:
+    """Add a custom field to config/fields.yaml and start using it; answers the field as `fields list` shows it."""
+    with app.state.config_lock:
+        cfg = fields_mod.add_field(app.state.cfg, name, type, label=label, choices=choices, aliases=aliases)
+        app.state.cfg = cfg
+        app.state.keeper.cfg = cfg
+    with app.state.keeper.cursor() as con:
+        store.ensure_schema(con, cfg)
+        found = field_list(con, cfg)
+    return next(f for f in found if f["name"] == name.strip())
+
+
+# --------------------------------------------------------------------------- downloads
+
+
+def file_download(path: Path, *, cleanup: Path | None = None, name: str | None = None) -> FileResponse:
+    task = BackgroundTask(shutil.rmtree, cleanup, ignore_errors=True) if cleanup else None
+    media = XLSX if path.suffix.lower() == ".xlsx" else "text/csv" if path.suffix.lower() == ".csv" else None
+    return FileResponse(path, filename=name or path.name, media_type=media, background=task)
+
+
+def table_download(name: str, headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> FileResponse:
+    """An export written as a file (cells safe from formulas, as every export) and sent, then removed."""
+    folder = Path(tempfile.mkdtemp(prefix="contacts-export-"))
+    path = folder / name
+    write_table(path, headers, rows)
+    return file_download(path, cleanup=folder)
+
+
+def rejects_download(cfg: Config, con, run_id: int) -> FileResponse:
+    run = store.get_run(con, run_id)
+    if run is None:
+        raise NotFound(f"No import has the run id {run_id}.")
+    name = run.get("rejects_file")
+    if not name:
+        raise NotFound(f"Import {run_id} rejected no row: it has no reject workbook.")
+    path = cfg.outbox / str(run["outbox"]) / name
+    if not path.is_file():
+        raise NotFound(f"The reject workbook of import {run_id} is no longer in the outbox ({path.name}).")
+    return file_download(path)
+
+
+# --------------------------------------------------------------------------- imports in the background
+
+
+@dataclass
+class Job:
+    """An import the console started: its stage while it runs, then its summary or the sentence it failed with."""
+
+    id: str
+    file: str
+    stage: str = "waiting for its turn"
+    summary: dict | None = None
+    error: str | None = None
+    done: threading.Event = field(default_factory=threading.Event)
+
+
+class _Stages:
+    """The `process.Reporter` of a job: each stage the import reaches is the job's stage."""
+
+    def __init__(self, job: Job) -> None:
+        self.job = job
+
+    def stage(self, file: str, name: str) -> None:
+        self.job.stage = name
+
+
+class Jobs:
+    """The console's imports in the background, by id; the newest `KEEP` are remembered."""
+
+    KEEP = 100
+
+    def __init__(self) -> None:
+        self._by_id: dict[str, Job] = {}
+        self._lock = threading.Lock()
+
+    def start(self, app, folder: Path, path: Path, **options) -> Job:
+        """Import PATH (in its own FOLDER, removed afterwards) in a thread; returns the job to follow."""
+        job = Job(secrets.token_urlsafe(12), path.name)
+        with self._lock:
+            self._by_id[job.id] = job
+            for old in list(self._by_id)[:-self.KEEP]:
+                del self._by_id[old]
+
+        def work() -> None:
+            try:
+                summary = run_import(app, path, reporter=_Stages(job), **options)
+                job.summary = summary.asdict()
+            except PipelineError as e:
+                job.error = str(e)
+            except Exception as e:  # noqa: BLE001 - said on the page; the server goes on
+                failed = store.failure(e, app.state.cfg)
+                job.error = str(failed) if failed else f"Unexpected error: {e}"
+            finally:
+                shutil.rmtree(folder, ignore_errors=True)
+                job.stage = "done"
+                job.done.set()
+
+        threading.Thread(target=work, name=f"import-{job.id}", daemon=True).start()
+        return job
+
+    def get(self, job_id: str) -> Job:
+        with self._lock:
+            found = self._by_id.get(job_id)
+        if found is None:
+            raise NotFound("No such import in progress; the runs page lists every import.")
+        return found
