@@ -11,15 +11,19 @@ A file that cannot be read at all raises `FileRejected` with one plain sentence.
 
 from __future__ import annotations
 
+import shutil
+import tempfile
 from pathlib import Path
 
 from ..config import ReadLimits
 from ..errors import FileRejected
+from .head import PREVIEW_ROWS, head_package, text_head
 from .table import NO_ROWS, NOT_READABLE, HeaderChoice, Table, bulk_allocation, give_back_memory
 from .text import decode, read_plain_file, read_text
 from .workbook import read_workbook, sniff_ole, sniff_zip
 
-__all__ = ["HeaderChoice", "Table", "bulk_allocation", "give_back_memory", "read_table", "read_text_rows"]
+__all__ = ["PREVIEW_ROWS", "HeaderChoice", "Table", "bulk_allocation", "give_back_memory", "read_head", "read_table",
+           "read_text_rows"]
 
 
 # Magic numbers of common files that are certainly not text.
@@ -92,6 +96,33 @@ def read_table(path: Path, limits: ReadLimits = ReadLimits(), *, header_row: int
         text, encoding = decode(data)
         del data
         return read_text(text, encoding, max_rows, max_columns, choice=choice)
+
+
+def read_head(path: Path, limits: ReadLimits = ReadLimits(), *, header_row: int | None = None,
+              no_header: bool = False) -> Table:
+    """The first rows of a file (`PREVIEW_ROWS` at most of an xlsx; a text file's first megabytes), read as
+    `read_table` reads them, for a preview that must not wait for a whole big file (see `head.py`).
+
+    Anything that cannot be cut so is read whole; a file `read_table` refuses is refused with its sentence.
+    """
+    path = Path(path)
+    folder = Path(tempfile.mkdtemp(prefix="contacts-head-"))
+    try:
+        try:
+            with open(path, "rb") as fh:
+                magic = fh.read(8)
+            small = (head_package(path, folder) if magic.startswith(b"PK\x03\x04")
+                     else None if magic.startswith(b"\xd0\xcf\x11\xe0") else text_head(path, folder))
+        except OSError:
+            small = None  # read_table says why, in its sentence
+        if small is not None:
+            try:
+                return read_table(small, limits, header_row=header_row, no_header=no_header)
+            except FileRejected:
+                pass  # the whole file says what is wrong with it
+        return read_table(path, limits, header_row=header_row, no_header=no_header)
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def read_text_rows(text: str) -> Table:
