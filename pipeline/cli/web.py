@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 import socket
 import sys
 import threading
@@ -11,7 +12,7 @@ import click
 from ..daemon import run
 from ..errors import UsageError
 from ..manage import access
-from .common import command_store, echo_json, echo_table, fail_cleanly, get_config, plural, say
+from .common import command_store, echo_json, echo_table, fail_cleanly, plural, say
 
 
 @click.command("serve")
@@ -29,26 +30,43 @@ def serve_cmd(ctx, host: str, port: int, watch: bool) -> None:
 
     Example: contacts --home /srv/contacts serve --watch --port 8080
     """
-    cfg = get_config(ctx)
+    with command_store(ctx) as (cfg, con):
+        nobody = not access.list_operators(con)
     # Deferred import: the web stack costs every other command ~0.2 s of start-up (measured), so only serve loads it.
-    from ..web import server  # noqa: PLC0415
+    from ..web import server
     sock = _listening(host, port)
     srv = server(cfg, sock)
     where = f"http://{host if ':' not in host else f'[{host}]'}:{sock.getsockname()[1]}/"
     say(f"The console and the API answer on {where} (API: {where}api/v1/, its description: "
         f"{where}api/v1/openapi.json).")
-    if not watch:
-        srv.run(sockets=[sock])
-        return
+    if nobody:
+        say("No operator can sign in yet: make one with `contacts operators add NAME` (it may run while this serves).")
+    # The server runs in a thread of its own; this one waits for SIGTERM or Ctrl-C (or runs the daemon, which
+    # does), so the process ends with exit 0 when asked to stop rather than by the signal.
     thread = threading.Thread(target=srv.run, kwargs={"sockets": [sock]}, name="console", daemon=True)
     thread.start()
     try:
-        code = run(cfg)
+        code = run(cfg) if watch else _until_stopped(thread)
     finally:
         srv.should_exit = True
         thread.join(timeout=10)
     if code:
         sys.exit(code)
+
+
+def _until_stopped(thread: threading.Thread) -> int:
+    """Wait for SIGTERM or Ctrl-C (0), or for the server to stop by itself (1)."""
+    asked = threading.Event()
+    previous = {s: signal.signal(s, lambda *_: asked.set()) for s in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        while not asked.wait(0.5):
+            if not thread.is_alive():
+                say("The console stopped by itself; its messages above say why.")
+                return 1
+    finally:
+        for s, handler in previous.items():
+            signal.signal(s, handler)
+    return 0
 
 
 def _listening(host: str, port: int) -> socket.socket:

@@ -21,7 +21,6 @@ import re
 import zipfile
 from pathlib import Path
 
-
 #: Rows a preview shows at most (titles above the header included).
 PREVIEW_ROWS = 50
 #: Bytes of a sheet's XML (or of a text file) a preview reads at most.

@@ -76,7 +76,7 @@ def list_contacts(cfg: Cfg, con: Con,
                   search: Annotated[str | None, Query(description="Every word must match (name, phone in any "
                                                                   "format, e-mail, text fields).")] = None,
                   sort: Annotated[str | None, Query(description="FIELD or FIELD:desc")] = None,
-                  group: Annotated[list[str], Query(description="Only members of these groups")] = [],  # noqa: B006
+                  group: Annotated[list[str], Query(description="Only members of these groups")] = [],
                   all: Annotated[bool, Query(description="Also contacts whose every detail is opted out")] = False,
                   limit: Annotated[int, Query(ge=1, le=10_000)] = 100,
                   offset: Annotated[int, Query(ge=0)] = 0,
@@ -92,7 +92,7 @@ def list_contacts(cfg: Cfg, con: Con,
             response_class=FileResponse,
             responses={200: {"content": {files.XLSX: {}, "text/csv": {}}}})
 def export_contacts(cfg: Cfg, con: Con, search: str | None = None, sort: str | None = None,
-                    group: Annotated[list[str], Query()] = [],  # noqa: B006
+                    group: Annotated[list[str], Query()] = [],
                     all: bool = False, format: Annotated[str, Query(pattern="^(xlsx|csv)$")] = "xlsx") -> Response:
     """`contacts list --export FILE`: every matching contact (no paging), cells safe from spreadsheet formulas."""
     page = contacts.list_contacts(con, cfg, search=search, sort=sort, groups=group, include_all=all)
@@ -353,7 +353,7 @@ def add_field(request: Request, body: FieldIn) -> dict:
 
 
 @router.get("/recipients", tags=["recipients"], summary="The recipient list a sender uses")
-def list_recipients(cfg: Cfg, con: Con, group: Annotated[list[str], Query()] = [],  # noqa: B006
+def list_recipients(cfg: Cfg, con: Con, group: Annotated[list[str], Query()] = [],
                     channel: Annotated[str | None, Query(pattern="^(sms|email)$")] = None,
                     fields: Annotated[str | None, Query(description="A,B: the fields carried (default all custom)")]
                     = None) -> list[dict]:
@@ -364,7 +364,7 @@ def list_recipients(cfg: Cfg, con: Con, group: Annotated[list[str], Query()] = [
 
 @router.post("/recipients", tags=["recipients"], summary="The recipient list of a list file")
 def recipients_of_file(cfg: Cfg, con: Con, file: Annotated[UploadFile, File()],
-                       group: Annotated[list[str], Form()] = [],  # noqa: B006
+                       group: Annotated[list[str], Form()] = [],
                        channel: Annotated[str | None, Form(pattern="^(sms|email)$")] = None) -> dict:
     """`contacts recipients --file LIST`: the details a list file names (by phone, e-mail or an `id` column)."""
     with files.uploaded(cfg, file) as path:
@@ -378,10 +378,10 @@ def recipients_of_file(cfg: Cfg, con: Con, file: Annotated[UploadFile, File()],
 
 @router.post("/imports", tags=["imports"], summary="Import a file")
 def import_file(request: Request, file: Annotated[UploadFile, File(description="xlsx, xls, ods, csv, txt")],
-                map: Annotated[list[str], Form(description="HEADER=FIELD, as --map")] = [],  # noqa: B006
-                ignore: Annotated[list[str], Form(description="HEADER, as --ignore")] = [],  # noqa: B006
+                map: Annotated[list[str], Form(description="HEADER=FIELD, as --map")] = [],
+                ignore: Annotated[list[str], Form(description="HEADER, as --ignore")] = [],
                 header_row: Annotated[int | None, Form()] = None, no_header: Annotated[bool, Form()] = False,
-                group: Annotated[list[str], Form()] = [],  # noqa: B006
+                group: Annotated[list[str], Form()] = [],
                 no_group: Annotated[bool, Form()] = False, dry_run: Annotated[bool, Form()] = False,
                 force: Annotated[bool, Form()] = False) -> JSONResponse:
     """`contacts import FILE`: the file goes through the same checks as the inbox; answers the run's summary
@@ -399,7 +399,7 @@ def import_file(request: Request, file: Annotated[UploadFile, File(description="
 
 @router.post("/imports/map", tags=["imports"], summary="How a file's columns would map")
 def map_file(request: Request, file: Annotated[UploadFile, File()],
-             map: Annotated[list[str], Form()] = [], ignore: Annotated[list[str], Form()] = [],  # noqa: B006
+             map: Annotated[list[str], Form()] = [], ignore: Annotated[list[str], Form()] = [],
              header_row: Annotated[int | None, Form()] = None, no_header: Annotated[bool, Form()] = False) -> dict:
     """`contacts map FILE --json`: each column's field and why; `needs_choice` marks the ones to decide."""
     cfg: Config = request.app.state.cfg

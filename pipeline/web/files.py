@@ -178,7 +178,7 @@ class Jobs:
                 job.summary = summary.asdict()
             except PipelineError as e:
                 job.error = str(e)
-            except Exception as e:  # noqa: BLE001 - said on the page; the server goes on
+            except Exception as e:
                 failed = store.failure(e, app.state.cfg)
                 job.error = str(failed) if failed else f"Unexpected error: {e}"
             finally:

@@ -10,8 +10,8 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
 from ..errors import (
-    Conflict,
     ConfigError,
+    Conflict,
     DatabaseBusy,
     FileRejected,
     InvalidValue,
