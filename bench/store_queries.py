@@ -106,7 +106,8 @@ def timed(label: str, fn, repeat: int) -> float:
 
 
 def run(home: Path, repeat: int) -> dict[str, float]:
-    from pipeline import contacts, recipients, store
+    from pipeline import store
+    from pipeline.manage import contacts, recipients
     from pipeline.config import load_config
 
     cfg = load_config(home)

@@ -73,7 +73,7 @@ def _listening(host: str, port: int) -> socket.socket:
     """A socket bound to HOST:PORT, or a sentence saying why it cannot be."""
     try:
         info = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)[0]
-        sock = socket.socket(info[0], socket.SOCK_STREAM)
+        sock = socket.socket(info[0], socket.SOCK_STREAM, info[2])  # IPPROTO_TCP: asyncio sets TCP_NODELAY then
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind(info[4])
         sock.listen(128)
