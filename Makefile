@@ -29,6 +29,7 @@ bench: $(BIN)/contacts
 	$(BIN)/pip install --quiet -e '.[test,bench]'
 	$(BIN)/python -m bench.run
 	$(BIN)/python -m bench.store_queries
+	$(BIN)/python -m bench.web
 
 clean:
 	rm -rf $(VENV) build *.egg-info
