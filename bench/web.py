@@ -155,8 +155,7 @@ def main() -> None:
             seconds = time.perf_counter() - t
             assert answer.status_code == 200, answer.text[:300]
             results["wizard_mapping_xlsx"] = {"rows": args.file_rows, "seconds": round(seconds, 2),
-                                              "bytes": book.stat().st_size,
-                                                 "columns": len(answer.json()["columns"])}
+                                              "bytes": book.stat().st_size, "columns": len(answer.json()["columns"])}
             print(f"wizard mapping step for a {args.file_rows:,}-row xlsx ({book.stat().st_size / 1e6:.0f} MB): "
                   f"{seconds:.2f} s from upload to answer", flush=True)
         finally:
