@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
@@ -148,3 +149,29 @@ def test_a_token_is_shown_once_kept_as_a_hash_and_refused_once_revoked(home):
     finally:
         code, out = server.stop()
     assert token not in out
+
+
+def test_every_change_through_the_api_is_recorded_with_who_made_it(home):
+    token = token_of(home, "crm-sync")
+    server = Server(home)
+    try:
+        auth = {"Authorization": f"Bearer {token}"}
+        assert httpx.post(server.base + "/api/v1/contacts", json={"phone": "052-345-6789"}, headers=auth
+                          ).status_code == 201
+        assert httpx.post(server.base + "/api/v1/contacts", json={"phone": "052-345-6789"}, headers=auth
+                          ).status_code == 409
+        assert httpx.post(server.base + "/api/v1/optouts", json={"value": "052-345-6789", "reason": "STOP"},
+                          headers=auth).status_code == 201
+        assert httpx.get(server.base + "/api/v1/contacts", headers=auth).status_code == 200  # not a change
+        assert httpx.post(server.base + "/api/v1/groups", json={"name": "VIP"}).status_code == 401  # nobody
+        history = httpx.get(server.base + "/api/v1/optouts/history", params={"value": "0523456789"},
+                            headers=auth).json()
+        assert history["events"][0]["by"] == "token crm-sync"
+    finally:
+        server.stop()
+    changes = json.loads(real(home, "audit", "--json").stdout)
+    assert [(c["by"], c["via"], c["action"], c["status"]) for c in changes] == [
+        ("token crm-sync", "api", "POST /api/v1/optouts", 201),
+        ("token crm-sync", "api", "POST /api/v1/contacts", 409),
+        ("token crm-sync", "api", "POST /api/v1/contacts", 201),
+    ]

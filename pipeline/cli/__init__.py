@@ -14,7 +14,7 @@ from .files import import_cmd, map_cmd, paste_cmd, runs_cmd, template_cmd, watch
 from .groups import groups_cmd
 from .optouts import optout_cmd
 from .recipients import recipients_cmd
-from .web import operators_cmd, serve_cmd, tokens_cmd
+from .web import audit_cmd, operators_cmd, serve_cmd, tokens_cmd
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -32,5 +32,5 @@ def main(ctx: click.Context, home: str | None) -> None:
 
 for _command in (import_cmd, paste_cmd, map_cmd, template_cmd, runs_cmd, watch_cmd, list_cmd, show_cmd, add_cmd,
                  edit_cmd, delete_cmd, groups_cmd, optout_cmd, fields_cmd, recipients_cmd, serve_cmd, operators_cmd,
-                 tokens_cmd):
+                 tokens_cmd, audit_cmd):
     main.add_command(_command)

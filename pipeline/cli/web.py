@@ -11,7 +11,7 @@ import click
 
 from ..daemon import run
 from ..errors import UsageError
-from ..manage import access
+from ..manage import access, audit
 from .common import command_store, echo_json, echo_table, fail_cleanly, plural, say
 
 
@@ -223,3 +223,27 @@ def tokens_list(ctx, as_json: bool) -> None:
     echo_table(["name", "created_at", "last_used_at"], ([t["name"], t["created_at"], t["last_used_at"] or ""]
                                                         for t in found))
     say(f"{plural(len(found), 'token')}.")
+
+
+# --------------------------------------------------------------------------- audit
+
+
+@click.command("audit")
+@click.option("--by", metavar="NAME", help="Only changes by this operator (or `token NAME`).")
+@click.option("--limit", type=click.IntRange(min=1), default=100, show_default=True, help="The latest N changes.")
+@click.option("--json", "as_json", is_flag=True, help="Print the changes as JSON.")
+@click.pass_context
+@fail_cleanly
+def audit_cmd(ctx, by: str | None, limit: int, as_json: bool) -> None:
+    """List the changes made through the console and the API: when, who, how, what and its answer.
+
+    Example: contacts audit --by dana --limit 20
+    """
+    with command_store(ctx) as (cfg, con):
+        found = audit.list_changes(con, limit, by)
+    if as_json:
+        echo_json(found)
+        return
+    echo_table(["at", "by", "via", "action", "status"], ([c["at"], c["by"], c["via"], c["action"], c["status"]]
+                                                         for c in found))
+    say(f"{plural(len(found), 'change')}.")

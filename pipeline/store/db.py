@@ -59,6 +59,10 @@ _SCHEMA = [
     "created_at TIMESTAMP NOT NULL)",
     "CREATE TABLE IF NOT EXISTS tokens (name VARCHAR PRIMARY KEY, token_hash VARCHAR NOT NULL UNIQUE, "
     "created_at TIMESTAMP NOT NULL, last_used_at TIMESTAMP)",
+    # Every change made through the console or the API: who (an operator, or `token NAME`), how, what, and the
+    # answer's status.  Opt-outs also name who in their own history.
+    "CREATE TABLE IF NOT EXISTS audit (\"at\" TIMESTAMP NOT NULL, \"by\" VARCHAR NOT NULL, via VARCHAR NOT NULL, "
+    "action VARCHAR NOT NULL, status INTEGER NOT NULL)",
 ]
 
 

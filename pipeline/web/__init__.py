@@ -21,6 +21,7 @@ from starlette.exceptions import HTTPException
 from ..config import Config
 from ..errors import PipelineError
 from . import api, console, problems
+from .audit import Audit
 from .auth import Sessions
 from .files import Jobs
 from .keeper import Keeper
@@ -55,6 +56,7 @@ def create_app(cfg: Config, *, keeper: Keeper | None = None) -> FastAPI:
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(HTTPException, _http_error)
 
+    app.add_middleware(Audit, keeper_of=lambda: app.state.keeper)
     app.add_middleware(SecurityHeaders)
     return app
 

@@ -108,7 +108,7 @@ async def caller(request: Request) -> Caller:
                 access.touch_token(con, name)
         if name is None:
             raise NotSignedIn("The API token is not valid (revoked, or mistyped); `contacts tokens create` makes one.")
-        return Caller(name, "token")
+        return _known(request, Caller(name, "token"))
     if header:
         raise NotSignedIn("Send the API token as `Authorization: Bearer TOKEN`.")
     session = app.sessions.get(request.cookies.get(SESSION_COOKIE))
@@ -123,4 +123,9 @@ async def caller(request: Request) -> Caller:
         if not same(sent, session.csrf):
             raise HTTPException(403, "The form is out of date or came from another site (its CSRF token does "
                                      "not match); reload the page and try again.")
-    return Caller(session.name, "operator", session.csrf)
+    return _known(request, Caller(session.name, "operator", session.csrf))
+
+
+def _known(request: Request, who: Caller) -> Caller:
+    request.state.caller = who  # for the audit of changes (`audit.py`)
+    return who
