@@ -4,7 +4,7 @@ An uploaded file is written to a private folder of its own (never into the
 inbox, whose daemon would take it as well) under a safe name, stopping at the
 configured size limit, and then imported exactly as `contacts import` imports a
 file: the same reader, guards, outbox folder and reject workbook.  Imports in
-one process take turns (see `process.one_import`), so an upload and the
+one process take turns (`process.ONE_IMPORT`), so an upload and the
 daemon's file never write at once.
 """
 
