@@ -60,8 +60,7 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
     "job_title": ("job title", "jobtitle", "title", "position", "role", "occupation", "organization title",
                   "תפקיד", "משרה"),
     "external_id": ("external id", "externalid", "id", "customer id", "customer number", "customer no",
-                    "client id", "crm id", "contact id", "ref", "reference", "account number", "record id",
-                    "ext id", "id number", "national id", "identity number", "passport number",
+                    "client id", "crm id", "contact id", "ref", "reference", "account number", "ext id", "id number", "national id", "identity number", "passport number",
                     "מזהה", "מספר לקוח", "קוד לקוח", "ת.ז.", 'ת"ז', "תז", "תעודת זהות", "מספר זהות", "מס' זהות",
                     "מספר תעודת זהות", "מס' ת.ז."),
     "groups": ("groups", "group", "lists", "list", "segment", "segments", "קבוצה", "קבוצות"),
@@ -99,12 +98,14 @@ EXPORT_COLUMNS: tuple[str, ...] = (
     "organizational id number", "private", "profession", "referred by", "user 1", "user 2", "user 3", "user 4",
     "business street 2", "business street 3", "home street 2", "home street 3", "other street 2",
     "other street 3",
+    # HubSpot and Zoho CRM: their own record's id, as this store's exports write `record_id`: not an external id
+    "record id",
     # HubSpot
     "contact owner", "associated company", "primary associated company id", "last activity date",
     "lead status", "marketing contact status", "create date", "lifecycle stage", "state/region",
     "website url",
     # Salesforce (Data Loader and report exports)
-    "salutation", "accountid", "ownerid", "reportstoid", "mailing state", "mailing state code",
+    "isdeleted", "masterrecordid", "accountid", "ownerid", "reportstoid", "mailing state", "mailing state code",
     "mailing country code", "fax", "assistantname", "assistantphone", "leadsource", "lead source",
     "description", "hasoptedoutofemail", "hasoptedoutoffax", "donotcall", "createddate", "createdbyid",
     "lastmodifieddate", "lastmodifiedbyid",

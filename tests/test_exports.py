@@ -74,6 +74,49 @@ OUTLOOK_WEB = ("First Name,Middle Name,Last Name,Title,Suffix,Nickname,Given Yom
                "Other Postal Code,Other Country/Region,Personal Web Page,Spouse,Schools,Hobby,Location,Web Page,"
                "Birthday,Anniversary,Notes").split(",")
 
+# HubSpot (Contacts > Export, the default view's properties). The properties are HubSpot's own labels, listed at
+# https://knowledge.hubspot.com/articles/kcs_article/contacts/how-do-i-import-contacts (Contact owner, Lifecycle
+# stage, Email) and https://wildandfreetools.com/blog/format-csv-for-hubspot-contact-import (First name, Phone
+# number, Mobile phone number, Job title, Company name, City, State/Region, Country/Region, Zip code...); an export
+# writes `Record ID` first, then the view's columns with these labels (as public fixtures of HubSpot exports show:
+# "Record ID,First Name,Last Name,Email,Phone Number,Lead Status,Create Date,Associated Company,...").
+HUBSPOT = ("Record ID,First Name,Last Name,Email,Phone Number,Mobile Phone Number,Contact owner,Associated Company,"
+           "Last Activity Date,Lead Status,Marketing contact status,Create Date,Lifecycle Stage,Job Title,"
+           "Company Name,Street Address,City,State/Region,Postal Code,Country/Region").split(",")
+
+# Salesforce (Data Loader export of the Contact object, whose header is the fields' API names), the fields as
+# listed in the Contact object reference:
+# https://developer.salesforce.com/docs/atlas.en-us.object_reference.meta/object_reference/sforce_api_objects_contact.htm
+# (`Title` is the job title there; `Salutation` the honorific; `Name` the compound full name).
+SALESFORCE = ("Id,IsDeleted,MasterRecordId,AccountId,LastName,FirstName,Salutation,Name,OtherStreet,OtherCity,"
+              "OtherState,OtherPostalCode,OtherCountry,MailingStreet,MailingCity,MailingState,MailingPostalCode,"
+              "MailingCountry,Phone,Fax,MobilePhone,HomePhone,OtherPhone,AssistantPhone,ReportsToId,Email,Title,"
+              "Department,AssistantName,LeadSource,Birthdate,Description,OwnerId,HasOptedOutOfEmail,"
+              "HasOptedOutOfFax,DoNotCall,CreatedDate,CreatedById,LastModifiedDate,LastModifiedById").split(",")
+
+# Mailchimp (Audience > Export audience), the audience's default fields then Mailchimp's own columns; see
+# http://kb.mailchimp.com/lists/growth/format-guidelines-for-your-import-file (Email Address, the default fields)
+# and the export's columns MEMBER_RATING, OPTIN_TIME, CONFIRM_IP, LATITUDE... as described at
+# https://zloadr.com/?id=98126&type=Book ("The Audience Decoded").
+MAILCHIMP = ("Email Address,First Name,Last Name,Address,Phone Number,Birthday,MEMBER_RATING,OPTIN_TIME,OPTIN_IP,"
+             "CONFIRM_TIME,CONFIRM_IP,LATITUDE,LONGITUDE,GMTOFF,DSTOFF,TIMEZONE,CC,REGION,LAST_CHANGED,LEID,EUID,"
+             "NOTES,TAGS").split(",")
+
+# Zoho CRM (Setup > Data Administration > Export > Contacts): the Contacts module's field labels as listed at
+# https://www.zoho.com/crm/help/api/modules-fields.html (Contact Owner, Salutation, First Name, Last Name, Title,
+# Department, Phone, Home Phone, Other Phone, Mobile, Mailing/Other Street, City, State, Zip, Country, Email Opt
+# Out, Secondary Email, Skype ID, Twitter...), with the export's `Record Id`, `Full Name` and `Tag`.
+ZOHO = ("Record Id,Contact Owner,Lead Source,First Name,Last Name,Account Name,Vendor Name,Email,Title,Department,"
+        "Phone,Home Phone,Other Phone,Fax,Mobile,Date of Birth,Assistant,Asst Phone,Reports To,Email Opt Out,"
+        "Created By,Modified By,Created Time,Modified Time,Full Name,Mailing Street,Other Street,Mailing City,"
+        "Other City,Mailing State,Other State,Mailing Zip,Other Zip,Mailing Country,Other Country,Description,"
+        "Skype ID,Secondary Email,Twitter,Last Activity Time,Tag,Salutation").split(",")
+
+# Brevo (Contacts > Export): its default attributes EMAIL, FIRSTNAME, LASTNAME, SMS, LANDLINE_NUMBER, WHATSAPP,
+# EXT_ID (https://help.brevo.com/hc/en-us/articles/208729849-Create-a-file-to-import-your-contacts) and the
+# mandatory ADDED_TIME, MODIFIED_TIME of an export (https://developers.brevo.com/reference/request-contact-export).
+BREVO = "EMAIL,FIRSTNAME,LASTNAME,SMS,LANDLINE_NUMBER,WHATSAPP,EXT_ID,ADDED_TIME,MODIFIED_TIME".split(",")
+
 #: The columns of each export that must land in a field (header -> field); every other column is recognised.
 MAIN_COLUMNS = {
     "google": {"First Name": "first_name", "Last Name": "last_name", "E-mail 1 - Value": "email",
@@ -94,8 +137,25 @@ MAIN_COLUMNS = {
     "outlook_web": {"Title": None, "First Name": "first_name", "Mobile Phone": "phone", "Home Phone": "phone",
                     "Business City": "city", "Home City": "city", "E-mail Address": "email",
                     "Job Title": "job_title"},
+    "hubspot": {"Record ID": None, "First Name": "first_name", "Email": "email", "Phone Number": "phone",
+                "Mobile Phone Number": "phone", "Job Title": "job_title", "Company Name": "company",
+                "Street Address": "address", "City": "city", "Postal Code": "zip_code", "Country/Region": "country",
+                "Contact owner": None, "Lead Status": None},
+    "salesforce": {"Id": "external_id", "FirstName": "first_name", "LastName": "last_name", "Name": None,
+                   "Salutation": None, "Title": "job_title", "MailingCity": "city", "OtherCity": "city",
+                   "MobilePhone": "phone", "Phone": "phone", "HomePhone": "phone", "Fax": None, "Email": "email",
+                   "Birthdate": "birth_date", "HasOptedOutOfEmail": None, "Description": None},
+    "mailchimp": {"Email Address": "email", "First Name": "first_name", "Phone Number": "phone",
+                  "Address": "address", "TAGS": None, "MEMBER_RATING": None, "NOTES": None},
+    "zoho": {"Record Id": None, "First Name": "first_name", "Full Name": None, "Account Name": "company",
+             "Title": "job_title", "Mobile": "phone", "Phone": "phone", "Email": "email",
+             "Secondary Email": "email", "Mailing City": "city", "Date of Birth": "birth_date", "Tag": None,
+             "Description": None},
+    "brevo": {"EMAIL": "email", "FIRSTNAME": "first_name", "LASTNAME": "last_name", "SMS": "phone",
+              "LANDLINE_NUMBER": "phone", "WHATSAPP": "phone", "EXT_ID": "external_id", "ADDED_TIME": None},
 }
-HEADERS = {"google": GOOGLE, "google_old": GOOGLE_OLD, "outlook": OUTLOOK, "outlook_web": OUTLOOK_WEB}
+HEADERS = {"google": GOOGLE, "google_old": GOOGLE_OLD, "outlook": OUTLOOK, "outlook_web": OUTLOOK_WEB,
+           "hubspot": HUBSPOT, "salesforce": SALESFORCE, "mailchimp": MAILCHIMP, "zoho": ZOHO, "brevo": BREVO}
 
 
 # ---------------------------------------------------------------------------------------------------------- helpers
@@ -266,6 +326,53 @@ def test_outlook_categories_are_groups_when_asked(tmp_path):
         {"First Name": "Yossi", "Mobile Phone": "0523456789", "Categories": "Clients;VIP"}])
     imported(home, src, "--labels-as-groups")
     assert sorted(stored(home)["+972523456789"]["groups"]) == ["Clients", "VIP"]
+
+
+# ---------------------------------------------------------------------------------------------------------- CRMs
+
+#: Per tool: its header names for (given, family, landline, mobile, e-mail, external id, tags), a tool lacking one
+#: has None there.
+CRM = {
+    "hubspot": ("First Name", "Last Name", "Phone Number", "Mobile Phone Number", "Email", None, None),
+    "salesforce": ("FirstName", "LastName", "Phone", "MobilePhone", "Email", "Id", None),
+    "mailchimp": ("First Name", "Last Name", "Phone Number", None, "Email Address", None, "TAGS"),
+    "zoho": ("First Name", "Last Name", "Phone", "Mobile", "Email", None, "Tag"),
+    "brevo": ("FIRSTNAME", "LASTNAME", "LANDLINE_NUMBER", "SMS", "EMAIL", "EXT_ID", None),
+}
+
+
+@pytest.mark.parametrize("tool", sorted(CRM))
+def test_crm_export_imports_with_the_mobile_preferred(tmp_path, tool):
+    given, family, landline, mobile, email, ext, tags = CRM[tool]
+    home = make_home(tmp_path)
+
+    def row(**cells):
+        return {header: value for header, value in cells.items() if header is not None}
+
+    both = "03-612-3456 ::: 052-345-6789" if mobile is None else "03-612-3456"
+    rows = [
+        {given: "דנה", family: "כהן", landline: both, email: "dana@example.com", ext: "1001", tags: '"לקוחות","VIP"',
+         **({mobile: "052-345-6789"} if mobile else {})},
+        {given: "John", family: "Smith", email: "john@example.com", ext: "1002",
+         **({mobile: "+972 54-444-4444"} if mobile else {landline: "+972 54-444-4444"})},
+        {given: "Avi", landline: "04-812-3456", ext: "1003"},
+        {given: "Sara", email: "sara@example.com", ext: "1004"},
+    ]
+    src = export_file(tmp_path / f"{tool}.csv", HEADERS[tool], [row(**{k: v for k, v in r.items() if k}) for r in rows])
+    s = imported(home, src)
+    assert (s["rows"]["total"], s["rows"]["new"], s["rows"]["rejected"]) == (4, 4, 0)
+    got = stored(home)
+    dana = got["dana@example.com"]
+    assert (dana["first_name"], dana["last_name"], dana["phone"]) == ("דנה", "כהן", "+972523456789")
+    assert dana["external_id"] == ("1001" if ext else None)
+    assert got["john@example.com"]["phone"] == "+972544444444"
+    assert got["+97248123456"]["first_name"] == "Avi"
+    assert got["sara@example.com"]["phone"] is None
+    assert all(c["groups"] == [] for c in got.values())
+    if tags:
+        home2 = make_home(tmp_path / "asked")
+        imported(home2, src, "--labels-as-groups")
+        assert sorted(stored(home2)["dana@example.com"]["groups"]) == ["VIP", "לקוחות"]
 
 
 # ---------------------------------------------------------------------------------------------------------- mobile
