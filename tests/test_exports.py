@@ -401,3 +401,138 @@ def test_a_row_with_only_bad_numbers_reports_the_first(tmp_path):
                                            ["a@example.com", "03-1", "052-1"]])
     s = imported(home, src)
     assert s["rows"]["new"] == 1 and s["dropped_values"]["values"][0]["value"] == "03-1"
+
+
+# ---------------------------------------------------------------------------------------------------------- vCard
+
+VCARD_21 = (
+    "BEGIN:VCARD\r\nVERSION:2.1\r\n"
+    "N;CHARSET=UTF-8;ENCODING=QUOTED-PRINTABLE:=D7=9B=D7=94=D7=9F;=D7=93=D7=A0=D7=94;;;\r\n"
+    "FN;CHARSET=UTF-8;ENCODING=QUOTED-PRINTABLE:=D7=93=D7=A0=D7=94 =D7=9B=D7=94=D7=9F\r\n"
+    "TEL;HOME;VOICE:03-612-3456\r\nTEL;CELL:052-345-6789\r\nEMAIL;INTERNET:dana@example.com\r\n"
+    "ADR;HOME;CHARSET=UTF-8;ENCODING=QUOTED-PRINTABLE:;;=D7=94=D7=A8=D7=A6=D7=9C 1;=D7=AA=D7=9C =\r\n"
+    "=D7=90=D7=91=D7=99=D7=91;;6100000;Israel\r\n"
+    "END:VCARD\r\n"
+    "BEGIN:VCARD\r\nVERSION:2.1\r\nN:Smith;John\r\nTEL;WORK:04-812-3456\r\nEND:VCARD\r\n"
+)
+VCARD_30 = """BEGIN:VCARD
+VERSION:3.0
+N:Levi;Avi;;;
+FN:Avi Levi
+ORG:Acme Ltd.;Sales
+TITLE:Manager
+BDAY:1980-05-17
+TEL;TYPE=WORK,VOICE:03-612-3457
+TEL;TYPE=CELL,VOICE,PREF:+972 54-444-4444
+EMAIL;TYPE=INTERNET,WORK:avi@example.com
+item1.ADR;TYPE=HOME:;;Herzl 1\\, apt 2;Haifa;;3100000;Israel
+CATEGORIES:Clients,VIP
+NOTE:a long note that
+  goes on a folded line
+END:VCARD
+BEGIN:VCARD
+VERSION:3.0
+FN:Only A Name
+EMAIL:only@example.com
+END:VCARD
+BEGIN:VCARD
+VERSION:3.0
+N:Nothing;Reach;;;
+ORG:No detail
+END:VCARD
+"""
+VCARD_40 = """BEGIN:VCARD
+VERSION:4.0
+N:Shapiro;Noa;;;
+FN:Noa Shapiro
+TEL;VALUE=uri;TYPE="voice,home":tel:+972-3-612-3458
+TEL;VALUE=uri;TYPE="cell,text";PREF=1:tel:+972-52-345-6780
+EMAIL;TYPE=work:noa@example.com
+BDAY:19900102
+END:VCARD
+BEGIN:VCARD
+VERSION:4.0
+FN:Cut Short
+TEL;TYPE=cell:0544444446
+"""
+
+
+def vcard(path, text: str, encoding: str = "utf-8"):
+    path.write_bytes(text.encode(encoding))
+    return path
+
+
+def test_vcard_21_quoted_printable_with_charset_and_the_mobile_preferred(tmp_path):
+    home = make_home(tmp_path)
+    s = imported(home, vcard(tmp_path / "phone-export.txt", VCARD_21))  # the name says nothing: the content does
+    assert s["source"]["format"] == "vcf" and s["rows"]["total"] == 2 and s["rows"]["new"] == 2
+    got = stored(home)
+    dana = got["dana@example.com"]
+    assert (dana["first_name"], dana["last_name"], dana["phone"], dana["address"], dana["city"], dana["zip_code"]) == (
+        "דנה", "כהן", "+972523456789", "הרצל 1", "תל אביב", "6100000")
+    assert got["+97248123456"]["first_name"] == "John"
+
+
+def test_vcard_30_cards_each_a_row_and_a_card_with_no_detail_rejected_at_its_place(tmp_path):
+    home = make_home(tmp_path)
+    s = imported(home, vcard(tmp_path / "contacts.vcf", VCARD_30), "--labels-as-groups")
+    assert s["rows"]["total"] == 3 and s["rows"]["new"] == 2 and s["rows"]["rejected"] == 1
+    assert s["reject_reasons"] == {"no_contact_detail": 1}
+    got = stored(home)
+    avi = got["avi@example.com"]
+    assert (avi["phone"], avi["company"], avi["job_title"], avi["birth_date"], avi["address"], avi["city"]) == (
+        "+972544444444", "Acme Ltd.", "Manager", "1980-05-17", "Herzl 1, apt 2", "Haifa")
+    assert sorted(avi["groups"]) == ["Clients", "VIP"]
+    assert got["only@example.com"]["first_name"] == "Only A Name"
+    from helpers import read_xlsx
+    rejects = read_xlsx(next((home / "outbox").glob("*/contacts.rejects.xlsx")))
+    assert rejects[1][-1] == "3", "the reject workbook points at the third card"
+
+
+def test_vcard_40_uri_phones_and_a_truncated_card(tmp_path):
+    home = make_home(tmp_path)
+    s = imported(home, vcard(tmp_path / "contacts.vcf", VCARD_40))
+    assert s["rows"]["total"] == 2 and s["rows"]["new"] == 2
+    got = stored(home)
+    assert (got["noa@example.com"]["phone"], got["noa@example.com"]["birth_date"]) == ("+972523456780", "1990-01-02")
+    assert got["+972544444446"]["first_name"] == "Cut Short"
+
+
+def test_vcard_in_utf16_and_with_garbage_between_cards(tmp_path):
+    home = make_home(tmp_path)
+    text = VCARD_30.replace("END:VCARD\nBEGIN:VCARD\nVERSION:3.0\nFN:Only", "END:VCARD\n%%garbage%%\nBEGIN:VCARD\nFN:Only")
+    s = imported(home, vcard(tmp_path / "contacts.vcf", "\ufeff" + text, "utf-16-le"))
+    assert s["rows"]["total"] == 3 and s["source"]["warnings"] == ["1 line(s) outside any card were skipped."]
+
+
+def test_vcard_header_options_do_not_apply(tmp_path):
+    home = make_home(tmp_path)
+    r = cli(home, "import", str(vcard(tmp_path / "c.vcf", VCARD_40)), "--header-row", "2")
+    assert r.exit_code == 2 and "vCard" in r.output
+
+
+def test_naughty_strings_in_cards_break_nothing(tmp_path):
+    from helpers import naughty_strings
+    strings = naughty_strings()
+    cards = "".join(f"BEGIN:VCARD\nVERSION:3.0\nFN:{s}\nN:{s};{s};;;\nORG:{s}\nTEL;TYPE=CELL:05{i % 10}"
+                    f"{2000000 + i:07d}\nEND:VCARD\n" for i, s in enumerate(strings))
+    home = make_home(tmp_path)
+    s = imported(home, vcard(tmp_path / "naughty.vcf", cards))
+    rows = s["rows"]
+    assert rows["total"] == len(strings)
+    assert sum(rows[k] for k in ("new", "updated", "unchanged", "duplicate", "rejected")) == rows["total"]
+
+
+@pytest.mark.parametrize("text", [
+    "BEGIN:VCARD\n",
+    "BEGIN:VCARD\nVERSION:3.0\n:::\n;;;\nTEL;TYPE=\nEMAIL;ENCODING=QUOTED-PRINTABLE;CHARSET=nonsense:=ZZ=\nN:\x00\x1b;\nEND:VCARD\n",
+    "BEGIN:VCARD\nEND:VCARD\nEND:VCARD\nBEGIN:VCARD\nBEGIN:VCARD\nTEL:0523456789\n",
+    "begin:vcard\r\nversion:2.1\r\ntel;cell:0523456789\r\nend:vcard",
+])
+def test_garbage_and_cut_cards_are_rows_accounted_for(tmp_path, text):
+    home = make_home(tmp_path)
+    src = vcard(tmp_path / "odd.vcf", text)
+    s = imported(home, src)
+    rows = s["rows"]
+    assert rows["total"] == text.upper().count("BEGIN:VCARD")
+    assert sum(rows[k] for k in ("new", "updated", "unchanged", "duplicate", "rejected")) == rows["total"]

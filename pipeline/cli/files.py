@@ -95,7 +95,7 @@ def _check_groups(groups: tuple[str, ...], no_group: bool) -> None:
 def import_cmd(ctx, files: tuple[Path, ...], groups: tuple[str, ...], no_group: bool, maps: tuple[str, ...],
                ignore: tuple[str, ...], labels_as_groups: bool | None, header_row: int | None, no_header: bool,
                dry_run: bool, force: bool, as_json: bool) -> None:
-    """Import contact files (xlsx, xlsm, xls, ods, csv, tsv, txt) or every file waiting in a folder.
+    """Import contact files (xlsx, xlsm, xls, ods, csv, tsv, txt, vcf) or every file waiting in a folder.
 
     Each file leaves outbox/<time>-<name>/ with summary.json, summary.txt and,
     when rows were rejected, a reject workbook to fix and drop back into the inbox.
