@@ -536,3 +536,21 @@ def test_garbage_and_cut_cards_are_rows_accounted_for(tmp_path, text):
     rows = s["rows"]
     assert rows["total"] == text.upper().count("BEGIN:VCARD")
     assert sum(rows[k] for k in ("new", "updated", "unchanged", "duplicate", "rejected")) == rows["total"]
+
+
+def test_the_mobile_fast_path_agrees_with_phonenumbers():
+    import random
+
+    import phonenumbers
+    import pyarrow as pa
+
+    from pipeline.normalize.details import _is_mobile, mobile_numbers
+
+    rng = random.Random(5)
+    numbers = ["+972" + p + "".join(rng.choice("0123456789") for _ in range(n))
+               for p, n in [("5", 8), ("2", 7), ("3", 7), ("7", 8), ("1", 8), ("8", 7), ("9", 7), ("4", 7)] * 300]
+    valid = [n for n in numbers if phonenumbers.is_valid_number(phonenumbers.parse(n))] + ["+442079460958"]
+    assert len(valid) > 500
+    got = mobile_numbers(pa.array(valid), "IL").to_pylist()
+    assert got == [_is_mobile(n) for n in valid]
+    assert any(got) and not all(got)

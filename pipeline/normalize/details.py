@@ -17,7 +17,7 @@ import phonenumbers
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from .columns import Normalized, normalize_column
+from .columns import Normalized, mobile_pass, normalize_column
 
 #: How Google Contacts joins several values in one cell.
 MULTI_SEPARATOR = ":::"
@@ -70,7 +70,7 @@ def pick_detail(candidates: list[Candidate], kind: str, region: str = "") -> tup
     valid = [pc.is_valid(norm.values) for norm in norms]
     which = pa.nulls(n, pa.int8())
     if kind == "phone":
-        which = _mobile_first(candidates, norms, valid, which)
+        which = _mobile_first(candidates, norms, valid, which, region)
     for j in range(len(candidates)):  # else the first valid one
         which = _take(which, j, valid[j])
 
@@ -102,7 +102,7 @@ def _take(which: pa.Array, j: int, condition) -> pa.Array:
 
 
 def _mobile_first(candidates: list[Candidate], norms: list[Normalized], valid: list[pa.Array],
-                  which: pa.Array) -> pa.Array:
+                  which: pa.Array, region: str) -> pa.Array:
     """Each row's mobile number: first one its header or label calls mobile (phonenumbers deciding between two
     so called), else the first phonenumbers calls mobile; phonenumbers is asked only on rows with such a choice."""
     n = len(which)
@@ -116,7 +116,7 @@ def _mobile_first(candidates: list[Candidate], norms: list[Normalized], valid: l
         for j, norm in enumerate(norms):
             asked = pc.and_(ask, valid[j])
             if pc.any(asked).as_py():
-                mobile[j] = pc.replace_with_mask(never, asked, mobile_numbers(norm.values.filter(asked)))
+                mobile[j] = pc.replace_with_mask(never, asked, mobile_numbers(norm.values.filter(asked), region))
     for j in range(len(candidates)):  # called mobile, and a mobile number
         which = _take(which, j, pc.and_(hinted[j], mobile[j]))
     for j in range(len(candidates)):  # called mobile
@@ -158,8 +158,15 @@ def _normalized_filled(raw: pa.Array, kind: str, region: str) -> Normalized:
     return Normalized(values=values, invalid=invalid, blank=blank, any_invalid=norm.any_invalid)
 
 
-def mobile_numbers(e164: pa.Array) -> pa.Array:
-    """Whether phonenumbers calls each E.164 number mobile (or fixed line or mobile), each distinct number once."""
+def mobile_numbers(e164: pa.Array, region: str = "") -> pa.Array:
+    """Whether phonenumbers calls each E.164 number mobile (or fixed line or mobile): the default region's numbers
+    in Arrow (`mobile_pass`), the others each distinct number once."""
+    answered = mobile_pass(e164, region) if region else None
+    if answered is not None:
+        open_ = pc.is_null(answered)
+        if not pc.any(open_).as_py():
+            return answered
+        return pc.replace_with_mask(answered, open_, mobile_numbers(e164.filter(open_)))
     encoded = pc.dictionary_encode(e164)
     answers = [_is_mobile(v) for v in encoded.dictionary.to_pylist()]
     return pa.array(answers, pa.bool_()).take(encoded.indices)
