@@ -14,11 +14,11 @@ from helpers import cli, csv_file, make_home, real
 
 # ---------------------------------------------------------------------------------------------------------- headers
 
-# Google Contacts, "Google CSV" (contacts.google.com > Export > Google CSV). Google documents the export at
-# https://support.google.com/contacts/answer/7199294 without listing its columns; the row below is the one its
-# export writes, as reproduced by public tools that read and write it (for instance the Google CSV test fixture
-# of https://github.com/iguntur/google-contact and the parsers found searching "First Name,Middle Name,Last Name,
-# Phonetic First Name"): the fixed columns, then `<Group> N - Label/Value` pairs as many as the account needs.
+# Google Contacts, "Google CSV" (contacts.google.com > Export > Google CSV). No Google page found lists its
+# columns; the row below is the one its export writes as public tools that read and write it reproduce it
+# (https://timelinize.com/docs/data-sources/contact-list recognises it; the readers and writers found searching
+# "First Name,Middle Name,Last Name,Phonetic First Name,...,Labels,E-mail 1 - Label,E-mail 1 - Value" agree on it):
+# the fixed columns, then `<Group> N - Label/Value` pairs as many as the account needs.
 GOOGLE = ("First Name,Middle Name,Last Name,Phonetic First Name,Phonetic Middle Name,Phonetic Last Name,Name Prefix,"
           "Name Suffix,Nickname,File As,Organization Name,Organization Title,Organization Department,Birthday,Notes,"
           "Photo,Labels,E-mail 1 - Label,E-mail 1 - Value,E-mail 2 - Label,E-mail 2 - Value,Phone 1 - Label,"
@@ -103,7 +103,7 @@ MAILCHIMP = ("Email Address,First Name,Last Name,Address,Phone Number,Birthday,M
              "NOTES,TAGS").split(",")
 
 # Zoho CRM (Setup > Data Administration > Export > Contacts): the Contacts module's field labels as listed at
-# https://www.zoho.com/crm/help/api/modules-fields.html (Contact Owner, Salutation, First Name, Last Name, Title,
+# https://www.zoho.com/nl/crm/help/api/modules-fields.html (its field names in English: Contact Owner, Salutation, First Name, Last Name, Title,
 # Department, Phone, Home Phone, Other Phone, Mobile, Mailing/Other Street, City, State, Zip, Country, Email Opt
 # Out, Secondary Email, Skype ID, Twitter...), with the export's `Record Id`, `Full Name` and `Tag`.
 ZOHO = ("Record Id,Contact Owner,Lead Source,First Name,Last Name,Account Name,Vendor Name,Email,Title,Department,"
