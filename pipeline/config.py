@@ -237,6 +237,10 @@ class PipelineConfig(Model):
     """The phone number types (phonenumbers' names) that take an SMS: the sms channel of `recipients` lists only these."""
     schedules: list[Schedule] = []
     """The daemon's scheduled jobs."""
+    labels_as_groups: bool = False
+    """Import label columns (Google `Labels`, Outlook `Categories`, a CRM's `Tags`) as groups; by default they
+    are recognised and not imported.  A fields.yaml rule's `labels_as_groups` and `--labels-as-groups` decide
+    over it."""
     keep_changes: bool = True
     """Each import keeps what it changed (created contacts, old values, memberships), so that `contacts runs undo`
     can revert it; false keeps nothing (such runs cannot be undone).  Left out of the documented keys: the
@@ -320,6 +324,9 @@ class FileRule(Model):
     """A glob on the file's name, such as `crm_*`."""
     columns: dict[str, str] = {}
     """Header -> field name, `groups`, `optout` or `ignore`."""
+    labels_as_groups: bool | None = None
+    """Import these files' label columns (`Labels`, `Categories`, `Tags`...) as groups; unset: pipeline.yaml's
+    `labels_as_groups`."""
 
 
 class FieldsConfig(Model):

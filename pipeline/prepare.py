@@ -19,8 +19,9 @@ import pyarrow.compute as pc
 
 from .config import Config, clean_name
 from .errors import Reason, Rejection, Rejections, shown
-from .fields import ColumnMap, catalog
+from .fields import ColumnMap, catalog, column_rank, phone_labels, says_mobile
 from .normalize import Normalized, normalize_column, truthy_column, unguard_column
+from .normalize.details import Candidate, mobile_cells, pick_detail
 from .plan import ImportPlan
 from .read import Table
 
@@ -30,7 +31,9 @@ if "ARROW_DEFAULT_MEMORY_POOL" not in os.environ:
     # peak of a 1M-row file, at the same speed.
     pa.set_memory_pool(pa.system_memory_pool())
 
-_GROUP_SPLIT = re.compile(r"[;,]")
+_GROUP_SPLIT = re.compile(r":::|[;,]")
+#: Google's system labels, never a group of the operator's: every contact is in `* myContacts`.
+_SYSTEM_LABELS = frozenset(("mycontacts", "starred"))
 MAX_DROPPED_LISTED = 1000
 #: How a reason of a row with values left out ends while the row stands imported; the conductor cuts it
 #: off when the store rejects the row after all (then only the value's being left out is true).
@@ -52,9 +55,19 @@ class Prepared:
 
 
 def split_groups(cell: str) -> list[str]:
-    """Group names in one cell, separated by ';' or ',', each cleaned as the store keeps names (`clean_name`)."""
-    names = (clean_name(g) for g in _GROUP_SPLIT.split(cell)) if cell else ()
-    return [g for g in names if g]
+    """Group names in one cell, separated by ';', ',' or ' ::: ' (Google), each cleaned as the store keeps names
+    (`clean_name`); quotes around a name (Mailchimp's tags) and Google's `* ` of its own labels come off, and
+    its `* myContacts` and `* starred`, which every contact or a click gives, are no groups."""
+    names = []
+    for part in _GROUP_SPLIT.split(cell) if cell else ():
+        name = clean_name(part).strip('"').strip()
+        if name.startswith("* "):
+            name = name[2:].strip()
+            if name.casefold() in _SYSTEM_LABELS:
+                continue
+        if name:
+            names.append(name)
+    return names
 
 
 def _coalesce(arrays: list[pa.Array]) -> pa.Array:
@@ -121,13 +134,15 @@ def prepare(table: Table, columns: list[ColumnMap], cfg: Config, *, rule_groups:
     p = cfg.pipeline
     n = len(table.source_rows)
     by_target: dict[str, list[pa.Array]] = {}
-    for c in columns:
+    # columns mapped to one field are read home and plain first, then business, then other (`column_rank`)
+    for c in sorted(columns, key=lambda c: column_rank(c.header)):
         if c.target:
             cells = table.array(c.index)
             # a csv export's formula guard comes off, so an exported value imports back unchanged; only a
             # text file can hold one (an xlsx export guards nothing: its cells are text cells)
             by_target.setdefault(c.target, []).append(unguard_column(cells) if table.format == "csv" else cells)
-    raw = {target: _coalesce(arrays) for target, arrays in by_target.items() if target != "groups"}
+    raw = {target: _coalesce(arrays) for target, arrays in by_target.items()
+           if target not in ("groups", "phone", "email")}
     clear = p.empty_cells == "clear"
 
     def stored(norm: Normalized) -> pa.Array:
@@ -136,12 +151,14 @@ def prepare(table: Table, columns: list[ColumnMap], cfg: Config, *, rule_groups:
 
     data: dict[str, pa.Array] = {}
     specs = [spec for spec in catalog(cfg.fields) if spec.name not in ("phone", "email") and spec.name in raw]
+    details = _detail_candidates(table, columns, by_target)
     with ThreadPoolExecutor(max_workers=_WORKERS) as pool:  # Arrow's passes release the GIL: columns side by side
-        pending = {kind: pool.submit(normalize_column, raw[kind], kind, region=p.default_region)
-                   for kind in ("phone", "email") if kind in raw}
-        pending.update({spec.name: pool.submit(normalize_column, raw[spec.name], "typed", type=spec.type,
-                                               choices=spec.choices, date_order=p.date_order) for spec in specs})
+        picked = {kind: pool.submit(pick_detail, cands, kind, p.default_region) for kind, cands in details.items()}
+        pending = {spec.name: pool.submit(normalize_column, raw[spec.name], "typed", type=spec.type,
+                                          choices=spec.choices, date_order=p.date_order) for spec in specs}
         norms = {name: job.result() for name, job in pending.items()}
+        for kind, job in picked.items():
+            raw[kind], norms[kind] = job.result()
     null = pa.nulls(n, pa.string())
     phones, emails = (norms[kind].values if kind in norms else null for kind in ("phone", "email"))
     no_detail_rows = pc.and_(pc.is_null(phones), pc.is_null(emails))
@@ -206,6 +223,30 @@ def prepare(table: Table, columns: list[ColumnMap], cfg: Config, *, rule_groups:
         left_out=pa.array(sorted(rejects), pa.int64()) if rejects else None)
     return Prepared(plan=plan, rejects=rejects, dropped=reasons.dropped, dropped_count=reasons.dropped_count,
                     dropped_rows=reasons.dropped_rows)
+
+
+def _detail_candidates(table: Table, columns: list[ColumnMap],
+                       by_target: dict[str, list[pa.Array]]) -> dict[str, list[Candidate]]:
+    """The phone and e-mail columns as candidates for the row's one phone and one e-mail (`pick_detail`).
+
+    A phone column whose header says mobile (`Mobile Phone`, `Cell`, `נייד`) is
+    mobile on every row; Google's `Phone N - Value` on the rows whose `Phone N
+    - Label` says so.  Candidates stand in the order of `by_target`.
+    """
+    labels = phone_labels(table.headers)
+    out: dict[str, list[Candidate]] = {}
+    for kind in ("phone", "email"):
+        if kind not in by_target:
+            continue
+        mapped = sorted((c for c in columns if c.target == kind), key=lambda c: column_rank(c.header))
+        cands = []
+        for c, cells in zip(mapped, by_target[kind]):
+            mobile: pa.Array | bool = kind == "phone" and says_mobile(c.header)
+            if kind == "phone" and not mobile and c.index in labels:
+                mobile = mobile_cells(table.array(labels[c.index]), says_mobile)
+            cands.append(Candidate(cells, mobile))
+        out[kind] = cands
+    return out
 
 
 def _optout_details(optout_columns: list[pa.Array], phones: pa.Array, emails: pa.Array) -> pa.Table:

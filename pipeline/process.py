@@ -86,17 +86,20 @@ class ImportConfig(Config):
     columns: ColumnChoices = ColumnChoices()
     #: `--header-row` / `--no-header`: in place of the reader's guess.
     header: HeaderChoice = HeaderChoice()
+    #: `--labels-as-groups`: label columns become groups (None: fields.yaml's rule, then pipeline.yaml, decide).
+    labels_as_groups: bool | None = None
 
 
 def for_import(cfg: Config, columns: ColumnChoices | None = None, header: HeaderChoice | None = None,
-               no_group: bool = False) -> Config:
+               no_group: bool = False, labels_as_groups: bool | None = None) -> Config:
     """The config of one import with the operator's choices; `no_group` leaves no groups.yaml rule to apply."""
-    if not columns and not header and not no_group:
+    if not columns and not header and not no_group and labels_as_groups is None:
         return cfg
     parts = {f.name: getattr(cfg, f.name) for f in dataclass_fields(Config)}
     if no_group:
         parts["groups"] = cfg.groups.model_copy(update={"assign": []})
-    return ImportConfig(**parts, columns=columns or ColumnChoices(), header=header or HeaderChoice())
+    return ImportConfig(**parts, columns=columns or ColumnChoices(), header=header or HeaderChoice(),
+                        labels_as_groups=labels_as_groups)
 
 
 #: Imports in one process take turns: the daemon's and the console's share one database (and its outbox).
@@ -121,7 +124,8 @@ def plan_columns(cfg: Config, table: Table, name: str) -> list[ColumnMap]:
     chosen header the file does not have is a `UsageError`.
     """
     choices = cfg.columns if isinstance(cfg, ImportConfig) else ColumnChoices()
-    columns = map_columns(table.headers, name, cfg.fields, choices)
+    labels = cfg.labels_as_groups if isinstance(cfg, ImportConfig) else None
+    columns = map_columns(table.headers, name, cfg.fields, choices, labels, cfg.pipeline.labels_as_groups)
     if cfg.pipeline.unknown_columns == "hold":
         unknown = [c.header for c in columns if c.how == "unknown"]
         if unknown:
@@ -133,15 +137,15 @@ def plan_columns(cfg: Config, table: Table, name: str) -> list[ColumnMap]:
 def process_file(path: Path, cfg: Config, *, groups: list[str] | None = None, dry_run: bool = False,
                  force: bool = False, reporter: Reporter | None = None, con=None,
                  columns: ColumnChoices | None = None, header: HeaderChoice | None = None,
-                 no_group: bool = False) -> RunSummary:
+                 no_group: bool = False, labels_as_groups: bool | None = None) -> RunSummary:
     """Import one file and leave its outputs; never raises for a bad file (the summary says failed).
 
-    `columns`, `header` and `no_group` are the operator's choices for this
-    import (see `for_import`); a choice the file cannot take (a header it does
+    `columns`, `header`, `no_group` and `labels_as_groups` are the operator's
+    choices for this import (see `for_import`); a choice the file cannot take (a header it does
     not have, a header row beyond it) raises `UsageError`, the file left where it was.
     """
     with ONE_IMPORT:
-        cfg = for_import(cfg, columns, header, no_group)
+        cfg = for_import(cfg, columns, header, no_group, labels_as_groups)
         reporter = reporter or SilentReporter()
         path = Path(path)
         started = utcnow()

@@ -51,6 +51,9 @@ def column_options(fn):
                            "... or Phone/Email by what they hold).")(fn)
     fn = click.option("--header-row", type=int, default=None, metavar="N",
                       help="The header is on sheet row (or text line) N; the rows above it are titles.")(fn)
+    fn = click.option("--labels-as-groups", is_flag=True, default=None,
+                      help="Import label columns (Google Labels, Outlook Categories, a CRM's Tags) as groups; "
+                           "by default they are recognised and not imported.")(fn)
     fn = click.option("--ignore", "ignore", multiple=True, metavar="HEADER",
                       help="Do not import this column (repeatable).")(fn)
     return click.option("--map", "maps", multiple=True, metavar="HEADER=FIELD",
@@ -81,9 +84,9 @@ def _check_groups(groups: tuple[str, ...], no_group: bool) -> None:
 @click.pass_context
 @fail_cleanly
 def import_cmd(ctx, files: tuple[Path, ...], groups: tuple[str, ...], no_group: bool, maps: tuple[str, ...],
-               ignore: tuple[str, ...], header_row: int | None, no_header: bool, dry_run: bool, force: bool,
-               as_json: bool) -> None:
-    """Import contact files (xlsx, xlsm, xls, ods, csv, tsv, txt) or every file waiting in a folder.
+               ignore: tuple[str, ...], labels_as_groups: bool | None, header_row: int | None, no_header: bool,
+               dry_run: bool, force: bool, as_json: bool) -> None:
+    """Import contact files (xlsx, xlsm, xls, ods, csv, tsv, txt, vcf) or every file waiting in a folder.
 
     Each file leaves outbox/<time>-<name>/ with summary.json, summary.txt and,
     when rows were rejected, a reject workbook to fix and drop back into the inbox.
@@ -119,7 +122,7 @@ def import_cmd(ctx, files: tuple[Path, ...], groups: tuple[str, ...], no_group: 
             try:
                 s = process_file(path, cfg, groups=list(groups), dry_run=dry_run, force=force,
                                  reporter=StderrReporter(), con=con, columns=columns, header=header,
-                                 no_group=no_group)
+                                 no_group=no_group, labels_as_groups=labels_as_groups)
             except NotFiled as e:  # it counted: the report is shown, and what is left is said
                 s, unfiled = e.summary, str(e)
             else:
@@ -164,7 +167,12 @@ def _finished_now(path: Path, finished: list[Recovered]) -> Recovered | None:
 _WHY = {"option": "given on the command line", "rule": "a rule in fields.yaml", "ignored": "ignored by fields.yaml",
         "alias": "an alias in fields.yaml", "synonym": "a built-in synonym",
         "unknown": "not recognized: not imported unless you choose", "blank": "no header",
-        "reject_info": "added by a reject workbook"}
+        "reject_info": "added by a reject workbook",
+        "export": "a column of a known export that no field takes: not imported",
+        "full_name": "a full name: not imported, the file has given and family name columns",
+        "honorific": "an honorific (the file has a Job Title column): not imported",
+        "labels": "labels: not imported; --labels-as-groups (or labels_as_groups in config) makes them groups"}
+_WHY_LABELS_AS_GROUPS = "labels, imported as groups (--labels-as-groups or labels_as_groups in config)"
 
 
 @click.command("map")
@@ -173,8 +181,8 @@ _WHY = {"option": "given on the command line", "rule": "a rule in fields.yaml", 
 @click.option("--json", "as_json", is_flag=True, help="Print the mapping as JSON.")
 @click.pass_context
 @fail_cleanly
-def map_cmd(ctx, file: Path, maps: tuple[str, ...], ignore: tuple[str, ...], header_row: int | None,
-            no_header: bool, as_json: bool) -> None:
+def map_cmd(ctx, file: Path, maps: tuple[str, ...], ignore: tuple[str, ...], labels_as_groups: bool | None,
+            header_row: int | None, no_header: bool, as_json: bool) -> None:
     """Show how each column of FILE would map and why, and print the import options and a fields.yaml rule that pin it.
 
     Columns marked `? choose` were not recognized: give each a --map or an
@@ -188,19 +196,25 @@ def map_cmd(ctx, file: Path, maps: tuple[str, ...], ignore: tuple[str, ...], hea
     cfg = get_config(ctx)
     choices, header = import_choices(cfg, maps, ignore, header_row, no_header)
     table = read_table(file, limits=cfg.read_limits, header_row=header.header_row, no_header=header.no_header)
-    columns = map_columns(table.headers, file.name, cfg.fields, choices)
+    columns = map_columns(table.headers, file.name, cfg.fields, choices, labels_as_groups,
+                          cfg.pipeline.labels_as_groups)
     if as_json:
         echo_json([c.asdict() | ({"needs_choice": True} if c.needs_choice else {}) for c in columns])
         return
     where = ("no header row (columns named by what they hold)" if table.no_header
-             else f"header on row {table.header_row}")
+             else "a vCard file, each card a row" if table.format == "vcf" else f"header on row {table.header_row}")
     echo_table(["column", "header", "field", "why"],
-           [[c.index + 1, c.header, "? choose" if c.needs_choice else c.target or "-", _WHY.get(c.how, c.how)]
-            for c in columns],
+           [[c.index + 1, c.header, "? choose" if c.needs_choice else c.target or "-", _why(c)] for c in columns],
            title=f"{file.name}: {where}, {len(table.source_rows)} data rows")
     for warning in table.warnings:
         say(warning)
     _echo_reproduction(file, table, columns)
+
+
+def _why(column) -> str:
+    if column.how == "labels" and column.target:
+        return _WHY_LABELS_AS_GROUPS
+    return _WHY.get(column.how, column.how)
 
 
 def _echo_reproduction(file: Path, table, columns) -> None:
@@ -319,7 +333,8 @@ def watch_cmd(ctx) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
 @click.pass_context
 @fail_cleanly
-def paste_cmd(ctx, groups, no_group, maps, ignore, header_row, no_header, dry_run, force, as_json) -> None:
+def paste_cmd(ctx, groups, no_group, maps, ignore, labels_as_groups, header_row, no_header, dry_run, force,
+              as_json) -> None:
     """Import rows typed or pasted on stdin: a header first, then rows, separated by commas, tabs or semicolons.
 
     End the input with Ctrl-D. It imports like a file and leaves the same outbox folder.
@@ -343,7 +358,8 @@ def paste_cmd(ctx, groups, no_group, maps, ignore, header_row, no_header, dry_ru
             if not dry_run:
                 finish_interrupted(cfg, con)
             s = process_file(path, cfg, groups=list(groups), dry_run=dry_run, force=force,
-                             reporter=StderrReporter(), con=con, columns=columns, header=header, no_group=no_group)
+                             reporter=StderrReporter(), con=con, columns=columns, header=header, no_group=no_group,
+                             labels_as_groups=labels_as_groups)
         finally:
             con.close()
     if as_json:

@@ -2,7 +2,7 @@
 
 The format is decided by the file's content, never by its name: workbooks go to
 `workbook.py` (fastexcel into Arrow, zip packages guarded by `zipsafe.py`
-first), text to `text.py`; `table.py` holds what both share.  Every cell comes out as the text a spreadsheet program shows, so
+first), vCards (text opening with `BEGIN:VCARD`) to `vcard.py`, other text to `text.py`; `table.py` holds what both share.  Every cell comes out as the text a spreadsheet program shows, so
 nothing is lost to floats or dates, and every data row keeps the row (or line)
 number the user sees, for the reject workbook.
 
@@ -20,6 +20,7 @@ from ..errors import FileRejected
 from .head import PREVIEW_ROWS, head_package, text_head
 from .table import NO_ROWS, NOT_READABLE, HeaderChoice, Table, bulk_allocation, give_back_memory
 from .text import decode, read_plain_file, read_text
+from .vcard import is_vcard, read_vcard
 from .workbook import read_workbook, sniff_ole, sniff_zip
 
 __all__ = ["PREVIEW_ROWS", "HeaderChoice", "Table", "bulk_allocation", "give_back_memory", "read_head", "read_table",
@@ -63,7 +64,8 @@ def read_table(path: Path, limits: ReadLimits = ReadLimits(), *, header_row: int
                 f"The file is {_human_size(size)}, over the {_human_size(max_bytes)} limit; split it into smaller files."
             )
         with open(path, "rb") as handle:
-            magic = handle.read(8)
+            head = handle.read(1024)
+        magic = head[:8]
     except FileRejected:
         raise
     except FileNotFoundError:
@@ -86,16 +88,22 @@ def read_table(path: Path, limits: ReadLimits = ReadLimits(), *, header_row: int
             return read_workbook(path, sniff_ole(path), False, max_rows, max_columns, choice=choice)
         if magic.startswith(_BINARY_MAGIC):
             raise FileRejected(NOT_READABLE)
+        if is_vcard(head):
+            return read_vcard(*_decoded(path), max_rows, choice)
         plain = read_plain_file(path, max_rows, max_columns, choice)  # a big plain file is never held whole
         if plain is not None:
             return plain
-        try:
-            data = path.read_bytes()
-        except OSError:
-            raise FileRejected("The file cannot be read from the disk.") from None
-        text, encoding = decode(data)
-        del data
+        text, encoding = _decoded(path)
         return read_text(text, encoding, max_rows, max_columns, choice=choice)
+
+
+def _decoded(path: Path) -> tuple[str, str]:
+    """A text file's text and the encoding it was in."""
+    try:
+        data = path.read_bytes()
+    except OSError:
+        raise FileRejected("The file cannot be read from the disk.") from None
+    return decode(data)
 
 
 def read_head(path: Path, limits: ReadLimits = ReadLimits(), *, header_row: int | None = None,
