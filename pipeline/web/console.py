@@ -212,6 +212,21 @@ def delete_contact(who: Who, cfg: Cfg, con: Con, contact_id: int, next: Annotate
 # --------------------------------------------------------------------------- the API's description
 
 
+def _properties(spec: dict, schema: dict) -> dict:
+    """The properties of a body's schema, following its reference to the document's components."""
+    ref = schema.get("$ref", "")
+    if ref.startswith("#/components/schemas/"):
+        schema = spec.get("components", {}).get("schemas", {}).get(ref.rsplit("/", 1)[1], {})
+    return schema.get("properties", {})
+
+
+def _example_of(spec: dict, schema: dict) -> dict | None:
+    """A JSON body made of the examples its model's fields give (`Field(examples=...)`), if they give any."""
+    props = _properties(spec, schema)
+    built = {name: p["examples"][0] for name, p in props.items() if p.get("examples")}
+    return built or None
+
+
 def _operations(spec: dict) -> list[dict]:
     """Each operation of an OpenAPI document, in its order: method, path, texts, parameters and examples."""
     out = []
@@ -225,9 +240,12 @@ def _operations(spec: dict) -> list[dict]:
                                                                           ensure_ascii=False)))
                 if "example" in content:
                     examples.append(("Request body", json.dumps(content["example"], indent=2, ensure_ascii=False)))
-                if not content.get("examples") and "example" not in content and media != "application/json":
-                    examples.append((f"Request body ({media})", ", ".join(
-                        content.get("schema", {}).get("properties", {})) or "a form"))
+                built = _example_of(spec, content.get("schema", {}))
+                if not content.get("examples") and "example" not in content and built:
+                    examples.append(("Request body", json.dumps(built, indent=2, ensure_ascii=False)))
+                elif not content.get("examples") and "example" not in content and media != "application/json":
+                    examples.append((f"Request body ({media})", "fields: " + (", ".join(
+                        _properties(spec, content.get("schema", {}))) or "none")))
             for code, answer in op.get("responses", {}).items():
                 for content in (answer.get("content") or {}).values():
                     if "example" in content and code.startswith("2"):
