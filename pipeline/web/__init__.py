@@ -25,8 +25,11 @@ from .audit import Audit
 from .auth import Sessions
 from .files import Jobs
 from .keeper import Keeper
+from .pages import plural
+from .wizard import Uploads
 
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
+TEMPLATES.env.globals["plural"] = plural
 
 #: Headers on every answer: no framing, no sniffing, no referrer, scripts and styles only from this server.
 SECURITY_HEADERS = {
@@ -48,6 +51,7 @@ def create_app(cfg: Config, *, keeper: Keeper | None = None) -> FastAPI:
     app.state.keeper = keeper or Keeper(cfg)
     app.state.sessions = Sessions()
     app.state.jobs = Jobs()
+    app.state.uploads = Uploads()
     app.state.config_lock = threading.Lock()
     app.state.templates = TEMPLATES
     app.include_router(api.router)

@@ -1,66 +1,33 @@
-"""The console: server-rendered pages (Jinja2, plain forms, no script) for every screen of the product.
+"""The console's sign-in, contacts and API docs pages (server-rendered, plain forms, no script).
 
-Each page is a thin wrapper over the library, as each command is.  A page that
-changes something is a form posting back with the session's CSRF token; its
-answer redirects to the page that shows the result (post, redirect, get), with
-the sentence of what happened or went wrong.
+Each page is a thin wrapper over the library, as each command is; the other
+screens are in `screens.py` (groups, opt-outs, fields, runs) and `wizard.py`
+(the import wizard), whose routes this router carries.
 """
 
 from __future__ import annotations
 
+import json
 import secrets
-from typing import Annotated, Any, Iterator
-from urllib.parse import quote
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Form, Request
+from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from ..config import Config
-from ..manage import access, contacts
-from .auth import SESSION_COOKIE, Caller, caller, same
+from ..errors import UsageError
+from ..fields import catalog
+from ..manage import access, contacts, groups, optouts
+from . import files, screens, wizard
+from .auth import SESSION_COOKIE, same
+from .pages import PAGE_SIZE, Cfg, Con, FormRoute, Who, back, error_page, local, page_count, render, signed_in
 
-router = APIRouter(include_in_schema=False)
+__all__ = ["error_page", "login_page", "router"]
+
+router = APIRouter(include_in_schema=False, route_class=FormRoute)
+router.include_router(wizard.router)
+router.include_router(screens.router)
 
 LOGIN_CSRF_COOKIE = "contacts_login"
-PAGE_SIZE = 50
-
-Who = Annotated[Caller, Depends(caller)]
-
-
-def config(request: Request) -> Config:
-    return request.app.state.cfg
-
-
-def db(request: Request) -> Iterator[Any]:
-    with request.app.state.keeper.cursor() as con:
-        yield con
-
-
-Cfg = Annotated[Config, Depends(config)]
-Con = Annotated[Any, Depends(db)]
-
-
-def render(request: Request, template: str, who: Caller | None = None, status_code: int = 200,
-           **context: Any) -> HTMLResponse:
-    """A page in the console's layout; `note` and `problem` (from the address) are shown on top."""
-    context.setdefault("note", request.query_params.get("note"))
-    context.setdefault("problem", request.query_params.get("problem"))
-    return request.app.state.templates.TemplateResponse(
-        request, template, {"who": who, "csrf": who.csrf if who else "", **context}, status_code=status_code)
-
-
-def back(url: str, *, note: str | None = None, problem: str | None = None) -> RedirectResponse:
-    """Post, redirect, get: back to URL, saying what happened."""
-    sep = "&" if "?" in url else "?"
-    if note:
-        url += f"{sep}note={quote(note)}"
-    elif problem:
-        url += f"{sep}problem={quote(problem)}"
-    return RedirectResponse(url, status_code=303)
-
-
-def error_page(request: Request, status: int, sentence: str) -> HTMLResponse:
-    return render(request, "error.html", status_code=status, status=status, sentence=sentence)
 
 
 # --------------------------------------------------------------------------- signing in
@@ -68,8 +35,9 @@ def error_page(request: Request, status: int, sentence: str) -> HTMLResponse:
 
 def login_page(request: Request, status_code: int = 200, problem: str | None = None) -> HTMLResponse:
     token = request.cookies.get(LOGIN_CSRF_COOKIE) or secrets.token_urlsafe(24)
+    target = request.url.path + (f"?{request.url.query}" if request.url.query and request.method == "GET" else "")
     response = render(request, "login.html", status_code=status_code, login_csrf=token, problem=problem,
-                      next=request.url.path if request.url.path not in ("/login", "/logout") else "/")
+                      next=local(target, "/") if request.url.path not in ("/login", "/logout") else "/")
     response.set_cookie(LOGIN_CSRF_COOKIE, token, httponly=True, samesite="strict")
     return response
 
@@ -89,8 +57,7 @@ def login(request: Request, name: Annotated[str, Form()], password: Annotated[st
     if not ok:
         return login_page(request, 401, "The name or the password is wrong.")
     sid = request.app.state.sessions.start(name.strip())
-    target = next if next.startswith("/") and not next.startswith("//") else "/"
-    response = RedirectResponse(target, status_code=303)
+    response = RedirectResponse(local(next, "/"), status_code=303)
     response.set_cookie(SESSION_COOKIE, sid, httponly=True, samesite="lax")
     response.delete_cookie(LOGIN_CSRF_COOKIE)
     return response
@@ -112,13 +79,191 @@ def home(who: Who) -> Response:
 # --------------------------------------------------------------------------- contacts
 
 
+def _shown(cfg, records: list[dict]) -> list[dict]:
+    return contacts.with_phone_format(records, cfg.pipeline.phone_format, cfg.pipeline.default_region)
+
+
+def _sort_link(sort: str, name: str) -> str:
+    """The sort a column header links to: ascending first, then descending."""
+    return f"{name}:desc" if sort == name else name
+
+
 @router.get("/contacts")
 def contacts_page(request: Request, who: Who, cfg: Cfg, con: Con, search: str | None = None,
                   sort: str | None = None, all: bool = False, page: int = 1) -> HTMLResponse:
     page = max(1, page)
     found = contacts.list_contacts(con, cfg, search=search or None, sort=sort or None, include_all=all,
                                    limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE, with_total=True)
-    records = contacts.with_phone_format(found.records, cfg.pipeline.phone_format, cfg.pipeline.default_region)
-    return render(request, "contacts.html", who, records=records, total=found.total or 0, page=page,
-                  pages=max(1, -(-(found.total or 0) // PAGE_SIZE)), search=search or "", sort=sort or "",
-                  all=all)
+    total = found.total or 0
+    query = {"search": search or "", "sort": sort or "", "all": "true" if all else ""}
+    return render(request, "contacts.html", who, records=_shown(cfg, found.records), total=total, page=page,
+                  pages=page_count(total), search=search or "", sort=sort or "", all=all, query=query,
+                  sort_link=lambda name: _sort_link(sort or "", name))
+
+
+@router.get("/contacts/export")
+def contacts_export(who: Who, cfg: Cfg, con: Con, search: str | None = None, sort: str | None = None,
+                    all: bool = False) -> Response:
+    """The current search as an Excel file: every matching contact, not only the page shown."""
+    found = contacts.list_contacts(con, cfg, search=search or None, sort=sort or None, include_all=all)
+    return files.table_download("contacts.xlsx", contacts.export_headers(cfg),
+                                [contacts.export_row(cfg, r) for r in found.records])
+
+
+def _field_values(form, cfg) -> dict[str, str]:
+    """The fields a contact form sent, by name (custom ones too)."""
+    return {s.name: str(form.get(f"f_{s.name}", "")) for s in catalog(cfg.fields) if f"f_{s.name}" in form}
+
+
+def _as_text(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def _static_groups(con, cfg) -> list[str]:
+    return [g["name"] for g in groups.list_groups(con, cfg) if g["type"] == "static"]
+
+
+@router.get("/contacts/new")
+def new_contact_page(request: Request, who: Who, cfg: Cfg, con: Con) -> HTMLResponse:
+    return render(request, "contact_new.html", who, specs=catalog(cfg.fields), values={},
+                  group_names=_static_groups(con, cfg))
+
+
+@router.post("/contacts/new")
+async def add_contact(request: Request, who: Who, cfg: Cfg, con: Con) -> Response:
+    form = await request.form()
+    values = {k: v for k, v in _field_values(form, cfg).items() if v.strip()}
+    named = [str(g) for g in form.getlist("group") if str(g).strip()]
+    if str(form.get("new_group", "")).strip():
+        named.append(str(form["new_group"]))
+    rec = contacts.add(con, cfg, values, named)
+    return back(f"/contacts/{rec['id']}", note=f"Contact {rec['id']} is added.")
+
+
+@router.get("/contacts/{contact_id}")
+def contact_page(request: Request, who: Who, cfg: Cfg, con: Con, contact_id: int) -> HTMLResponse:
+    stored = contacts.get(con, cfg, contact_id)
+    rec = _shown(cfg, [stored])[0]
+    region = cfg.pipeline.default_region
+    histories = {ch: optouts.history(con, stored[name], region=region, channel=ch)["events"]
+                 for ch, name in (("sms", "phone"), ("email", "email")) if stored[name]}
+    return render(request, "contact.html", who, rec=rec, specs=catalog(cfg.fields),
+                  values={s.name: _as_text(rec[s.name]) for s in catalog(cfg.fields)}, histories=histories,
+                  group_names=[g for g in _static_groups(con, cfg) if g not in rec["groups"]])
+
+
+@router.post("/contacts/{contact_id}")
+async def edit_contact(request: Request, who: Who, cfg: Cfg, con: Con, contact_id: int) -> Response:
+    """Only the fields whose text differs from what the page showed are sent to the library."""
+    form = await request.form()
+    shown = _shown(cfg, [contacts.get(con, cfg, contact_id)])[0]
+    changed = {k: v for k, v in _field_values(form, cfg).items() if v.strip() != _as_text(shown[k]).strip()}
+    if not changed:
+        return back(f"/contacts/{contact_id}", note="Nothing was changed.")
+    _, done = contacts.edit(con, cfg, contact_id, changed)
+    said = ", ".join(done) if done else "nothing"
+    return back(f"/contacts/{contact_id}", note=f"Contact {contact_id} is saved (changed: {said}).")
+
+
+@router.post("/contacts/{contact_id}/status")
+def contact_status(who: Who, cfg: Cfg, con: Con, contact_id: int, channel: Annotated[str, Form()],
+                   action: Annotated[str, Form()], reason: Annotated[str, Form()] = "",
+                   next: Annotated[str, Form()] = "") -> Response:
+    """Opt one detail of the contact out, or reinstate it (which needs a reason); both go into its history."""
+    rec = contacts.get(con, cfg, contact_id)
+    field = {"sms": "phone", "email": "email"}.get(channel)
+    if field is None or not rec[field]:
+        raise UsageError(f"Contact {contact_id} has no such detail to change.")
+    value, region, target = rec[field], cfg.pipeline.default_region, next or f"/contacts/{contact_id}"
+    if action == "out":
+        optouts.add(con, [value], region=region, channel=channel, source="console", reason=reason.strip() or None,
+                    by=who.by)
+        return back(target, note=f"{value} is opted out.")
+    if action == "in":
+        if not reason.strip():
+            return back(target, problem="Say why the detail may be contacted again: a reason is needed.")
+        optouts.remove(con, value, reason=reason, region=region, channel=channel, by=who.by, source="console")
+        return back(target, note=f"{value} may be contacted again.")
+    raise UsageError("The action is out or in.")
+
+
+@router.post("/contacts/{contact_id}/groups")
+def contact_groups(who: Who, cfg: Cfg, con: Con, contact_id: int, group: Annotated[str, Form()],
+                   action: Annotated[str, Form()]) -> Response:
+    contacts.get(con, cfg, contact_id)
+    if action == "add":
+        groups.assign(con, cfg, group, [contact_id])
+        return back(f"/contacts/{contact_id}", note=f"Contact {contact_id} is in {group} now.")
+    groups.unassign(con, cfg, group, [contact_id])
+    return back(f"/contacts/{contact_id}", note=f"Contact {contact_id} is out of {group}.")
+
+
+@router.post("/contacts/{contact_id}/delete")
+def delete_contact(who: Who, cfg: Cfg, con: Con, contact_id: int, next: Annotated[str, Form()] = "") -> Response:
+    contacts.delete(con, cfg, [contact_id])
+    target = next if next and not next.startswith(f"/contacts/{contact_id}") else "/contacts"
+    return back(target, note=f"Contact {contact_id} is deleted; its opted-out details stay opted out.")
+
+
+# --------------------------------------------------------------------------- the API's description
+
+
+def _properties(spec: dict, schema: dict) -> dict:
+    """The properties of a body's schema, following its reference to the document's components."""
+    ref = schema.get("$ref", "")
+    if ref.startswith("#/components/schemas/"):
+        schema = spec.get("components", {}).get("schemas", {}).get(ref.rsplit("/", 1)[1], {})
+    return schema.get("properties", {})
+
+
+def _example_of(spec: dict, schema: dict) -> dict | None:
+    """A JSON body made of the examples its model's fields give (`Field(examples=...)`), if they give any."""
+    props = _properties(spec, schema)
+    built = {name: p["examples"][0] for name, p in props.items() if p.get("examples")}
+    return built or None
+
+
+def _operations(spec: dict) -> list[dict]:
+    """Each operation of an OpenAPI document, in its order: method, path, texts, parameters and examples."""
+    out = []
+    for path, methods in spec.get("paths", {}).items():
+        for method, op in methods.items():
+            examples = []
+            body = op.get("requestBody", {}).get("content", {})
+            for media, content in body.items():
+                for name, ex in (content.get("examples") or {}).items():
+                    examples.append((f"Request body ({name})", json.dumps(ex.get("value"), indent=2,
+                                                                          ensure_ascii=False)))
+                if "example" in content:
+                    examples.append(("Request body", json.dumps(content["example"], indent=2, ensure_ascii=False)))
+                built = _example_of(spec, content.get("schema", {}))
+                if not content.get("examples") and "example" not in content and built:
+                    examples.append(("Request body", json.dumps(built, indent=2, ensure_ascii=False)))
+                elif not content.get("examples") and "example" not in content and media != "application/json":
+                    examples.append((f"Request body ({media})", "fields: " + (", ".join(
+                        _properties(spec, content.get("schema", {}))) or "none")))
+            for code, answer in op.get("responses", {}).items():
+                for content in (answer.get("content") or {}).values():
+                    if "example" in content and code.startswith("2"):
+                        examples.append((f"Answer {code}", json.dumps(content["example"], indent=2,
+                                                                      ensure_ascii=False)))
+            out.append({"method": method.upper(), "path": path, "summary": op.get("summary", ""),
+                        "description": op.get("description", ""), "tag": (op.get("tags") or ["other"])[0],
+                        "parameters": [(p["name"], p["in"], p.get("required", False),
+                                        p.get("description") or p.get("schema", {}).get("description", ""))
+                                       for p in op.get("parameters", [])],
+                        "examples": examples, "id": f"{method}-{path}".replace("/", "-").replace("{", "")
+                        .replace("}", "")})
+    return out
+
+
+@router.get("/api/v1/docs")
+def api_docs(request: Request) -> HTMLResponse:
+    """The API described from its own OpenAPI document; open without signing in, as openapi.json is."""
+    spec = request.app.openapi()
+    return render(request, "api_docs.html", signed_in(request), spec=spec, operations=_operations(spec),
+                  base=str(request.base_url).rstrip("/"))
