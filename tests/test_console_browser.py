@@ -48,6 +48,7 @@ def _seed(url: str) -> None:
             break
     c.post("/optouts/add", data={"csrf": csrf_of(c), "values": "052-411-2233\n052-987-6543", "reason": "replied STOP"})
     c.post("/groups/create", data={"csrf": csrf_of(c), "name": "Fair leftovers", "category": "events"})
+    c.post("/groups/create", data={"csrf": csrf_of(c), "name": "Fair regulars", "category": "events"})
     c.close()
 
 
@@ -197,11 +198,11 @@ def test_a_group_merge(page, screens):
     page.get_by_role("button", name="Add to group").click()
     assert "2 contacts added" in note(page)
     shot(page, screens, "group")
-    page.get_by_label("Merge into").select_option("Spring fair")
+    page.get_by_label("Merge into").select_option("Fair regulars")  # a group of the store's own (tests may run apart)
     page.locator("summary", has_text="Merge…").click()
     page.get_by_role("button", name="Yes, merge and delete this group").click()
-    assert "Fair leftovers is merged into Spring fair" in note(page)
-    assert page.locator("h1").inner_text() == "Group Spring fair"
+    assert "Fair leftovers is merged into Fair regulars" in note(page)
+    assert page.locator("h1").inner_text() == "Group Fair regulars"
 
 
 def test_a_field_added_keeps_the_comments_of_fields_yaml(page, screens, server):
@@ -228,6 +229,6 @@ def test_the_optouts_and_imports_screens(page, screens):
     page.goto("/runs")
     assert page.locator("h1").inner_text() == "Imports"
     shot(page, screens, "runs")
-    page.get_by_role("link", name="spring fair.xlsx").click()
-    assert page.locator("h1").inner_text().endswith("spring fair.xlsx")
+    page.locator("main table a", has_text="pasted").first.click()  # the module's own import (tests may run apart)
+    assert "pasted" in page.locator("h1").inner_text()
     shot(page, screens, "run")
