@@ -349,3 +349,23 @@ def test_another_session_cannot_see_an_upload(client, server):
     other = signed_in(server.url)
     assert other.get(columns).status_code == 404
     assert client.get(columns).status_code == 200
+
+
+def test_the_wizard_shows_a_long_workbook_from_its_first_rows_and_imports_it_whole(client, tmp_path):
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.append(["Name", "Mobile"])
+    for i in range(300):
+        sheet.append([f"Long {i}", f"052-700-{i:04d}"])
+    data = io.BytesIO()
+    book.save(data)
+    answer = post(client, "/import", {}, came="/import",
+                  files={"file": ("long list.xlsx", data.getvalue(), "application/octet-stream")})
+    columns = answer.headers["location"]
+    page = client.get(columns).text
+    assert "its first rows shown" in page and "300 data rows" not in page
+    job = post(client, columns, {"col_0": "first_name", "col_1": "phone"}, came=columns).headers["location"]
+    group = job if "/import/jobs/" in job else post(client, job.replace("/group", "/start"), {"choice": "none"},
+                                                     came=job).headers["location"]
+    assert "Done." in wait_for_summary(client, group)
+    assert client.get("/api/v1/contacts", params={"search": "Long"}).json()["total"] == 300

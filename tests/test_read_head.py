@@ -68,6 +68,7 @@ def test_an_excel_shaped_workbook_previews_as_it_imports(tmp_path, rows, titles)
     preview, whole = read_head(path), read_table(path)
     _same_start(preview, whole)
     assert len(preview.source_rows) == min(rows, PREVIEW_ROWS - 1 - titles)  # each title and the header a row
+    assert preview.partial == (titles + 1 + rows > PREVIEW_ROWS) and not whole.partial
 
 
 def test_an_inline_string_workbook_previews_as_it_imports(tmp_path):

@@ -125,9 +125,12 @@ def read_head(path: Path, limits: ReadLimits = ReadLimits(), *, header_row: int 
             small = None  # read_table says why, in its sentence
         if small is not None:
             try:
-                return read_table(small, limits, header_row=header_row, no_header=no_header)
+                table = read_table(small, limits, header_row=header_row, no_header=no_header)
             except FileRejected:
                 pass  # the whole file says what is wrong with it
+            else:
+                table.partial = True
+                return table
         return read_table(path, limits, header_row=header_row, no_header=no_header)
     finally:
         shutil.rmtree(folder, ignore_errors=True)

@@ -45,11 +45,15 @@ def head_package(path: Path, folder: Path, rows: int = PREVIEW_ROWS) -> Path | N
                 return None
             sheets = [n for n in names if n.startswith("xl/worksheets/") and n.endswith(".xml")]
             cut: dict[str, bytes] = {}
-            wanted = -1
+            shortened = False
             for name in sheets:
                 head = _first(archive, name, HEAD_BYTES + 1)
-                cut[name] = _cut_rows(head, rows, whole=len(head) <= HEAD_BYTES)
-                wanted = max([wanted, *(int(m) for m in _SHARED_INDEX.findall(cut[name]))])
+                longer = len(head) > HEAD_BYTES or _has_more_rows(head, rows)
+                cut[name] = _cut_rows(head, rows) if longer else head
+                shortened = shortened or longer
+            if not shortened:
+                return None  # no sheet has more rows than a preview shows: the file is read whole, as quickly
+            wanted = max((int(m) for name in sheets for m in _SHARED_INDEX.findall(cut[name])), default=-1)
             if "xl/sharedStrings.xml" in names:
                 cut["xl/sharedStrings.xml"] = _cut_strings(archive, wanted + 1)
             target = folder / "head.xlsx"
@@ -75,15 +79,17 @@ def _first(archive: zipfile.ZipFile, name: str, limit: int) -> bytes:
         return member.read(limit)
 
 
-def _cut_rows(xml: bytes, rows: int, *, whole: bool) -> bytes:
-    """A sheet's XML with its first ROWS rows only (all of it when it has no more), closed again."""
+def _has_more_rows(xml: bytes, rows: int) -> bool:
+    return sum(1 for _ in zip(range(rows + 1), _ROW_END.finditer(xml))) > rows
+
+
+def _cut_rows(xml: bytes, rows: int) -> bytes:
+    """A sheet's XML with its first ROWS rows only (as many as XML holds when it was cut short), closed again."""
     ends = 0
     for found in _ROW_END.finditer(xml):
         ends += 1
         if ends == rows:
             return _closed(xml[:found.end()])
-    if whole:
-        return xml
     last = xml.rfind(b"</row>")
     return _closed(xml[:last + len(b"</row>")] if last >= 0 else xml[:xml.find(b"<sheetData")] + b"<sheetData>")
 

@@ -31,7 +31,7 @@ class Table:
     """
 
     __slots__ = ("format", "sheet", "header_row", "headers", "source_rows", "blank_rows", "encoding", "delimiter",
-                 "no_header", "warnings", "unsaved_rows", "_lists", "_arrays")
+                 "no_header", "warnings", "unsaved_rows", "partial", "_lists", "_arrays")
 
     def __init__(self, *, format: str, sheet: str | None, header_row: int, headers: list[str],
                  source_rows: list[int], blank_rows: int, encoding: str | None, delimiter: str | None,
@@ -53,6 +53,8 @@ class Table:
         self.encoding = encoding
         #: Text files: the delimiter detected.
         self.delimiter = delimiter
+        #: Only the first rows of a longer file were read (a preview, `read_head`).
+        self.partial = False
         #: The file has no header row: every row is data and `headers` were named by the columns' content.
         self.no_header = no_header
         #: What the reader had to guess, one plain sentence each (titles skipped, a stray quote...).

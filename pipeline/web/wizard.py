@@ -31,7 +31,7 @@ from ..manage import groups as groups_mod
 from ..output import safe_name
 from ..output.template import write_template
 from ..process import import_choices
-from ..read import Table, read_table
+from ..read import Table, read_head
 from . import files
 from .auth import SESSION_COOKIE
 from .pages import Cfg, Con, FormRoute, Who, back, render
@@ -143,7 +143,7 @@ async def import_upload(request: Request, who: Who, cfg: Cfg, file: Annotated[Up
                 raise FileRejected("The pasted rows are over the size limit; upload them as a file in parts.")
             path = folder / PASTED_NAME
             path.write_bytes(data)
-        read_table(path, limits=cfg.read_limits)
+        read_head(path, limits=cfg.read_limits)  # refused now as the inbox would; a long file's first rows
     except PipelineError as e:
         shutil.rmtree(folder, ignore_errors=True)
         return back(where, problem=str(e))
@@ -163,7 +163,7 @@ SPECIAL_TARGETS = (("groups", "Groups (the row's group names)"), ("optout", "Opt
 
 
 def _read(cfg: Config, up: Upload) -> Table:
-    return read_table(up.path, limits=cfg.read_limits, header_row=up.header_row, no_header=up.no_header)
+    return read_head(up.path, limits=cfg.read_limits, header_row=up.header_row, no_header=up.no_header)
 
 
 def _choice_key(table: Table, col: ColumnMap, folded: list[str]) -> str:
@@ -182,7 +182,7 @@ def columns_page(request: Request, who: Who, cfg: Cfg, upload_id: str, header_ro
         row, none = (None, True) if no_header else (header_row, False)
         try:
             import_choices(cfg, [], [], row, none)
-            table = read_table(up.path, limits=cfg.read_limits, header_row=row, no_header=none)
+            table = read_head(up.path, limits=cfg.read_limits, header_row=row, no_header=none)
         except PipelineError as e:
             return back(f"/import/{upload_id}/columns", problem=str(e))
         up.header_row, up.no_header, up.maps = row, none, ()
