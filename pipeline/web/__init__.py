@@ -8,8 +8,11 @@ same process (`contacts serve --watch`, what `make run` does).
 
 from __future__ import annotations
 
+import signal
 import threading
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Iterator
 
 import uvicorn
 from fastapi import FastAPI, Request
@@ -90,9 +93,39 @@ async def _http_error(request: Request, e: HTTPException):
     return console.error_page(request, e.status_code, str(e.detail))
 
 
+class _Server(uvicorn.Server):
+    """uvicorn's server, except that SIGTERM is a normal stop (exit 0, as a service manager expects).
+
+    uvicorn raises a caught SIGTERM again once it has shut down, so the process
+    would end killed by it (exit -15); only Ctrl-C (SIGINT) is raised again
+    here, so the command still says "Interrupted."
+    """
+
+    @contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        if threading.current_thread() is not threading.main_thread():  # signals reach the main thread only
+            yield
+            return
+        interrupted = False
+
+        def record(sig, frame) -> None:
+            nonlocal interrupted
+            interrupted = interrupted or sig == signal.SIGINT
+            self.handle_exit(sig, frame)
+
+        previous = {sig: signal.signal(sig, record) for sig in (signal.SIGINT, signal.SIGTERM)}
+        try:
+            yield
+        finally:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+        if interrupted:
+            signal.raise_signal(signal.SIGINT)
+
+
 def server(cfg: Config, sock) -> uvicorn.Server:
     """A uvicorn server of the application on a bound socket (`server.run(sockets=[sock])` serves until stopped)."""
     app = create_app(cfg)
     config = uvicorn.Config(app, log_level="info", access_log=True, server_header=False,
                             timeout_graceful_shutdown=5)
-    return uvicorn.Server(config)
+    return _Server(config)
