@@ -195,8 +195,8 @@ def list_groups(cfg: Cfg, con: Con) -> list[dict]:
 @router.post("/groups", tags=["groups"], status_code=201, summary="Create a group")
 def create_group(cfg: Cfg, con: Con, body: GroupIn) -> dict:
     """`contacts groups create NAME --category C`."""
-    groups.create(con, cfg, body.name, body.category)
-    return groups.show(con, cfg, body.name.strip())
+    g = groups.create(con, cfg, body.name, body.category)
+    return groups.show(con, cfg, g.name)
 
 
 @router.get("/groups/{name}", tags=["groups"], summary="One group")
@@ -234,26 +234,33 @@ def group_members(cfg: Cfg, con: Con, name: str, all: bool = False, sort: str | 
                          phone_format=phone_format)
 
 
-def _member_ids(cfg: Config, con, body: Members) -> list[int]:
-    refs = contacts.resolve(con, cfg, ids=[str(i) for i in body.contact_ids], phones=body.phones,
-                            emails=body.emails)
-    if refs.not_found or refs.invalid:
-        missing = [*refs.invalid, *refs.not_found]
-        raise NotFound(f"No contact has {missing[0]!r}" + (f" (nor {len(missing) - 1} more)" if len(missing) > 1
-                                                           else "") + "; no membership was changed.")
-    return refs.ids
+def _member_ids(cfg: Config, con, body: Members) -> tuple[list[int], list[str]]:
+    """The contacts a request names, as `groups assign` finds them: every id must be a contact's (else nothing
+    changes); phones and e-mails are looked up like a list file's, and those no contact holds are reported."""
+    if not (body.contact_ids or body.phones or body.emails):
+        raise UsageError("Name the contacts: contact_ids, phones or emails.")
+    if body.contact_ids:
+        refs = contacts.resolve(con, cfg, ids=[str(i) for i in body.contact_ids])
+        if refs.not_found:
+            raise NotFound(f"No contact has the id {', '.join(refs.not_found)}; nothing was changed.")
+    refs = contacts.resolve(con, cfg, phones=body.phones, emails=body.emails)
+    by_detail, missing = contacts.contacts_of_details(con, refs.details)
+    return list(dict.fromkeys([*body.contact_ids, *by_detail])), refs.invalid + missing
 
 
 @router.post("/groups/{name}/members", tags=["groups"], summary="Add contacts to a group")
 def assign(cfg: Cfg, con: Con, name: str, body: Members) -> dict:
-    """`contacts groups assign NAME --contact ID`: by id, phone or e-mail."""
-    return groups.assign(con, cfg, name, _member_ids(cfg, con, body))
+    """`contacts groups assign NAME --contact ID` (or `--file LIST`): by id, phone or e-mail; `unresolved` lists
+    the phones and e-mails no contact holds (or that are not valid)."""
+    ids, unresolved = _member_ids(cfg, con, body)
+    return groups.assign(con, cfg, name, ids) | {"unresolved": unresolved}
 
 
 @router.post("/groups/{name}/members/remove", tags=["groups"], summary="Take contacts out of a group")
 def unassign(cfg: Cfg, con: Con, name: str, body: Members) -> dict:
-    """`contacts groups unassign NAME --contact ID`."""
-    return groups.unassign(con, cfg, name, _member_ids(cfg, con, body))
+    """`contacts groups unassign NAME --contact ID` (or `--file LIST`): by id, phone or e-mail, as adding."""
+    ids, unresolved = _member_ids(cfg, con, body)
+    return groups.unassign(con, cfg, name, ids) | {"unresolved": unresolved}
 
 
 # --------------------------------------------------------------------------- opt-outs
