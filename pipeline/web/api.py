@@ -369,6 +369,18 @@ def list_recipients(cfg: Cfg, con: Con, group: Annotated[list[str], Query()] = [
     return recipients.build(con, cfg, groups=group, channel=channel, fields=wanted).rows()
 
 
+@router.get("/recipients/export", tags=["recipients"], summary="The recipient list as an Excel (or csv) file",
+            response_class=FileResponse, responses={200: {"content": {files.XLSX: {}, "text/csv": {}}}})
+def export_recipients(cfg: Cfg, con: Con, group: Annotated[list[str], Query()] = [],  # noqa: B006
+                      channel: Annotated[str | None, Query(pattern="^(sms|email)$")] = None,
+                      fields: Annotated[str | None, Query(description="A,B: the fields carried")] = None,
+                      format: Annotated[str, Query(pattern="^(xlsx|csv)$")] = "xlsx") -> Response:
+    """`contacts recipients --export FILE`: phones exactly in E.164, no cell able to run as a formula."""
+    wanted = [f.strip() for f in fields.split(",") if f.strip()] if fields is not None else None
+    r = recipients.build(con, cfg, groups=group, channel=channel, fields=wanted)
+    return files.table_download(f"recipients.{format}", r.table.column_names, list(r.export_rows()))
+
+
 @router.post("/recipients", tags=["recipients"], summary="The recipient list of a list file")
 def recipients_of_file(cfg: Cfg, con: Con, file: Annotated[UploadFile, File()],
                        group: Annotated[list[str], Form()] = [],  # noqa: B006

@@ -25,7 +25,7 @@ from starlette.background import BackgroundTask
 
 from .. import store
 from ..config import Config
-from ..errors import FileRejected, NotFound, PipelineError
+from ..errors import ConfigError, FileRejected, InvalidValue, NotFound, PipelineError
 from ..manage import fields as fields_mod
 from ..manage.contacts import field_list
 from ..manage.optouts import read_optout_values
@@ -91,7 +91,10 @@ def optout_values(cfg: Config, text: str) -> list[str]:
 def add_field(app, name: str, type: str, label: str | None, choices: Sequence[str], aliases: Sequence[str]) -> dict:
     """Add a custom field to config/fields.yaml and start using it; answers the field as `fields list` shows it."""
     with app.state.config_lock:
-        cfg = fields_mod.add_field(app.state.cfg, name, type, label=label, choices=choices, aliases=aliases)
+        try:
+            cfg = fields_mod.add_field(app.state.cfg, name, type, label=label, choices=choices, aliases=aliases)
+        except ConfigError as e:  # the loader refused the field asked for (the file is as it was): the request's fault
+            raise InvalidValue(str(e)) from None
         app.state.cfg = cfg
         app.state.keeper.cfg = cfg
     with app.state.keeper.cursor() as con:
