@@ -19,7 +19,7 @@ from pydantic import BaseModel, Field
 from .. import store
 from ..clock import utcnow
 from ..config import Config
-from ..errors import NotFound, UsageError
+from ..errors import NotFiled, NotFound, UsageError
 from ..fields import map_columns
 from ..manage import contacts, groups, optouts, recipients
 from ..output.template import write_template
@@ -409,10 +409,16 @@ def import_file(request: Request, file: Annotated[UploadFile, File(description="
     columns, header = import_choices(cfg, map, ignore, header_row, no_header)
     if no_group and group:
         raise UsageError("--no-group and --group contradict each other; give one of them.")
+    note = None
     with files.uploaded(cfg, file) as path:
-        summary = files.run_import(request.app, path, groups=group, no_group=no_group, columns=columns,
-                                   header=header, dry_run=dry_run, force=force)
-    body = summary.asdict()
+        try:
+            summary = files.run_import(request.app, path, groups=group, no_group=no_group, columns=columns,
+                                       header=header, dry_run=dry_run, force=force)
+        except NotFiled as e:  # it was imported; only its outbox folder is left to finish (the next import does)
+            summary, note = e.summary, str(e)
+    with request.app.state.keeper.cursor() as con:
+        run = store.run_of_outbox(con, summary.outbox)
+    body = {"run": run, **summary.asdict()} | ({"note": note} if note else {})
     return JSONResponse(body, status_code=422 if summary.status == "failed" else 200)
 
 
@@ -451,7 +457,7 @@ def show_run(con: Con, run_id: int) -> dict:
     """One entry of `contacts runs --json`."""
     found = store.get_run(con, run_id)
     if found is None:
-        raise NotFound(f"No import has the run id {run_id}.")
+        raise NotFound(f"No run has the id {run_id}; `contacts runs` lists them.")
     return found
 
 

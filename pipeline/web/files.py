@@ -123,7 +123,7 @@ def table_download(name: str, headers: Sequence[str], rows: Sequence[Sequence[An
 def rejects_download(cfg: Config, con, run_id: int) -> FileResponse:
     run = store.get_run(con, run_id)
     if run is None:
-        raise NotFound(f"No import has the run id {run_id}.")
+        raise NotFound(f"No run has the id {run_id}; `contacts runs` lists them.")
     name = run.get("rejects_file")
     if not name:
         raise NotFound(f"Import {run_id} rejected no row: it has no reject workbook.")
