@@ -75,9 +75,13 @@ def test_a_dry_run_writes_nothing(api):
 
 
 def test_a_file_that_fails_is_422_with_its_summary(api):
-    status, s = upload(api, "report.xlsx", b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n1 0 obj\n<<>>\nendobj\n")
-    assert status == 422 and s["status"] == "failed" and s["reason"]
-    assert s["rows"]["total"] == 0
+    r = api.post("/api/v1/imports", files={"file": ("report.xlsx", b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n1 0 obj\n")})
+    body = problem_of(r)
+    assert r.status_code == 422
+    s = body["summary"]
+    assert s["status"] == "failed" and s["reason"] and s["rows"]["total"] == 0
+    assert api.get(f"/api/v1/imports/{s['run']}").json()["status"] == "failed"
+    assert body["detail"] == f"report.xlsx was not imported: {s['reason']}"
 
 
 def test_column_and_header_choices(api, tmp_path):
