@@ -90,7 +90,9 @@ def test_a_21st_field_is_refused(tmp_path):
 # --------------------------------------------------------------------------- recipients
 
 
-def test_recipients_are_the_commands_list(server, api):
+@pytest.fixture(scope="module")
+def senders(api):
+    """The group Senders: two mobiles, a landline (no sms) and an opted-out mobile."""
     for n, (phone, email) in enumerate([("052-820-0001", "r1@example.com"), ("052-820-0002", None),
                                         ("03-555-0001", "r3@example.com"), ("052-820-0004", "r4@example.com")]):
         body = {"phone": phone, "first_name": f"Recipient{n}", "groups": ["Senders"]}
@@ -98,6 +100,10 @@ def test_recipients_are_the_commands_list(server, api):
             body["email"] = email
         assert api.post("/api/v1/contacts", json=body).status_code == 201
     assert api.post("/api/v1/optouts", json={"value": "052-820-0004"}).status_code == 201
+    return "Senders"
+
+
+def test_recipients_are_the_commands_list(server, api, senders):
     r = api.get("/api/v1/recipients", params={"group": "Senders", "channel": "sms"})
     assert r.status_code == 200
     listed = r.json()
@@ -110,7 +116,7 @@ def test_recipients_are_the_commands_list(server, api):
     assert unknown.status_code == 404
 
 
-def test_recipients_of_an_uploaded_list_and_their_export(api, tmp_path):
+def test_recipients_of_an_uploaded_list_and_their_export(api, senders):
     listing = "Phone\n052-820-0001\n052-820-0004\n052-820-0999\nnonsense\n"
     r = api.post("/api/v1/recipients", files={"file": ("list.csv", listing.encode(), "text/csv")},
                  data={"channel": "sms"})

@@ -19,7 +19,7 @@ from .table import NO_ROWS, NOT_READABLE, HeaderChoice, Table, bulk_allocation, 
 from .text import decode, read_plain_file, read_text
 from .workbook import read_workbook, sniff_ole, sniff_zip
 
-__all__ = ["HeaderChoice", "Table", "bulk_allocation", "give_back_memory", "read_table", "read_text_rows"]
+__all__ = ["HeaderChoice", "Table", "bulk_allocation", "give_back_memory", "read_table", "read_text_rows", "too_big"]
 
 
 # Magic numbers of common files that are certainly not text.
@@ -55,9 +55,7 @@ def read_table(path: Path, limits: ReadLimits = ReadLimits(), *, header_row: int
     try:
         size = path.stat().st_size
         if size > max_bytes:
-            raise FileRejected(
-                f"The file is {_human_size(size)}, over the {_human_size(max_bytes)} limit; split it into smaller files."
-            )
+            raise too_big(size, max_bytes)
         with open(path, "rb") as handle:
             magic = handle.read(8)
     except FileRejected:
@@ -104,6 +102,12 @@ def read_text_rows(text: str) -> Table:
         text = text[1:]
     with bulk_allocation():
         return read_text(text, None, ReadLimits.max_rows, ReadLimits.max_columns)
+
+
+def too_big(size: int, max_bytes: int) -> FileRejected:
+    """The refusal of a file of SIZE bytes over the limit, as every way in says it (inbox, import, upload)."""
+    return FileRejected(f"The file is {_human_size(size)}, over the {_human_size(max_bytes)} limit; split it into "
+                        "smaller files.")
 
 
 def _human_size(size: int) -> str:

@@ -32,13 +32,10 @@ from ..manage.optouts import read_optout_values
 from ..outbox import RunSummary, recover
 from ..output import safe_name, write_table
 from ..process import ONE_IMPORT, process_file
+from ..read import too_big
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 _CHUNK = 1 << 20
-
-
-def _human(n: int) -> str:
-    return f"{n / (1 << 20):.0f} MB" if n >= 1 << 20 else f"{n / 1024:.0f} KB"
 
 
 @contextmanager
@@ -54,16 +51,17 @@ def uploaded(cfg: Config, upload: UploadFile) -> Iterator[Path]:
 
 
 def save(stream, path: Path, limit: int) -> int:
-    """Copy an upload's stream to PATH, refusing it past LIMIT bytes (nothing of it kept)."""
+    """Copy an upload's stream to PATH, refusing it past LIMIT bytes (nothing of it kept) with the sentence the
+    inbox says of a file too big: the rest is only counted, to say the file's size."""
     size = 0
     with open(path, "wb") as out:
         while chunk := stream.read(_CHUNK):
             size += len(chunk)
-            if size > limit:
-                out.close()
-                path.unlink(missing_ok=True)
-                raise FileRejected(f"The file is over the {_human(limit)} limit; split it into smaller files.")
-            out.write(chunk)
+            if size <= limit:
+                out.write(chunk)
+    if size > limit:
+        path.unlink(missing_ok=True)
+        raise too_big(size, limit)
     if not size:
         raise FileRejected("The file is empty: nothing was uploaded.")
     return size
