@@ -8,6 +8,7 @@ import csv
 import io
 import json
 import re
+import socket
 import tempfile
 from pathlib import Path
 
@@ -81,6 +82,17 @@ def test_every_route_but_the_open_ones_answers_401_without_a_session_or_token(se
         assert anonymous.get("/login").status_code == 200
         # a route that does not exist does not tell an anonymous caller so
         assert anonymous.get("/api/v1/nothing").status_code in (401, 404)
+
+
+def test_an_anonymous_upload_is_refused_before_its_body_is_read(server):
+    """The answer comes while the client has sent 100 bytes of a declared 50 MB: nothing waits for the rest."""
+    host, port = server.base.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=10) as sock:
+        sock.sendall(b"POST /api/v1/imports HTTP/1.1\r\nHost: x\r\nContent-Length: 50000000\r\n"
+                     b"Content-Type: multipart/form-data; boundary=b\r\n\r\n" + b"--b\r\n" + b"x" * 94)
+        answer = sock.recv(4096)
+    assert answer.startswith(b"HTTP/1.1 401"), answer[:200]
+    assert b"application/problem+json" in answer
 
 
 def test_a_wrong_or_revoked_token_is_refused(server):

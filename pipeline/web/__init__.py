@@ -23,7 +23,7 @@ from starlette.exceptions import HTTPException
 from ..config import Config
 from ..errors import PipelineError
 from . import api, console, problems
-from .auth import Sessions
+from .auth import NotSignedIn, Sessions, identify
 from .files import Jobs
 from .keeper import Keeper
 
@@ -37,6 +37,10 @@ SECURITY_HEADERS = {
     "Content-Security-Policy": "default-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
                                "frame-ancestors 'none'; form-action 'self'",
 }
+
+
+#: The API's paths that answer anyone: its description and the page that shows it.
+OPEN_API_PATHS = ("/api/v1/openapi.json", "/api/v1/docs")
 
 
 def create_app(cfg: Config, *, keeper: Keeper | None = None) -> FastAPI:
@@ -56,6 +60,19 @@ def create_app(cfg: Config, *, keeper: Keeper | None = None) -> FastAPI:
     app.add_exception_handler(PipelineError, _pipeline_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(HTTPException, _http_error)
+
+    @app.middleware("http")
+    async def signed_in_first(request: Request, call_next):
+        """An API request's caller is known before its body is read: FastAPI reads a form (an upload, spooled
+        to disk) before it runs the route's dependencies, and an anonymous upload must not get that far."""
+        if _is_api(request) and request.url.path not in OPEN_API_PATHS:
+            try:
+                await identify(request)
+            except NotSignedIn as e:
+                return await problems.http_error(request, e)
+            except PipelineError as e:  # the store busy or failing: said as any request's error
+                return await problems.pipeline_error(request, e)
+        return await call_next(request)
 
     @app.middleware("http")
     async def security_headers(request: Request, call_next):
