@@ -49,8 +49,8 @@ RUN = {"run": 12, "file": "crm_2026-11-27.xlsx", "status": "done", "reason": Non
        "rows_with_dropped_values": 0, "outbox": "20261127T020001Z-crm_2026-11-27", "dry_run": False}
 
 FAILED_IMPORT = {"type": "about:blank", "title": "Unprocessable Entity", "status": 422,
-                 "detail": "report.xlsx was not imported: The file is not a spreadsheet or a text file; save it as .xlsx "
-                           "or .csv and drop it again.",
+                 "detail": "report.xlsx was not imported: The file is not a spreadsheet or a text file; save it "
+                           "as .xlsx or .csv and drop it again.",
                  "summary": {"run": 13, "file": "report.xlsx", "status": "failed",
                              "reason": "The file is not a spreadsheet or a text file; save it as .xlsx or .csv "
                                        "and drop it again.",
