@@ -24,7 +24,7 @@ from .vcard import is_vcard, read_vcard
 from .workbook import read_workbook, sniff_ole, sniff_zip
 
 __all__ = ["PREVIEW_ROWS", "HeaderChoice", "Table", "bulk_allocation", "give_back_memory", "read_head", "read_table",
-           "read_text_rows"]
+           "read_text_rows", "too_big"]
 
 
 # Magic numbers of common files that are certainly not text.
@@ -60,9 +60,7 @@ def read_table(path: Path, limits: ReadLimits = ReadLimits(), *, header_row: int
     try:
         size = path.stat().st_size
         if size > max_bytes:
-            raise FileRejected(
-                f"The file is {_human_size(size)}, over the {_human_size(max_bytes)} limit; split it into smaller files."
-            )
+            raise too_big(size, max_bytes)
         with open(path, "rb") as handle:
             head = handle.read(1024)
         magic = head[:8]
@@ -146,6 +144,12 @@ def read_text_rows(text: str) -> Table:
         text = text[1:]
     with bulk_allocation():
         return read_text(text, None, ReadLimits.max_rows, ReadLimits.max_columns)
+
+
+def too_big(size: int, max_bytes: int) -> FileRejected:
+    """The refusal of a file of SIZE bytes over the limit, as every way in says it (inbox, import, upload)."""
+    return FileRejected(f"The file is {_human_size(size)}, over the {_human_size(max_bytes)} limit; split it into "
+                        "smaller files.")
 
 
 def _human_size(size: int) -> str:

@@ -15,7 +15,7 @@ from .db import (
     q,
     transaction,
 )
-from .runs import find_run, get_run, list_runs, outbox_of_run, record_run, undo_run
+from .runs import find_run, get_run, list_runs, outbox_of_run, record_run, run_of_outbox, undo_run
 from .sql import (
     ACTIVE,
     EMAIL_OUT,
@@ -30,7 +30,7 @@ from .upsert import EVERY_STEP, ImportOutcome, Staged, import_rows, stage_rows
 
 __all__ = [
     "SCHEMA_VERSION", "add_optouts", "busy_reason", "connect", "database_failure", "failure", "ensure_groups", "ensure_schema", "first", "next_ids",
-    "q", "transaction", "find_run", "get_run", "list_runs", "outbox_of_run", "record_run", "undo_run", "ACTIVE", "EMAIL_OUT",
+    "q", "transaction", "find_run", "get_run", "list_runs", "outbox_of_run", "record_run", "run_of_outbox", "undo_run", "ACTIVE", "EMAIL_OUT",
     "EMAIL_REACHABLE", "EMAIL_STATUS", "PHONE_OUT", "PHONE_REACHABLE", "PHONE_STATUS", "field_columns",
     "EVERY_STEP", "ImportOutcome", "Staged", "import_rows", "stage_rows",
 ]

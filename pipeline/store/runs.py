@@ -45,6 +45,12 @@ def get_run(con: duckdb.DuckDBPyConnection, run_id: int) -> dict | None:
     return _run(*row) if row else None
 
 
+def run_of_outbox(con: duckdb.DuckDBPyConnection, outbox: str | None) -> int | None:
+    """The id of the run that wrote this outbox folder, or None (a dry run, or a run not recorded)."""
+    row = first(con, "SELECT id FROM runs WHERE outbox = ? ORDER BY id DESC LIMIT 1", [outbox]) if outbox else None
+    return row[0] if row else None
+
+
 def _run(rid: int, outbox: str, summary: str, undone_at: datetime | None) -> dict:
     d = json.loads(summary)
     d["run"] = rid

@@ -8,8 +8,11 @@ same process (`contacts serve --watch`, what `make run` does).
 
 from __future__ import annotations
 
+import signal
 import threading
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Iterator
 
 import uvicorn
 from fastapi import FastAPI, Request
@@ -22,7 +25,7 @@ from ..config import Config
 from ..errors import PipelineError
 from . import api, console, problems
 from .audit import Audit
-from .auth import Sessions
+from .auth import NotSignedIn, Sessions, identify
 from .files import Jobs
 from .keeper import Keeper
 from .pages import plural
@@ -39,6 +42,10 @@ SECURITY_HEADERS = {
     "Content-Security-Policy": "default-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
                                "frame-ancestors 'none'; form-action 'self'",
 }
+
+
+#: The API's paths that answer anyone: its description and the page that shows it.
+OPEN_API_PATHS = ("/api/v1/openapi.json", "/api/v1/docs")
 
 
 def create_app(cfg: Config, *, keeper: Keeper | None = None) -> FastAPI:
@@ -60,6 +67,7 @@ def create_app(cfg: Config, *, keeper: Keeper | None = None) -> FastAPI:
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(HTTPException, _http_error)
 
+    app.add_middleware(SignedInFirst)
     app.add_middleware(Audit, keeper_of=lambda: app.state.keeper)
     app.add_middleware(SecurityHeaders)
     return app
@@ -86,6 +94,33 @@ class SecurityHeaders:
             await send(message)
 
         return await self.app(scope, receive, with_headers)
+
+
+class SignedInFirst:
+    """Who calls is known before a request's body is read: FastAPI reads a form (an upload, spooled to disk)
+    before it runs the route's dependencies, and an anonymous upload must not get that far.  The open pages
+    (the sign-in page, the API's description and docs) are let through; the caller found is kept in the
+    request's state for the route (and the audit)."""
+
+    def __init__(self, app) -> None:
+        self.app = app
+
+    async def __call__(self, scope, receive, send):
+        path = scope.get("path", "")
+        if scope["type"] != "http" or path in OPEN_API_PATHS or path == "/login":
+            return await self.app(scope, receive, send)
+        request = Request(scope)
+        try:
+            await identify(request)
+        except NotSignedIn as e:
+            answer = (await problems.http_error(request, e) if path.startswith("/api/")
+                      else console.login_page(request, status_code=401))
+            return await answer(scope, receive, send)
+        except PipelineError as e:  # the store busy or failing: said as any request's error
+            answer = (await problems.pipeline_error(request, e) if path.startswith("/api/")
+                      else console.error_page(request, problems.status_of(e), str(e)))
+            return await answer(scope, receive, send)
+        return await self.app(scope, receive, send)
 
 
 def _is_api(request: Request) -> bool:

@@ -16,6 +16,7 @@ import time
 from dataclasses import dataclass, field
 
 from fastapi import Request
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 
 from ..manage import access
@@ -96,36 +97,53 @@ def same(a: str, b: str) -> bool:
     return bool(a) and bool(b) and hmac.compare_digest(a.encode(), b.encode())
 
 
-async def caller(request: Request) -> Caller:
-    """The caller of a request, or `NotSignedIn`; a session's change without its CSRF token is refused (403)."""
+def _token_owner(app, token: str) -> str | None:
+    """The name of TOKEN's owner (its last use noted), or None."""
+    with app.keeper.cursor() as con:
+        name = access.token_owner(con, token)
+        if name is not None:
+            access.touch_token(con, name)
+    return name
+
+
+async def identify(request: Request) -> Caller:
+    """Who sends a request, by its token or its session (no CSRF check yet), or `NotSignedIn`; found once a request.
+
+    The token is looked up in a worker thread: the store may be busy with an
+    import, and the server goes on answering other requests meanwhile.
+    """
+    found = getattr(request.state, "caller", None)
+    if found is not None:
+        return found
     app = request.app.state
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
     if scheme.lower() == "bearer" and token.strip():
-        with app.keeper.cursor() as con:
-            name = access.token_owner(con, token.strip())
-            if name is not None:
-                access.touch_token(con, name)
+        name = await run_in_threadpool(_token_owner, app, token.strip())
         if name is None:
             raise NotSignedIn("The API token is not valid (revoked, or mistyped); `contacts tokens create` makes one.")
-        return _known(request, Caller(name, "token"))
-    if header:
+        found = Caller(name, "token")
+    elif header:
         raise NotSignedIn("Send the API token as `Authorization: Bearer TOKEN`.")
-    session = app.sessions.get(request.cookies.get(SESSION_COOKIE))
-    if session is None:
-        raise NotSignedIn("Sign in first: open the console's login page, or send an API token as "
-                          "`Authorization: Bearer TOKEN`.")
-    if request.method not in SAFE_METHODS:
+    else:
+        session = app.sessions.get(request.cookies.get(SESSION_COOKIE))
+        if session is None:
+            raise NotSignedIn("Sign in first: open the console's login page, or send an API token as "
+                              "`Authorization: Bearer TOKEN`.")
+        found = Caller(session.name, "operator", session.csrf)
+    request.state.caller = found
+    return found
+
+
+async def caller(request: Request) -> Caller:
+    """The caller of a request, or `NotSignedIn`; a session's change without its CSRF token is refused (403)."""
+    found = await identify(request)
+    if found.kind == "operator" and request.method not in SAFE_METHODS:
         sent = request.headers.get("x-csrf-token", "")
         if not sent and request.headers.get("content-type", "").startswith(
                 ("application/x-www-form-urlencoded", "multipart/form-data")):
             sent = str((await request.form()).get("csrf", ""))
-        if not same(sent, session.csrf):
+        if not same(sent, found.csrf):
             raise HTTPException(403, "The form is out of date or came from another site (its CSRF token does "
                                      "not match); reload the page and try again.")
-    return _known(request, Caller(session.name, "operator", session.csrf))
-
-
-def _known(request: Request, who: Caller) -> Caller:
-    request.state.caller = who  # for the audit of changes (`audit.py`)
-    return who
+    return found

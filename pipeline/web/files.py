@@ -25,20 +25,17 @@ from starlette.background import BackgroundTask
 
 from .. import store
 from ..config import Config
-from ..errors import FileRejected, NotFound, PipelineError
+from ..errors import ConfigError, FileRejected, InvalidValue, NotFound, PipelineError
 from ..manage import fields as fields_mod
 from ..manage.contacts import field_list
 from ..manage.optouts import read_optout_values
 from ..outbox import RunSummary, recover
 from ..output import safe_name, write_table
 from ..process import ONE_IMPORT, process_file
+from ..read import too_big
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 _CHUNK = 1 << 20
-
-
-def _human(n: int) -> str:
-    return f"{n / (1 << 20):.0f} MB" if n >= 1 << 20 else f"{n / 1024:.0f} KB"
 
 
 @contextmanager
@@ -54,16 +51,17 @@ def uploaded(cfg: Config, upload: UploadFile) -> Iterator[Path]:
 
 
 def save(stream, path: Path, limit: int) -> int:
-    """Copy an upload's stream to PATH, refusing it past LIMIT bytes (nothing of it kept)."""
+    """Copy an upload's stream to PATH, refusing it past LIMIT bytes (nothing of it kept) with the sentence the
+    inbox says of a file too big: the rest is only counted, to say the file's size."""
     size = 0
     with open(path, "wb") as out:
         while chunk := stream.read(_CHUNK):
             size += len(chunk)
-            if size > limit:
-                out.close()
-                path.unlink(missing_ok=True)
-                raise FileRejected(f"The file is over the {_human(limit)} limit; split it into smaller files.")
-            out.write(chunk)
+            if size <= limit:
+                out.write(chunk)
+    if size > limit:
+        path.unlink(missing_ok=True)
+        raise too_big(size, limit)
     if not size:
         raise FileRejected("The file is empty: nothing was uploaded.")
     return size
@@ -91,7 +89,10 @@ def optout_values(cfg: Config, text: str) -> list[str]:
 def add_field(app, name: str, type: str, label: str | None, choices: Sequence[str], aliases: Sequence[str]) -> dict:
     """Add a custom field to config/fields.yaml and start using it; answers the field as `fields list` shows it."""
     with app.state.config_lock:
-        cfg = fields_mod.add_field(app.state.cfg, name, type, label=label, choices=choices, aliases=aliases)
+        try:
+            cfg = fields_mod.add_field(app.state.cfg, name, type, label=label, choices=choices, aliases=aliases)
+        except ConfigError as e:  # the loader refused the field asked for (the file is as it was): the request's fault
+            raise InvalidValue(str(e)) from None
         app.state.cfg = cfg
         app.state.keeper.cfg = cfg
     with app.state.keeper.cursor() as con:
@@ -120,7 +121,7 @@ def table_download(name: str, headers: Sequence[str], rows: Sequence[Sequence[An
 def rejects_download(cfg: Config, con, run_id: int) -> FileResponse:
     run = store.get_run(con, run_id)
     if run is None:
-        raise NotFound(f"No import has the run id {run_id}.")
+        raise NotFound(f"No run has the id {run_id}; `contacts runs` lists them.")
     name = run.get("rejects_file")
     if not name:
         raise NotFound(f"Import {run_id} rejected no row: it has no reject workbook.")

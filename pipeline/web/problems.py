@@ -34,9 +34,12 @@ def status_of(e: PipelineError) -> int:
     return next((code for cls, code in STATUS if isinstance(e, cls)), 400)
 
 
-def problem(status: int, detail: str, headers: dict[str, str] | None = None) -> JSONResponse:
-    """A problem document: `title` is the status's phrase, `detail` the sentence for a person."""
-    body = {"type": "about:blank", "title": HTTPStatus(status).phrase, "status": status, "detail": detail}
+def problem(status: int, detail: str, headers: dict[str, str] | None = None,
+            extra: dict | None = None) -> JSONResponse:
+    """A problem document: `title` is the status's phrase, `detail` the sentence for a person; `extra` members
+    (RFC 9457 extensions) carry more for a program, such as a failed import's summary."""
+    body = {**(extra or {}), "type": "about:blank", "title": HTTPStatus(status).phrase, "status": status,
+            "detail": detail}
     return JSONResponse(body, status_code=status, media_type=MEDIA_TYPE, headers=headers)
 
 
