@@ -22,6 +22,7 @@ API_OF = {
     "template": ("GET", "/api/v1/imports/template"),
     "runs": ("GET", "/api/v1/imports"),
     "runs undo": ("POST", "/api/v1/imports/{run_id}/undo"),
+    "audit": ("GET", "/api/v1/audit"),
     "list": ("GET", "/api/v1/contacts"),
     "show": ("GET", "/api/v1/contacts/{contact_id}"),
     "add": ("POST", "/api/v1/contacts"),

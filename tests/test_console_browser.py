@@ -75,7 +75,8 @@ def page(browser, server):
     context = browser.new_context(viewport=VIEWPORT, base_url=server.url, accept_downloads=True, locale="en-GB")
     pg = context.new_page()
     pg.goto("/login")
-    # by keyboard: the name field has the focus, Tab to the password, Enter signs in
+    # by keyboard: the name field has the focus (once the page has given it), Tab to the password, Enter signs in
+    pg.wait_for_function("document.activeElement && document.activeElement.name === 'name'")
     pg.keyboard.type(OPERATOR)
     pg.keyboard.press("Tab")
     pg.keyboard.type(PASSWORD)

@@ -110,8 +110,22 @@ def token_owner(con: duckdb.DuckDBPyConnection, token: str) -> str | None:
     return row[0] if row else None
 
 
+#: A token's last use is noted at most this often, in seconds: requests do not each write to the store.
+TOUCH_EVERY = 60
+
+
 def touch_token(con: duckdb.DuckDBPyConnection, name: str) -> None:
-    con.execute("UPDATE tokens SET last_used_at = ? WHERE name = ?", [utcnow(), name])
+    """Note that the token NAME was used now, unless that was noted within `TOUCH_EVERY` seconds.
+
+    Two requests with one token may note it at the same instant; DuckDB refuses the second write (a
+    conflict), and the first one's time stands for both.
+    """
+    now = utcnow()
+    try:
+        con.execute("UPDATE tokens SET last_used_at = ? WHERE name = ? AND (last_used_at IS NULL OR "
+                    "last_used_at < ? - INTERVAL (?) SECOND)", [now, name, now, TOUCH_EVERY])
+    except duckdb.TransactionException:
+        pass
 
 
 def revoke_token(con: duckdb.DuckDBPyConnection, name: str) -> None:

@@ -21,7 +21,7 @@ from ..clock import utcnow
 from ..config import Config
 from ..errors import NotFiled, NotFound, UsageError
 from ..fields import map_columns
-from ..manage import contacts, groups, optouts, recipients
+from ..manage import audit, contacts, groups, optouts, recipients
 from ..output.template import write_template
 from ..process import import_choices
 from ..read import read_head
@@ -537,3 +537,18 @@ def undo(con: Con, run_id: RunId) -> dict:
     """`contacts runs undo RUN`: contacts it created deleted, values and memberships put back; opt-outs stay."""
     with store.transaction(con):
         return store.undo_run(con, run_id, utcnow().replace(tzinfo=None))
+
+
+# --------------------------------------------------------------------------- audit
+
+CHANGE = {"at": "2026-12-03T09:14:02Z", "by": "token crm-sync", "via": "api", "action": "POST /api/v1/optouts",
+          "status": 201}
+
+
+@router.get("/audit", tags=["audit"], summary="Who changed what", responses=ex.ok([CHANGE]))
+def list_changes(con: Con, by: Annotated[str | None, Query(description="Only changes by this operator or "
+                                                                      "`token NAME`", examples=["dana"])] = None,
+                 limit: Annotated[int, Query(ge=1, le=10_000, examples=[100])] = 100) -> list[dict]:
+    """`contacts audit --json`: the changes made through the console and the API, newest first, with who made
+    each, how, what and its answer's status."""
+    return audit.list_changes(con, limit, by)
