@@ -115,6 +115,13 @@ def start_server(root: Path, **config: str) -> Server:
     return Server(home, root).start()
 
 
+def add(api, **values) -> dict:
+    """A new contact through the API (201), as it answers it."""
+    r = api.post("/api/v1/contacts", json=values)
+    assert r.status_code == 201, r.text
+    return r.json()
+
+
 def problem_of(response: httpx.Response) -> dict:
     """The problem document of an error answer, checked to be one (RFC 9457)."""
     assert response.headers["content-type"].startswith("application/problem+json"), response.text

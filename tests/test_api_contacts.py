@@ -7,27 +7,7 @@ import csv
 import io
 
 import openpyxl
-import pytest
-from api_server import problem_of, start_server
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    s = start_server(tmp_path_factory.mktemp("contacts"))
-    yield s
-    assert s.stop() == 0
-
-
-@pytest.fixture(scope="module")
-def api(server):
-    with server.client() as c:
-        yield c
-
-
-def add(api, **values) -> dict:
-    r = api.post("/api/v1/contacts", json=values)
-    assert r.status_code == 201, r.text
-    return r.json()
+from api_server import add, problem_of
 
 
 def test_a_contact_is_added_and_answered_as_show_json_prints_it(server, api):

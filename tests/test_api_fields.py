@@ -24,12 +24,6 @@ def server(tmp_path_factory):
     assert s.stop() == 0
 
 
-@pytest.fixture(scope="module")
-def api(server):
-    with server.client() as c:
-        yield c
-
-
 def test_fields_list_and_schema_are_the_commands(server, api):
     listed = api.get("/api/v1/fields")
     assert listed.status_code == 200

@@ -2,27 +2,7 @@
 
 from __future__ import annotations
 
-import pytest
-from api_server import TOKEN_NAME, problem_of, start_server
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    s = start_server(tmp_path_factory.mktemp("groups"))
-    yield s
-    assert s.stop() == 0
-
-
-@pytest.fixture(scope="module")
-def api(server):
-    with server.client() as c:
-        yield c
-
-
-def add(api, **values) -> dict:
-    r = api.post("/api/v1/contacts", json=values)
-    assert r.status_code == 201, r.text
-    return r.json()
+from api_server import TOKEN_NAME, add, problem_of
 
 
 def members(api, name: str) -> set[int]:

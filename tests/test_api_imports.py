@@ -5,22 +5,8 @@ from __future__ import annotations
 import io
 
 import openpyxl
-import pytest
-from api_server import problem_of, start_server
+from api_server import problem_of
 from helpers import xlsx
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    s = start_server(tmp_path_factory.mktemp("imports"))
-    yield s
-    assert s.stop() == 0
-
-
-@pytest.fixture(scope="module")
-def api(server):
-    with server.client() as c:
-        yield c
 
 
 def upload(api, name: str, content: bytes, **form) -> tuple[int, dict]:

@@ -38,12 +38,6 @@ def server(tmp_path_factory):
     assert s.stop() == 0
 
 
-@pytest.fixture(scope="module")
-def api(server):
-    with server.client() as c:
-        yield c
-
-
 def flat(routes) -> list[tuple[str, set[str]]]:
     """Each route's path and methods; a router included lazily (FastAPI 0.16x) gives each of its routes."""
     found = []

@@ -8,7 +8,16 @@ back updates those contacts.
 
 from __future__ import annotations
 
-from helpers import csv_file, make_home, outbox_folder, query, read_xlsx, run, summary_json, xlsx
+from helpers import (
+    csv_file,
+    make_home,
+    outbox_folder,
+    query,
+    read_xlsx,
+    run,
+    summary_json,
+    xlsx,
+)
 
 from pipeline.config import PipelineConfig
 

@@ -17,17 +17,16 @@ import zipfile
 from pathlib import Path
 
 import pytest
+from helpers import CORPORA, corpus, naughty_strings
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from openpyxl import Workbook, load_workbook
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from python_calamine import CalamineWorkbook
 
-from helpers import CORPORA, corpus, naughty_strings
 from pipeline.config import ReadLimits
 from pipeline.errors import FileRejected
 from pipeline.read import Table, read_table, read_text_rows
-
 
 PASSWORD = "The workbook is password-protected; save it without a password and drop it again."
 NOT_READABLE = "The file is not a spreadsheet or a text file; save it as .xlsx or .csv and drop it again."
@@ -1084,7 +1083,8 @@ def test_a_plain_csv_takes_the_fast_path_and_a_quoted_one_does_not(tmp_path):
 
 
 def _careful(path: Path) -> Table:
-    from pipeline.read.text import decode, read_text as _read_text
+    from pipeline.read.text import decode
+    from pipeline.read.text import read_text as _read_text
 
     return _read_text(*decode(path.read_bytes()), 5_000_000, 1000, fast=False)
 

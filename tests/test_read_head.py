@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 import xlsxwriter
+from helpers import CORPORA, naughty_strings
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from openpyxl import Workbook
 
-from helpers import CORPORA, naughty_strings
 from pipeline.errors import FileRejected
 from pipeline.read import PREVIEW_ROWS, head, read_head, read_table
 

@@ -7,7 +7,6 @@ import json
 from pathlib import Path
 
 import pytest
-
 from helpers import cli, make_home, query, read_xlsx
 
 

@@ -18,10 +18,10 @@ import json
 import tempfile
 from pathlib import Path
 
+from helpers import cli, make_home, read_xlsx
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from helpers import cli, make_home, read_xlsx
 from pipeline.read import read_text_rows
 
 HEADERS = ["name", "phone", "email", "city"]

@@ -11,7 +11,15 @@ import random
 import time
 from pathlib import Path
 
-from daemon_helpers import FAST, contacts, outbox_folders, query, staging_folders, summaries, wait_for
+from daemon_helpers import (
+    FAST,
+    contacts,
+    outbox_folders,
+    query,
+    staging_folders,
+    summaries,
+    wait_for,
+)
 from helpers import csv_file, make_home
 
 HEAD = ["First Name", "Mobile", "E-mail"]

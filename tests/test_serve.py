@@ -12,7 +12,6 @@ from pathlib import Path
 
 import httpx
 import pytest
-
 from helpers import CONTACTS, csv_file, make_home, real
 
 

@@ -26,18 +26,25 @@ import pytest
 import python_calamine
 import xlsxwriter
 import xlwt
+from helpers import CORPORA, naughty_strings
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from odf.opendocument import OpenDocumentSpreadsheet
-from odf.table import Table as OdsTable, TableCell, TableRow
+from odf.table import Table as OdsTable
+from odf.table import TableCell, TableRow
 from odf.text import P
 from openpyxl import Workbook
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
-from helpers import CORPORA, naughty_strings
 from pipeline.read import Table, read_table
-from pipeline.read.table import (assemble, column_text, generated_headers, guess_header, header_warnings,
-                                 text_columns)
+from pipeline.read.table import (
+    assemble,
+    column_text,
+    generated_headers,
+    guess_header,
+    header_warnings,
+    text_columns,
+)
 
 BIG = 10**9
 WORKBOOK_SUFFIXES = {".xlsx", ".xlsm", ".xlsb", ".xls", ".ods"}

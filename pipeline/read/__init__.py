@@ -18,7 +18,14 @@ from pathlib import Path
 from ..config import ReadLimits
 from ..errors import FileRejected
 from .head import PREVIEW_ROWS, head_package, text_head
-from .table import NO_ROWS, NOT_READABLE, HeaderChoice, Table, bulk_allocation, give_back_memory
+from .table import (
+    NO_ROWS,
+    NOT_READABLE,
+    HeaderChoice,
+    Table,
+    bulk_allocation,
+    give_back_memory,
+)
 from .text import decode, read_plain_file, read_text
 from .vcard import is_vcard, read_vcard
 from .workbook import read_workbook, sniff_ole, sniff_zip

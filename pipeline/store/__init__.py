@@ -15,7 +15,15 @@ from .db import (
     q,
     transaction,
 )
-from .runs import find_run, get_run, list_runs, outbox_of_run, record_run, run_of_outbox, undo_run
+from .runs import (
+    find_run,
+    get_run,
+    list_runs,
+    outbox_of_run,
+    record_run,
+    run_of_outbox,
+    undo_run,
+)
 from .sql import (
     ACTIVE,
     EMAIL_OUT,

@@ -8,11 +8,8 @@ same process (`contacts serve --watch`, what `make run` does).
 
 from __future__ import annotations
 
-import signal
 import threading
-from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
 
 import uvicorn
 from fastapi import FastAPI, Request

@@ -10,9 +10,19 @@ from __future__ import annotations
 
 import tempfile
 from pathlib import Path as FilePath
-from typing import Annotated, Any, Iterator
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Depends, File, Form, Path, Query, Request, UploadFile
+from fastapi import (
+    APIRouter,
+    Body,
+    Depends,
+    File,
+    Form,
+    Path,
+    Query,
+    Request,
+    UploadFile,
+)
 from fastapi.responses import FileResponse, JSONResponse, Response
 from pydantic import BaseModel, Field
 
@@ -27,27 +37,14 @@ from ..process import import_choices
 from ..read import read_head
 from . import examples as ex
 from . import files
-from .auth import Caller, caller
+from .auth import caller
+from .deps import Cfg, Con, Who
 from .problems import problem, responses
 
 router = APIRouter(prefix="/api/v1", dependencies=[Depends(caller)],
                    responses=responses(400, 401, 403, 404, 409, 422, 503))
 
-Who = Annotated[Caller, Depends(caller)]
 
-
-def config(request: Request) -> Config:
-    return request.app.state.cfg
-
-
-def db(request: Request) -> Iterator[Any]:
-    """A connection of the store for one request."""
-    with request.app.state.keeper.cursor() as con:
-        yield con
-
-
-Cfg = Annotated[Config, Depends(config)]
-Con = Annotated[Any, Depends(db)]
 
 
 def _phones(cfg: Config, records: list[dict], phone_format: str | None) -> list[dict]:

@@ -19,7 +19,17 @@ from ..fields import catalog
 from ..manage import access, contacts, groups, optouts
 from . import files, screens, wizard
 from .auth import SESSION_COOKIE, same
-from .pages import PAGE_SIZE, Cfg, Con, FormRoute, Who, back, error_page, local, page_count, render, signed_in
+from .deps import Cfg, Con, Who
+from .pages import (
+    PAGE_SIZE,
+    FormRoute,
+    back,
+    error_page,
+    local,
+    page_count,
+    render,
+    signed_in,
+)
 
 __all__ = ["error_page", "login_page", "router"]
 

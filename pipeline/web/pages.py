@@ -9,36 +9,19 @@ went wrong (`problem`) in the address.
 from __future__ import annotations
 
 import re
-from typing import Annotated, Any, Iterator
+from typing import Any
 from urllib.parse import parse_qsl, quote, urlencode, urlsplit
 
-from fastapi import Depends, Request
+from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.routing import APIRoute
 from markupsafe import Markup, escape
 
-from ..config import Config
 from ..errors import PipelineError, UsageError
-from .auth import SESSION_COOKIE, Caller, caller
+from .auth import SESSION_COOKIE, Caller
 
 #: Rows a table of the console shows per page.
 PAGE_SIZE = 50
-
-Who = Annotated[Caller, Depends(caller)]
-
-
-def config(request: Request) -> Config:
-    return request.app.state.cfg
-
-
-def db(request: Request) -> Iterator[Any]:
-    """A connection of the store for one request."""
-    with request.app.state.keeper.cursor() as con:
-        yield con
-
-
-Cfg = Annotated[Config, Depends(config)]
-Con = Annotated[Any, Depends(db)]
 
 
 def signed_in(request: Request) -> Caller | None:

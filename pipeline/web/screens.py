@@ -16,7 +16,17 @@ from ..errors import NotFound
 from ..manage import contacts, groups, optouts
 from ..normalize import TYPES
 from . import files
-from .pages import PAGE_SIZE, Cfg, Con, FormRoute, Who, back, ids_of, listed, page_count, plural, render
+from .deps import Cfg, Con, Who
+from .pages import (
+    PAGE_SIZE,
+    FormRoute,
+    back,
+    ids_of,
+    listed,
+    page_count,
+    plural,
+    render,
+)
 
 router = APIRouter(include_in_schema=False, route_class=FormRoute)
 

@@ -34,7 +34,8 @@ from ..process import import_choices
 from ..read import Table, read_head
 from . import files
 from .auth import SESSION_COOKIE
-from .pages import Cfg, Con, FormRoute, Who, back, render
+from .deps import Cfg, Con, Who
+from .pages import FormRoute, back, render
 
 router = APIRouter(include_in_schema=False, route_class=FormRoute)
 
