@@ -160,8 +160,11 @@ def process_file(path: Path, cfg: Config, *, groups: list[str] | None = None, dr
                     return _take_and_import(cfg, con, path, None, summary, started, groups, dry_run, force,
                                             from_inbox, reporter)
                 with _taken(cfg, con, path, from_inbox, summary) as taken:
-                    return _take_and_import(cfg, con, taken.path, taken, summary, started, groups, dry_run, force,
+                    done = _take_and_import(cfg, con, taken.path, taken, summary, started, groups, dry_run, force,
                                             from_inbox, reporter)
+                if done.status == "done" and not own:  # the database stays open (a server, the daemon): scans stay fast
+                    store.checkpoint(con)
+                return done
         finally:
             if own:
                 con.close()

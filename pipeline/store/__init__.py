@@ -5,6 +5,7 @@ from .db import (
     SCHEMA_VERSION,
     add_optouts,
     busy_reason,
+    checkpoint,
     connect,
     database_failure,
     ensure_groups,
@@ -37,7 +38,7 @@ from .sql import (
 from .upsert import EVERY_STEP, ImportOutcome, Staged, import_rows, stage_rows
 
 __all__ = [
-    "SCHEMA_VERSION", "add_optouts", "busy_reason", "connect", "database_failure", "failure", "ensure_groups", "ensure_schema", "first", "next_ids",
+    "SCHEMA_VERSION", "add_optouts", "busy_reason", "checkpoint", "connect", "database_failure", "failure", "ensure_groups", "ensure_schema", "first", "next_ids",
     "q", "transaction", "find_run", "get_run", "list_runs", "outbox_of_run", "record_run", "run_of_outbox", "undo_run", "ACTIVE", "EMAIL_OUT",
     "EMAIL_REACHABLE", "EMAIL_STATUS", "PHONE_OUT", "PHONE_REACHABLE", "PHONE_STATUS", "field_columns",
     "EVERY_STEP", "ImportOutcome", "Staged", "import_rows", "stage_rows",
