@@ -11,7 +11,7 @@ import pyarrow as pa
 import pytest
 from helpers import cli, make_home
 
-from pipeline.manage.recipients import _library_type, number_types
+from pipeline.normalize.phone_types import _library_type, number_types
 
 FIELDS = """\
 custom_fields:

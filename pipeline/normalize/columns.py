@@ -138,39 +138,6 @@ def phones_pass(arr, region: str):
         return None
 
 
-def mobile_pass(e164, region: str):
-    """Whether phonenumbers' `number_type` calls each E.164 number of the region's own country code mobile (or
-    fixed line or mobile), in Arrow; null for numbers of other countries, and None when the region has no fast path.
-
-    `number_type` checks the special types first (premium rate, toll free, ...,
-    voicemail), then fixed line and mobile: a number matching the mobile
-    description and none of the special ones is MOBILE or FIXED_LINE_OR_MOBILE.
-    """
-    plan = _phone_plan(region)
-    if plan is None:
-        return None
-    meta = phonenumbers.PhoneMetadata.metadata_for_region(region.upper())
-    try:
-        prefix = "+" + plan["cc"]
-        own = pc.starts_with(e164, prefix)
-        nsn = pc.utf8_slice_codeunits(e164, len(prefix))
-        length = pc.binary_length(nsn)
-        special = pa.repeat(False, len(e164))
-        for name in _DESC_NAMES[:-2]:  # every type but fixed_line and mobile
-            d = getattr(meta, name)
-            if d is not None and d.national_number_pattern:
-                special = pc.or_(special, _matches(nsn, (d.national_number_pattern, set(d.possible_length)), length))
-        m = meta.mobile
-        if m is None or not m.national_number_pattern:
-            mobile = pa.repeat(False, len(e164))
-        else:
-            mobile = _matches(nsn, (m.national_number_pattern, set(m.possible_length)), length)
-        answer = pc.and_(pc.fill_null(mobile, False), pc.invert(pc.fill_null(special, False)))
-        return pc.if_else(pc.fill_null(own, False), answer, pa.nulls(len(e164), pa.bool_()))
-    except pa.ArrowException:  # a pattern RE2 cannot compile: the library decides
-        return None
-
-
 def normalize_emails(values: Sequence[str]) -> list[str | None]:
     """`email_normal` of each value; a result is None for an empty cell and for an invalid one."""
     return _column_list(values, "email")

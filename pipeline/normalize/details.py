@@ -11,17 +11,14 @@ several values and per distinct number that must be classified, never per row.
 
 from __future__ import annotations
 
-from functools import lru_cache
-
-import phonenumbers
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from .columns import Normalized, mobile_pass, normalize_column
+from .columns import Normalized, normalize_column
+from .phone_types import MOBILE_TYPES, number_types
 
 #: How Google Contacts joins several values in one cell.
 MULTI_SEPARATOR = ":::"
-_MOBILE_TYPES = (phonenumbers.PhoneNumberType.MOBILE, phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE)
 
 
 class Candidate:
@@ -70,7 +67,7 @@ def pick_detail(candidates: list[Candidate], kind: str, region: str = "") -> tup
     valid = [pc.is_valid(norm.values) for norm in norms]
     which = pa.nulls(n, pa.int8())
     if kind == "phone":
-        which = _mobile_first(candidates, norms, valid, which, region)
+        which = _mobile_first(candidates, norms, valid, which)
     for j in range(len(candidates)):  # else the first valid one
         which = _take(which, j, valid[j])
 
@@ -102,7 +99,7 @@ def _take(which: pa.Array, j: int, condition) -> pa.Array:
 
 
 def _mobile_first(candidates: list[Candidate], norms: list[Normalized], valid: list[pa.Array],
-                  which: pa.Array, region: str) -> pa.Array:
+                  which: pa.Array) -> pa.Array:
     """Each row's mobile number: first one its header or label calls mobile (phonenumbers deciding between two
     so called), else the first phonenumbers calls mobile; phonenumbers is asked only on rows with such a choice."""
     n = len(which)
@@ -116,7 +113,7 @@ def _mobile_first(candidates: list[Candidate], norms: list[Normalized], valid: l
         for j, norm in enumerate(norms):
             asked = pc.and_(ask, valid[j])
             if pc.any(asked).as_py():
-                mobile[j] = pc.replace_with_mask(never, asked, mobile_numbers(norm.values.filter(asked), region))
+                mobile[j] = pc.replace_with_mask(never, asked, mobile_numbers(norm.values.filter(asked)))
     for j in range(len(candidates)):  # called mobile, and a mobile number
         which = _take(which, j, pc.and_(hinted[j], mobile[j]))
     for j in range(len(candidates)):  # called mobile
@@ -158,28 +155,9 @@ def _normalized_filled(raw: pa.Array, kind: str, region: str) -> Normalized:
     return Normalized(values=values, invalid=invalid, blank=blank, any_invalid=norm.any_invalid)
 
 
-def mobile_numbers(e164: pa.Array, region: str = "") -> pa.Array:
-    """Whether phonenumbers calls each E.164 number mobile (or fixed line or mobile): the default region's numbers
-    in Arrow (`mobile_pass`), the others each distinct number once."""
-    answered = mobile_pass(e164, region) if region else None
-    if answered is not None:
-        open_ = pc.is_null(answered)
-        if not pc.any(open_).as_py():
-            return answered
-        return pc.replace_with_mask(answered, open_, mobile_numbers(e164.filter(open_)))
-    encoded = pc.dictionary_encode(e164)
-    answers = [_is_mobile(v) for v in encoded.dictionary.to_pylist()]
-    return pa.array(answers, pa.bool_()).take(encoded.indices)
-
-
-@lru_cache(maxsize=65536)
-def _is_mobile(e164: str | None) -> bool:
-    if not e164:
-        return False
-    try:
-        return phonenumbers.number_type(phonenumbers.parse(e164, None)) in _MOBILE_TYPES
-    except phonenumbers.NumberParseException:
-        return False
+def mobile_numbers(e164: pa.Array) -> pa.Array:
+    """Whether phonenumbers calls each E.164 number mobile (or fixed line or mobile), typed in bulk (`number_types`)."""
+    return pc.fill_null(pc.is_in(number_types(e164), value_set=pa.array(MOBILE_TYPES, pa.string())), False)
 
 
 def mobile_cells(labels: pa.Array, says_mobile) -> pa.Array:
