@@ -117,18 +117,20 @@ def export_headers(cfg: Config) -> list[str]:
     return ["record_id"] + store.field_columns(cfg) + list(META)
 
 
+def cell_text(value: Any) -> str:
+    """A record's value as the text a cell or a form shows (empty for none, `true`/`false` for a boolean)."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
 def export_row(cfg: Config, rec: dict) -> list[Any]:
     """A record as an export row of text cells (groups joined with `; `, as an import reads them)."""
-    def text(v: Any) -> str:
-        if v is None:
-            return ""
-        if isinstance(v, bool):
-            return "true" if v else "false"
-        return str(v)
-
-    return [str(rec["id"])] + [text(rec[f]) for f in store.field_columns(cfg)] + [
-        rec["phone_status"], rec["email_status"], "; ".join(rec["groups"]), text(rec["created_at"]),
-        text(rec["updated_at"])]
+    return [str(rec["id"])] + [cell_text(rec[f]) for f in store.field_columns(cfg)] + [
+        rec["phone_status"], rec["email_status"], "; ".join(rec["groups"]), cell_text(rec["created_at"]),
+        cell_text(rec["updated_at"])]
 
 
 # --------------------------------------------------------------------------- search and sort

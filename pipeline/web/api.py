@@ -98,9 +98,8 @@ def export_contacts(cfg: Cfg, con: Con, search: str | None = None, sort: str | N
                     group: Groups = [],  # noqa: B006
                     all: bool = False, format: ExportFormat = "xlsx") -> Response:
     """`contacts list --export FILE`: every matching contact (no paging), cells safe from spreadsheet formulas."""
-    page = contacts.list_contacts(con, cfg, search=search, sort=sort, groups=group, include_all=all)
-    return files.table_download(f"contacts.{format}", contacts.export_headers(cfg),
-                                [contacts.export_row(cfg, r) for r in page.records])
+    return files.contacts_download(con, cfg, f"contacts.{format}", search=search, sort=sort, groups=group,
+                                   include_all=all)
 
 
 @router.get("/contacts/{contact_id}", tags=["contacts"], summary="One contact",

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import secrets
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -115,22 +115,13 @@ def contacts_page(request: Request, who: Who, cfg: Cfg, con: Con, search: str | 
 def contacts_export(who: Who, cfg: Cfg, con: Con, search: str | None = None, sort: str | None = None,
                     all: bool = False) -> Response:
     """The current search as an Excel file: every matching contact, not only the page shown."""
-    found = contacts.list_contacts(con, cfg, search=search or None, sort=sort or None, include_all=all)
-    return files.table_download("contacts.xlsx", contacts.export_headers(cfg),
-                                [contacts.export_row(cfg, r) for r in found.records])
+    return files.contacts_download(con, cfg, "contacts.xlsx", search=search or None, sort=sort or None,
+                                   include_all=all)
 
 
 def _field_values(form, cfg) -> dict[str, str]:
     """The fields a contact form sent, by name (custom ones too)."""
     return {s.name: str(form.get(f"f_{s.name}", "")) for s in catalog(cfg.fields) if f"f_{s.name}" in form}
-
-
-def _as_text(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return str(value)
 
 
 def _static_groups(con, cfg) -> list[str]:
@@ -162,7 +153,7 @@ def contact_page(request: Request, who: Who, cfg: Cfg, con: Con, contact_id: int
     histories = {ch: optouts.history(con, stored[name], region=region, channel=ch)["events"]
                  for ch, name in (("sms", "phone"), ("email", "email")) if stored[name]}
     return render(request, "contact.html", who, rec=rec, specs=catalog(cfg.fields),
-                  values={s.name: _as_text(rec[s.name]) for s in catalog(cfg.fields)}, histories=histories,
+                  values={s.name: contacts.cell_text(rec[s.name]) for s in catalog(cfg.fields)}, histories=histories,
                   group_names=[g for g in _static_groups(con, cfg) if g not in rec["groups"]])
 
 
@@ -171,7 +162,7 @@ async def edit_contact(request: Request, who: Who, cfg: Cfg, con: Con, contact_i
     """Only the fields whose text differs from what the page showed are sent to the library."""
     form = await request.form()
     shown = _shown(cfg, [contacts.get(con, cfg, contact_id)])[0]
-    changed = {k: v for k, v in _field_values(form, cfg).items() if v.strip() != _as_text(shown[k]).strip()}
+    changed = {k: v for k, v in _field_values(form, cfg).items() if v.strip() != contacts.cell_text(shown[k]).strip()}
     if not changed:
         return back(f"/contacts/{contact_id}", note="Nothing was changed.")
     _, done = contacts.edit(con, cfg, contact_id, changed)

@@ -27,7 +27,7 @@ from .. import store
 from ..config import Config
 from ..errors import ConfigError, FileRejected, InvalidValue, NotFound, PipelineError
 from ..manage import fields as fields_mod
-from ..manage.contacts import field_list
+from ..manage.contacts import export_headers, export_row, field_list, list_contacts
 from ..manage.optouts import read_optout_values
 from ..outbox import RunSummary, recover
 from ..output import safe_name, write_table
@@ -116,6 +116,12 @@ def table_download(name: str, headers: Sequence[str], rows: Sequence[Sequence[An
     path = folder / name
     write_table(path, headers, rows)
     return file_download(path, cleanup=folder)
+
+
+def contacts_download(con, cfg: Config, name: str, **query) -> FileResponse:
+    """Every contact a search finds (`list_contacts`'s QUERY, no paging), as `contacts list --export NAME` writes them."""
+    found = list_contacts(con, cfg, **query)
+    return table_download(name, export_headers(cfg), [export_row(cfg, r) for r in found.records])
 
 
 def rejects_download(cfg: Config, con, run_id: int) -> FileResponse:
