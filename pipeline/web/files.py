@@ -43,11 +43,16 @@ def uploaded(cfg: Config, upload: UploadFile) -> Iterator[Path]:
     """The uploaded file on disk, under its own safe name in a private folder, removed afterwards."""
     folder = Path(tempfile.mkdtemp(prefix="contacts-upload-"))
     try:
-        path = folder / safe_name(Path(upload.filename or "upload").name or "upload")
-        save(upload.file, path, cfg.read_limits.max_bytes)
-        yield path
+        yield save_upload(cfg, upload, folder)
     finally:
         shutil.rmtree(folder, ignore_errors=True)
+
+
+def save_upload(cfg: Config, upload: UploadFile, folder: Path) -> Path:
+    """The uploaded file written into FOLDER under its own safe name, refused past the size limit."""
+    path = folder / safe_name(Path(upload.filename or "upload").name or "upload")
+    save(upload.file, path, cfg.read_limits.max_bytes)
+    return path
 
 
 def save(stream, path: Path, limit: int) -> int:

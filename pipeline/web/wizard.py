@@ -28,7 +28,6 @@ from ..config import Config
 from ..errors import FileRejected, NotFound, PipelineError, UsageError
 from ..fields import ColumnMap, catalog, fold, map_columns
 from ..manage import groups as groups_mod
-from ..output import safe_name
 from ..output.template import write_template
 from ..process import import_choices
 from ..read import Table, read_head
@@ -136,8 +135,7 @@ async def import_upload(request: Request, who: Who, cfg: Cfg, file: Annotated[Up
     folder = Path(tempfile.mkdtemp(prefix="contacts-wizard-"))
     try:
         if has_file:
-            path = folder / safe_name(Path(file.filename or "upload").name or "upload")
-            files.save(file.file, path, cfg.read_limits.max_bytes)
+            path = files.save_upload(cfg, file, folder)
         else:
             data = pasted.encode("utf-8")
             if len(data) > cfg.read_limits.max_bytes:
