@@ -117,6 +117,13 @@ def import_choices(cfg: Config, maps, ignore, header_row: int | None,
     return column_choices(maps, ignore, cfg.fields), HeaderChoice(header_row, no_header)
 
 
+def columns_for(cfg: Config, headers: list[str], name: str, choices: ColumnChoices = ColumnChoices(),
+                labels_as_groups: bool | None = None) -> list[ColumnMap]:
+    """How a file's columns map for an import with these choices, exactly as the import maps them (pipeline.yaml's
+    `labels_as_groups` too): what `map`, the API's preview and the wizard show."""
+    return map_columns(headers, name, cfg.fields, choices, labels_as_groups, cfg.pipeline.labels_as_groups)
+
+
 def plan_columns(cfg: Config, table: Table, name: str) -> list[ColumnMap]:
     """The column map of a read file; holds the file when it has unknown columns and the config says hold.
 
@@ -125,7 +132,7 @@ def plan_columns(cfg: Config, table: Table, name: str) -> list[ColumnMap]:
     """
     choices = cfg.columns if isinstance(cfg, ImportConfig) else ColumnChoices()
     labels = cfg.labels_as_groups if isinstance(cfg, ImportConfig) else None
-    columns = map_columns(table.headers, name, cfg.fields, choices, labels, cfg.pipeline.labels_as_groups)
+    columns = columns_for(cfg, table.headers, name, choices, labels)
     if cfg.pipeline.unknown_columns == "hold":
         unknown = [c.header for c in columns if c.how == "unknown"]
         if unknown:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import io
 
 import openpyxl
-from api_server import problem_of
+from api_server import problem_of, start_server
 from helpers import xlsx
 
 
@@ -115,3 +115,16 @@ def test_the_template_downloads(api):
     ws = openpyxl.load_workbook(io.BytesIO(r.content)).active
     headers = [c.value for c in ws[1]]
     assert "Phone" in headers or "phone" in [str(h).lower() for h in headers]
+
+
+def test_the_map_preview_maps_as_the_import_does_with_labels_as_groups_in_pipeline_yaml(tmp_path):
+    server = start_server(tmp_path, pipeline="labels_as_groups: true\n")
+    try:
+        with server.client() as api:
+            data = b"Name,Mobile,Labels\nDana,052-345-6789,VIP ::: * myContacts\n"
+            mapped = api.post("/api/v1/imports/map", files={"file": ("google.csv", data)}).json()
+            assert [c["field"] for c in mapped["columns"]] == ["first_name", "phone", "groups"]
+            done = api.post("/api/v1/imports", files={"file": ("google.csv", data)}).json()
+            assert done["groups"][0]["name"] == "VIP"
+    finally:
+        assert server.stop() == 0

@@ -14,10 +14,10 @@ from .. import store
 from ..clock import stamp, utcnow
 from ..daemon import ignored_name, run
 from ..errors import NotFiled, UsageError
-from ..fields import choices_of, map_columns, rule_yaml
+from ..fields import choices_of, rule_yaml
 from ..outbox import Recovered, recover, sha256_of
 from ..output.template import write_template
-from ..process import import_choices, process_file
+from ..process import columns_for, import_choices, process_file
 from ..read import read_table
 from .common import (
     RegularFile,
@@ -196,8 +196,7 @@ def map_cmd(ctx, file: Path, maps: tuple[str, ...], ignore: tuple[str, ...], lab
     cfg = get_config(ctx)
     choices, header = import_choices(cfg, maps, ignore, header_row, no_header)
     table = read_table(file, limits=cfg.read_limits, header_row=header.header_row, no_header=header.no_header)
-    columns = map_columns(table.headers, file.name, cfg.fields, choices, labels_as_groups,
-                          cfg.pipeline.labels_as_groups)
+    columns = columns_for(cfg, table.headers, file.name, choices, labels_as_groups)
     if as_json:
         echo_json([c.asdict() | ({"needs_choice": True} if c.needs_choice else {}) for c in columns])
         return

@@ -30,10 +30,9 @@ from .. import store
 from ..clock import utcnow
 from ..config import Config
 from ..errors import NotFiled, NotFound, UsageError
-from ..fields import map_columns
 from ..manage import audit, contacts, groups, optouts, recipients
 from ..output.template import write_template
-from ..process import import_choices
+from ..process import columns_for, import_choices
 from ..read import read_head
 from . import examples as ex
 from . import files
@@ -489,7 +488,7 @@ def map_file(request: Request, file: Annotated[UploadFile, File()], map: Maps = 
     columns, header = import_choices(cfg, map, ignore, header_row, no_header)
     with files.uploaded(cfg, file) as path:
         table = read_head(path, limits=cfg.read_limits, header_row=header.header_row, no_header=header.no_header)
-        mapped = map_columns(table.headers, path.name, cfg.fields, columns)
+        mapped = columns_for(cfg, table.headers, path.name, columns)
     return {"header_row": table.header_row, "no_header": table.no_header,
             "rows": None if table.partial else len(table.source_rows), "partial": table.partial,
             "warnings": table.warnings,

@@ -26,10 +26,10 @@ from fastapi.responses import HTMLResponse, Response
 from .. import store
 from ..config import Config
 from ..errors import FileRejected, NotFound, PipelineError, UsageError
-from ..fields import ColumnMap, catalog, fold, map_columns
+from ..fields import ColumnMap, catalog, fold
 from ..manage import groups as groups_mod
 from ..output.template import write_template
-from ..process import import_choices
+from ..process import columns_for, import_choices
 from ..read import Table, read_head
 from . import files
 from .auth import SESSION_COOKIE
@@ -188,8 +188,8 @@ def columns_page(request: Request, who: Who, cfg: Cfg, upload_id: str, header_ro
     else:
         table = _read(cfg, up)
     choices, _ = import_choices(cfg, list(up.maps), [], None, False)
-    auto = map_columns(table.headers, up.path.name, cfg.fields)
-    chosen = map_columns(table.headers, up.path.name, cfg.fields, choices)
+    auto = columns_for(cfg, table.headers, up.path.name)
+    chosen = columns_for(cfg, table.headers, up.path.name, choices)
     shown = min(len(table.headers), PREVIEW_COLUMNS)
     n = min(PREVIEW_ROWS, len(table.source_rows))
     preview = table.rows(list(range(n)))
@@ -205,7 +205,7 @@ async def columns_chosen(request: Request, who: Who, cfg: Cfg, upload_id: str) -
     up = _uploads(request).get(upload_id, _session(request))
     form = await request.form()
     table = _read(cfg, up)
-    auto = map_columns(table.headers, up.path.name, cfg.fields)
+    auto = columns_for(cfg, table.headers, up.path.name)
     folded = [fold(h) for h in table.headers]
     maps = []
     for col in auto[:PREVIEW_COLUMNS]:
@@ -214,7 +214,7 @@ async def columns_chosen(request: Request, who: Who, cfg: Cfg, upload_id: str) -
             maps.append(f"{_choice_key(table, col, folded)}={picked}")
     try:
         choices, _ = import_choices(cfg, maps, [], None, False)
-        mapped = map_columns(table.headers, up.path.name, cfg.fields, choices)
+        mapped = columns_for(cfg, table.headers, up.path.name, choices)
     except UsageError as e:
         return back(f"/import/{upload_id}/columns", problem=str(e))
     up.maps = tuple(maps)
