@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets
+from functools import cache
 
 import duckdb
 from argon2 import PasswordHasher
@@ -75,7 +76,7 @@ def list_operators(con: duckdb.DuckDBPyConnection) -> list[dict]:
 def login(con: duckdb.DuckDBPyConnection, name: str, password: str) -> bool:
     """Whether NAME's password is PASSWORD; an unknown name takes as long as a wrong password."""
     row = store.first(con, "SELECT password_hash FROM operators WHERE name = ?", [name])
-    stored = row[0] if row else _DUMMY
+    stored = row[0] if row else _dummy_hash()
     try:
         _HASHER.verify(stored, password)
     except (VerificationError, InvalidHashError):
@@ -83,7 +84,10 @@ def login(con: duckdb.DuckDBPyConnection, name: str, password: str) -> bool:
     return row is not None
 
 
-_DUMMY = _HASHER.hash(secrets.token_hex(16))
+@cache
+def _dummy_hash() -> str:
+    """A hash no password matches, made once when first needed (a hash costs ~0.1 s: no command pays it at start)."""
+    return _HASHER.hash(secrets.token_hex(16))
 
 
 # --------------------------------------------------------------------------- tokens
