@@ -106,10 +106,13 @@ def for_import(cfg: Config, columns: ColumnChoices | None = None, header: Header
 ONE_IMPORT = threading.RLock()
 
 
-def import_choices(cfg: Config, maps, ignore, header_row: int | None,
-                   no_header: bool) -> tuple[ColumnChoices, HeaderChoice]:
+def import_choices(cfg: Config, maps, ignore, header_row: int | None, no_header: bool, *,
+                   groups=(), no_group: bool = False) -> tuple[ColumnChoices, HeaderChoice]:
     """The operator's column and header choices for one import, checked like the config; a bad one is a
-    `UsageError` naming it (`--map`, `--ignore`, `--header-row`, `--no-header`, or the same fields of a form)."""
+    `UsageError` naming it (`--map`, `--ignore`, `--header-row`, `--no-header`, `--group` with `--no-group`, or
+    the same fields of a form)."""
+    if no_group and groups:
+        raise UsageError("--no-group and --group contradict each other; give one of them.")
     if no_header and header_row is not None:
         raise UsageError("--no-header and --header-row contradict each other; give one of them.")
     if header_row is not None and header_row < 1:

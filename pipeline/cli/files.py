@@ -69,11 +69,6 @@ def group_options(fn):
                         help="Also add every imported contact to this group, created when missing (repeatable).")(fn)
 
 
-def _check_groups(groups: tuple[str, ...], no_group: bool) -> None:
-    if no_group and groups:
-        raise UsageError("--no-group and --group contradict each other; give one of them.")
-
-
 @click.command("import")
 @click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
 @group_options
@@ -98,8 +93,7 @@ def import_cmd(ctx, files: tuple[Path, ...], groups: tuple[str, ...], no_group: 
     Example: contacts import list.xlsx --header-row 3 --map "Mobile No.=phone" --ignore Notes
     """
     cfg = get_config(ctx)
-    _check_groups(groups, no_group)
-    columns, header = import_choices(cfg, maps, ignore, header_row, no_header)
+    columns, header = import_choices(cfg, maps, ignore, header_row, no_header, groups=groups, no_group=no_group)
     con = open_store(cfg)
     failed = 0
     results = []
@@ -343,8 +337,7 @@ def paste_cmd(ctx, groups, no_group, maps, ignore, labels_as_groups, header_row,
     Example: contacts paste --no-header --map 1=first_name --map 2=phone < rows.txt
     """
     cfg = get_config(ctx)
-    _check_groups(groups, no_group)
-    columns, header = import_choices(cfg, maps, ignore, header_row, no_header)
+    columns, header = import_choices(cfg, maps, ignore, header_row, no_header, groups=groups, no_group=no_group)
     data = stdin_bytes()
     if not data.strip():
         raise UsageError("Nothing was pasted: give a header line and at least one row on stdin.")

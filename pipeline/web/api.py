@@ -461,9 +461,7 @@ def import_file(request: Request, file: Annotated[UploadFile, File(description="
     the run's summary with its `run` id (`status` failed: 422 with the summary; content imported before: 200
     with status duplicate)."""
     cfg: Config = request.app.state.cfg
-    columns, header = import_choices(cfg, map, ignore, header_row, no_header)
-    if no_group and group:
-        raise UsageError("--no-group and --group contradict each other; give one of them.")
+    columns, header = import_choices(cfg, map, ignore, header_row, no_header, groups=group, no_group=no_group)
     note = None
     with files.uploaded(cfg, file) as path:
         try:
