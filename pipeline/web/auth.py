@@ -106,6 +106,12 @@ def _token_owner(app, token: str) -> str | None:
     return name
 
 
+def operator_of(request: Request) -> Caller | None:
+    """The operator signed in by the request's session cookie, or None."""
+    session = request.app.state.sessions.get(request.cookies.get(SESSION_COOKIE))
+    return Caller(session.name, "operator", session.csrf) if session else None
+
+
 async def identify(request: Request) -> Caller:
     """Who sends a request, by its token or its session (no CSRF check yet), or `NotSignedIn`; found once a request.
 
@@ -126,11 +132,10 @@ async def identify(request: Request) -> Caller:
     elif header:
         raise NotSignedIn("Send the API token as `Authorization: Bearer TOKEN`.")
     else:
-        session = app.sessions.get(request.cookies.get(SESSION_COOKIE))
-        if session is None:
+        found = operator_of(request)
+        if found is None:
             raise NotSignedIn("Sign in first: open the console's login page, or send an API token as "
                               "`Authorization: Bearer TOKEN`.")
-        found = Caller(session.name, "operator", session.csrf)
     request.state.caller = found
     return found
 

@@ -18,7 +18,7 @@ from fastapi.routing import APIRoute
 from markupsafe import Markup, escape
 
 from ..errors import PipelineError, UsageError
-from .auth import SESSION_COOKIE, Caller
+from .auth import Caller, operator_of
 
 #: Rows a table of the console shows per page.
 PAGE_SIZE = 50
@@ -26,8 +26,7 @@ PAGE_SIZE = 50
 
 def signed_in(request: Request) -> Caller | None:
     """The operator of a page that is open to everyone (the API docs), so the layout can show the menu."""
-    session = request.app.state.sessions.get(request.cookies.get(SESSION_COOKIE))
-    return Caller(session.name, "operator", session.csrf) if session else None
+    return operator_of(request)
 
 
 def render(request: Request, template: str, who: Caller | None = None, status_code: int = 200,
