@@ -21,7 +21,7 @@ from .config import Config, clean_name
 from .errors import Reason, Rejection, Rejections, shown
 from .fields import ColumnMap, catalog, column_rank, phone_labels, says_mobile
 from .normalize import Normalized, normalize_column, truthy_column, unguard_column
-from .normalize.details import Candidate, mobile_cells, pick_detail
+from .normalize.details import Candidate, first_filled, mobile_cells, pick_detail
 from .plan import ImportPlan
 from .read import Table
 
@@ -68,14 +68,6 @@ def split_groups(cell: str) -> list[str]:
         if name:
             names.append(name)
     return names
-
-
-def _coalesce(arrays: list[pa.Array]) -> pa.Array:
-    """The first non-empty cell of several columns that map to one field (the reader strips cells)."""
-    out = arrays[0]
-    for other in arrays[1:]:
-        out = pc.if_else(pc.equal(out, ""), other, out)
-    return out
 
 
 class _Reasons:
@@ -141,7 +133,7 @@ def prepare(table: Table, columns: list[ColumnMap], cfg: Config, *, rule_groups:
             # a csv export's formula guard comes off, so an exported value imports back unchanged; only a
             # text file can hold one (an xlsx export guards nothing: its cells are text cells)
             by_target.setdefault(c.target, []).append(unguard_column(cells) if table.format == "csv" else cells)
-    raw = {target: _coalesce(arrays) for target, arrays in by_target.items()
+    raw = {target: first_filled(arrays) for target, arrays in by_target.items()
            if target not in ("groups", "phone", "email")}
     clear = p.empty_cells == "clear"
 

@@ -71,7 +71,7 @@ def pick_detail(candidates: list[Candidate], kind: str, region: str = "") -> tup
     for j in range(len(candidates)):  # else the first valid one
         which = _take(which, j, valid[j])
 
-    raw = _first_filled([c.raw for c in candidates])
+    raw = first_filled([c.raw for c in candidates])
     values = pa.nulls(n, pa.string())
     for j, (cand, norm) in enumerate(zip(candidates, norms)):
         here = pc.fill_null(pc.equal(which, j), False)
@@ -131,7 +131,8 @@ def _count(flags: list[pa.Array]) -> pa.Array:
     return out
 
 
-def _first_filled(arrays: list[pa.Array]) -> pa.Array:
+def first_filled(arrays: list[pa.Array]) -> pa.Array:
+    """The first non-empty cell of several columns that map to one field (the reader strips cells)."""
     out = arrays[0]
     for other in arrays[1:]:
         out = pc.if_else(pc.equal(out, ""), other, out)
