@@ -33,6 +33,8 @@ DEFAULT_FIELDS: tuple[str, ...] = (
     "first_name", "last_name", "phone", "email", "birth_date", "gender", "city",
     "address", "zip_code", "country", "company", "job_title", "external_id",
 )
+#: Each default field's type (every one is text but the birth date).
+DEFAULT_TYPES: dict[str, str] = {name: "text" for name in DEFAULT_FIELDS} | {"birth_date": "date"}
 #: Column targets that are not fields.
 SPECIAL_TARGETS: tuple[str, ...] = ("groups", "optout", "ignore")
 #: Columns the store keeps beside the fields, or the import works with: no custom field may take their names.

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import yaml
 
-from .config import DEFAULT_FIELDS, CustomField, FieldsConfig, first_rule
+from .config import DEFAULT_FIELDS, DEFAULT_TYPES, CustomField, FieldsConfig, first_rule
 from .errors import UsageError
 
 #: Columns the reject workbook adds; a re-dropped workbook never imports them.
@@ -146,8 +146,6 @@ _GROUP_PART_WORDS = ("value", "label", "type", "formatted", "street", "city", "p
 _GROUPED = re.compile(r"([a-z]+?)([0-9]+)(" + "|".join(_GROUP_PART_WORDS) + r")")
 
 #: The type of each default field.
-DEFAULT_TYPES: dict[str, str] = {name: "text" for name in DEFAULT_FIELDS} | {"birth_date": "date"}
-
 FIELD_LABELS: dict[str, str] = {
     "first_name": "First name", "last_name": "Last name", "phone": "Phone", "email": "Email",
     "birth_date": "Birth date", "gender": "Gender", "city": "City", "address": "Address",

@@ -6,7 +6,9 @@ a `mirror` rule, and some files are their reject workbook fixed and dropped back
 After every step: the recipient list (of every group, every contact, and an
 ad-hoc list naming every value) holds no opted-out detail, and the opt-out list
 is exactly what the opt-outs and reinstatements made it, so a detail becomes
-reachable again only through `optout remove` (never through `runs undo`).
+reachable again only through `optout remove` (never through `runs undo`); and
+what lists and searches read (each contact's kept search text and opt-out
+marks) is what its fields and the opt-out list make it.
 """
 
 from __future__ import annotations
@@ -234,6 +236,27 @@ class OptOutMachine(RuleBasedStateMachine):
                 # every detail that is not out, of a contact or named, is listed: nothing else is left out
                 everything = {(c, v) for c, v in refs.details} | self.stored_details()
                 assert set(listed) == everything - self.out
+
+    @invariant()
+    def what_lists_read_is_what_the_store_holds(self) -> None:
+        """Each contact's kept search text and opt-out marks are those its fields and the opt-out list make."""
+        own = {c: f'c."{c}"' for c in [*store.listing.search_columns(self.con), "phone", "email"]}
+        wrong = self.con.execute(
+            "SELECT c.id FROM contacts c WHERE " + " OR ".join(
+                f"c.{col} IS DISTINCT FROM ({sql})" for col, sql in store.listing.marks(own).items())).fetchall()
+        assert not wrong, f"opt-out marks differ from the opt-out list: contacts {wrong[:3]}"
+        texts = [own[c] for c in store.listing.search_columns(self.con)]
+        made = set(self.con.execute(f"SELECT id, lower(concat_ws(chr(31), {', '.join(texts)})), phone "
+                                    "FROM contacts c").fetchall())
+        kept = self.con.execute("SELECT id, text, phone FROM contact_search").fetchall()
+        assert len(kept) == len(set(kept)) and set(kept) == made, "a search row is not its contact's"
+        marks = self.con.execute("SELECT count(*) FROM contacts WHERE (phone IS NULL) <> (_phone_out IS NULL) "
+                                 "OR (email IS NULL) <> (_email_out IS NULL)").fetchall()[0][0]
+        assert not marks, "a mark is NULL exactly when its detail is"
+        statuses = {(r[0], r[1]) for r in self.con.execute(
+            f"SELECT 'sms', phone FROM contacts c WHERE {store.PHONE_STATUS} = 'opted_out' UNION ALL "
+            f"SELECT 'email', email FROM contacts c WHERE {store.EMAIL_STATUS} = 'opted_out'").fetchall()}
+        assert statuses == self.stored_details() & self.out, "a detail shows opted out exactly when it is"
 
     def has_group(self, name: str) -> bool:
         return store.first(self.con, "SELECT 1 FROM groups WHERE lower(name) = lower(?)", [name]) is not None

@@ -258,19 +258,18 @@ def contact_groups(con: duckdb.DuckDBPyConnection, cfg: Config, ids: Sequence[in
     out: dict[int, list[str]] = {i: [] for i in ids}
     if not ids:
         return out
-    con.register("_these", pa.table({"id": pa.array(list(ids), pa.int64())}))
-    try:
-        for cid, name in con.execute(
-                "SELECT m.contact_id, g.name FROM memberships m JOIN groups g ON g.id = m.group_id "
-                "WHERE m.contact_id IN (SELECT id FROM _these) ORDER BY lower(g.name)").fetchall():
-            out[cid].append(name)
-        for d in cfg.groups.dynamic:
-            sql, params = compile_where(d.where, cfg)
-            for (cid,) in con.execute(f"SELECT c.id FROM contacts c WHERE c.id IN (SELECT id FROM _these) AND {sql}",
-                                      params).fetchall():
-                out[cid].append(d.name)
-    finally:
-        con.unregister("_these")
+    # the ids travel as a parameter, not a registered table: reading registers nothing, so a page read while
+    # an import commits never stops the import's checkpoint
+    these = list(ids)
+    for cid, name in con.execute(
+            "SELECT m.contact_id, g.name FROM memberships m JOIN groups g ON g.id = m.group_id "
+            "WHERE m.contact_id IN (SELECT unnest(?::BIGINT[])) ORDER BY lower(g.name)", [these]).fetchall():
+        out[cid].append(name)
+    for d in cfg.groups.dynamic:
+        sql, params = compile_where(d.where, cfg)
+        for (cid,) in con.execute(f"SELECT c.id FROM contacts c WHERE c.id IN (SELECT unnest(?::BIGINT[])) AND {sql}",
+                                  [these] + params).fetchall():
+            out[cid].append(d.name)
     return out
 
 

@@ -150,6 +150,7 @@ def remove(con: duckdb.DuckDBPyConnection, raw: str, *, reason: str, region: str
         if store.first(con, "SELECT 1 FROM optouts WHERE channel = ? AND value = ?", [ch, value]) is None:
             raise NotFound(f"{value} is not on the opt-out list.")
         con.execute("DELETE FROM optouts WHERE channel = ? AND value = ?", [ch, value])
+        store.listing.mark(con, ch, "SELECT ?", False, [value])
         con.execute("INSERT INTO optout_history (\"at\", channel, value, action, source, reason, \"by\") "
                     "VALUES (?, ?, ?, 'opt_in', ?, ?, ?)", [utcnow(), ch, value, source, reason.strip(),
                                                            by or current_user()])

@@ -19,6 +19,7 @@ import pyarrow as pa
 
 from ..config import DEFAULT_FIELDS, Config
 from ..errors import ConfigError, DatabaseBusy, PipelineError, SystemFailure, os_failure
+from . import listing
 
 SCHEMA_VERSION = "1"
 
@@ -182,7 +183,8 @@ def busy_reason(cfg: Config) -> str:
 
 
 def ensure_schema(con: duckdb.DuckDBPyConnection, cfg: Config) -> None:
-    """Create missing tables and a column for each custom field (removed fields keep their data)."""
+    """Create missing tables, a column for each custom field (removed fields keep their data) and the columns
+    lists read (`listing`)."""
     for stmt in _SCHEMA:
         con.execute(stmt)
     have = {r[0] for r in con.execute(
@@ -190,22 +192,37 @@ def ensure_schema(con: duckdb.DuckDBPyConnection, cfg: Config) -> None:
     for f in cfg.fields.custom_fields:
         if f.name not in have:
             con.execute(f"ALTER TABLE contacts ADD COLUMN {q(f.name)} VARCHAR")
+    listing.ensure(con, cfg, have)
     con.execute("INSERT INTO meta VALUES ('schema_version', ?) ON CONFLICT DO NOTHING", [SCHEMA_VERSION])
 
 
-def checkpoint(con: duckdb.DuckDBPyConnection) -> None:
-    """Write what the last transactions committed into the database file proper (DuckDB's CHECKPOINT).
+#: How long `checkpoint` keeps trying while requests read the database.
+CHECKPOINT_TRIES_SECONDS = 5.0
+
+
+def checkpoint(con: duckdb.DuckDBPyConnection, *, tries_seconds: float = CHECKPOINT_TRIES_SECONDS) -> bool:
+    """Write what the last transactions committed into the database file proper (DuckDB's CHECKPOINT); whether
+    it was written.
 
     DuckDB does so by itself when a big commit finds no other transaction
     open, or when its last connection closes.  Where the database stays open
     and read meanwhile (`contacts serve`), neither may happen after an import,
     and every later scan reads the import's rows from the log, 2-3x slower.  A
-    checkpoint that cannot run now is left to DuckDB: nothing is lost by it.
+    checkpoint cannot run while another transaction reads (it would rewrite
+    what that one sees), so it is tried again between requests for a few
+    seconds; one that never finds a gap is left to DuckDB: nothing is lost by it.
     """
-    try:
-        con.execute("CHECKPOINT")
-    except duckdb.Error:
-        pass
+    deadline = time.monotonic() + tries_seconds
+    while True:
+        try:
+            con.execute("CHECKPOINT")
+            return True
+        except duckdb.TransactionException:
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(0.01)
+        except duckdb.Error:
+            return False
 
 
 def next_ids(con: duckdb.DuckDBPyConnection, counter: str, n: int, table: str) -> int:
@@ -288,6 +305,8 @@ def add_optouts(con: duckdb.DuckDBPyConnection, details: pa.Table, now: datetime
         con.unregister("new_optouts")
     con.execute("INSERT INTO optouts (channel, value, since, source, reason, \"by\") "
                 "SELECT channel, value, ?, ?, ?, ? FROM _added", [now, source, reason, by])
+    for channel in ("sms", "email"):
+        listing.mark(con, channel, "SELECT value FROM _added WHERE channel = ?", True, [channel])
     con.execute("INSERT INTO optout_history (\"at\", channel, value, action, source, reason, \"by\") "
                 "SELECT ?, channel, value, 'opt_out', ?, ?, ? FROM _added", [now, source, reason, by])
     n = con.execute("SELECT count(*) FROM _added").fetchall()[0][0]

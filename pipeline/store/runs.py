@@ -9,6 +9,7 @@ import duckdb
 
 from ..clock import ISO_TIME
 from ..errors import Conflict, NotFound
+from . import listing
 from .db import first, next_ids, q
 
 
@@ -109,6 +110,7 @@ def undo_run(con: duckdb.DuckDBPyConnection, run_id: int, now: datetime) -> dict
     con.execute("DELETE FROM memberships WHERE contact_id IN (SELECT id FROM created WHERE untouched)")
     deleted = con.execute("DELETE FROM contacts WHERE id IN (SELECT id FROM created WHERE untouched)"
                           ).fetchall()[0][0]
+    listing.forget(con, "SELECT id FROM created WHERE untouched")
     kept_created = [r[0] for r in con.execute("SELECT id FROM created WHERE NOT untouched ORDER BY id").fetchall()]
     con.execute("UPDATE runs SET undone_at = ? WHERE id = ?", [now, run_id])
     con.execute("DROP TABLE ch; DROP TABLE created")
@@ -147,6 +149,7 @@ def _revert_values(con: duckdb.DuckDBPyConnection, now: datetime) -> tuple[int, 
     for c in cols:
         con.execute(f"UPDATE contacts SET {q(c)} = u.old_value, updated_at = ? FROM upd u "
                     "WHERE u.id = contacts.id AND u.col = ? AND u.why IS NULL", [now, c])
+    listing.refresh(con, "SELECT id FROM upd WHERE why IS NULL")
     restored = con.execute("SELECT count(DISTINCT id) FROM upd WHERE why IS NULL").fetchall()[0][0]
     left = [{"contact_id": i, "field": c, "why": w} for i, c, w in con.execute(
         "SELECT id, col, why FROM upd WHERE why IS NOT NULL AND col NOT LIKE '%\\_raw' ESCAPE '\\' "

@@ -7,18 +7,30 @@ from ..config import DEFAULT_FIELDS, Config
 # Opt-out tests are IN subqueries, not LEFT JOINs with optouts: DuckDB 2.0.1 drops the LIMIT of
 # `... LEFT JOIN optouts ... WHERE <test on the joined columns> ORDER BY ... LIMIT n` when optouts
 # is empty (and with an OR in the test, even when it is not): a page of 2 came back with every row.
-#: A contact `c`'s phone is opted out (NULL when it has none).
-PHONE_OUT = "c.phone IN (SELECT value FROM optouts WHERE channel = 'sms')"
-#: A contact `c`'s e-mail is opted out (NULL when it has none).
-EMAIL_OUT = "c.email IN (SELECT value FROM optouts WHERE channel = 'email')"
+
+
+def opted_out(detail: str, value: str | None = None) -> str:
+    """Whether a `phone` or `email` (the SQL `value`, else contact `c`'s) is on the opt-out list (for a NULL
+    detail: NULL, or false while the channel's list is empty)."""
+    channel = "sms" if detail == "phone" else "email"
+    return f"{value or 'c.' + detail} IN (SELECT value FROM optouts WHERE channel = '{channel}')"
+
+
+#: A contact `c`'s phone is opted out.
+PHONE_OUT = opted_out("phone")
+#: A contact `c`'s e-mail is opted out.
+EMAIL_OUT = opted_out("email")
+# Lists, searches, counts and the status shown read the marks kept beside each contact (listing.py), which
+# every change to a contact's details or to the opt-out list updates; the recipient list reads the opt-out
+# list itself (PHONE_OUT, EMAIL_OUT).
 #: A contact `c`'s phone, or e-mail, is present and not opted out.
-PHONE_REACHABLE = f"(c.phone IS NOT NULL AND NOT {PHONE_OUT})"
-EMAIL_REACHABLE = f"(c.email IS NOT NULL AND NOT {EMAIL_OUT})"
+PHONE_REACHABLE = "coalesce(NOT c._phone_out, false)"
+EMAIL_REACHABLE = "coalesce(NOT c._email_out, false)"
 #: A contact `c` is active: at least one of its details is present and not opted out.
-ACTIVE = f"({PHONE_REACHABLE} OR {EMAIL_REACHABLE})"
-#: Each detail's status: `active`, `opted_out` or `none`.
-PHONE_STATUS = f"CASE WHEN c.phone IS NULL THEN 'none' WHEN {PHONE_OUT} THEN 'opted_out' ELSE 'active' END"
-EMAIL_STATUS = f"CASE WHEN c.email IS NULL THEN 'none' WHEN {EMAIL_OUT} THEN 'opted_out' ELSE 'active' END"
+ACTIVE = "coalesce(NOT c._phone_out OR NOT c._email_out, false)"
+#: Each detail's status: `active`, `opted_out` or `none` (a mark is NULL exactly when the detail is).
+PHONE_STATUS = "CASE WHEN c._phone_out IS NULL THEN 'none' WHEN c._phone_out THEN 'opted_out' ELSE 'active' END"
+EMAIL_STATUS = "CASE WHEN c._email_out IS NULL THEN 'none' WHEN c._email_out THEN 'opted_out' ELSE 'active' END"
 
 
 def field_columns(cfg: Config) -> list[str]:

@@ -18,6 +18,7 @@ from .. import hooks
 from ..config import Config
 from ..errors import Reason, Rejection, Rejections
 from ..plan import ImportPlan
+from . import listing
 from .db import add_optouts, ensure_groups, next_ids, q
 from .sql import field_columns
 
@@ -293,16 +294,24 @@ def import_rows(con: duckdb.DuckDBPyConnection, cfg: Config, plan: ImportPlan, n
                 "AS cid FROM final WHERE target IS NULL", [start])
     col_list = ", ".join(q(c) for c in all_cols)
     if n_new:
-        con.execute(f"INSERT INTO contacts (id, {col_list}, created_at, updated_at) SELECT ids.cid, {col_list}, ?, ? "
-                    f"FROM final JOIN ids USING (label)", [now, now])
+        new = {c: f"final.{q(c)}" for c in all_cols}
+        kept = listing.marks(new)
+        con.execute(f"INSERT INTO contacts (id, {col_list}, created_at, updated_at, {', '.join(kept)}) "
+                    f"SELECT ids.cid, {col_list}, ?, ?, {', '.join(kept.values())} FROM final JOIN ids USING (label)",
+                    [now, now])
+        listing.add_rows(con, "final JOIN ids USING (label)", {"id": "ids.cid"} | new)
         if run_id is not None:
             con.execute("INSERT INTO run_created VALUES (?, ?, ?, ?)", [run_id, start, n_new, now])
     if n_upd:
         if run_id is not None:
             _keep_updates(con, run_id, all_cols)
         upd = ", ".join(f"{q(c)} = u.{q(c)}" for c in all_cols)
+        # the opt-out marks of the new details, or of the stored ones where the file writes none
+        new = {c: f"contacts.{q(c)}" for c in ("phone", "email")} | {c: f"u.{q(c)}" for c in all_cols}
+        upd += "".join(f", {col} = {sql}" for col, sql in listing.marks(new).items())
         con.execute(f"UPDATE contacts SET {upd}, updated_at = ? FROM (SELECT * FROM final WHERE _changed) u "
                     "WHERE contacts.id = u.target", [now])
+        listing.reindex(con, "SELECT target FROM final WHERE _changed")
 
     counts = {"new": n_new, "updated": n_upd, "unchanged": n_clusters - n_new - n_upd,
               "duplicate": n_rows - n_clusters}
