@@ -7,7 +7,9 @@ commit and recovery are `outbox.py`'s; the files move only through these two.
 
 from __future__ import annotations
 
+import os
 import shutil
+import sys
 import threading
 import time
 from contextlib import contextmanager
@@ -104,6 +106,24 @@ def for_import(cfg: Config, columns: ColumnChoices | None = None, header: Header
 
 #: Imports in one process take turns: the daemon's and the console's share one database (and its outbox).
 ONE_IMPORT = threading.RLock()
+#: How much lower than the console's requests an import in the same process is scheduled (a Unix nice value).
+IMPORT_NICENESS = 10
+
+
+def lower_this_thread(niceness: int = IMPORT_NICENESS) -> None:
+    """Schedule the calling thread (and the threads it starts) below the process's others, where the system
+    can (on Linux a thread has its own nice value).
+
+    Beside the console (`serve`), an import then takes the time requests
+    leave: a search answers in about the time it takes with the machine
+    idle, and the import takes longer only while requests come.  No way
+    back: a thread cannot raise its own priority again without privileges.
+    """
+    if hasattr(os, "setpriority") and sys.platform.startswith("linux"):
+        try:
+            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), niceness)
+        except OSError:
+            pass
 
 
 def import_choices(cfg: Config, maps, ignore, header_row: int | None, no_header: bool, *,

@@ -174,3 +174,62 @@ def test_every_change_through_the_api_is_recorded_with_who_made_it(home):
         ("token crm-sync", "api", "POST /api/v1/contacts", 409),
         ("token crm-sync", "api", "POST /api/v1/contacts", 201),
     ]
+
+
+def _nice_of(pid: int, tid: int) -> int:
+    """A thread's nice value, as /proc shows it (field 19 of its stat line)."""
+    stat = Path(f"/proc/{pid}/task/{tid}/stat").read_text()
+    return int(stat[stat.rindex(")") + 2:].split()[16])
+
+
+@pytest.mark.skipif(not Path("/proc/self/task").is_dir(), reason="threads' nice values are read from Linux's /proc")
+def test_under_serve_watch_the_daemon_is_scheduled_below_the_console(home):
+    """The daemon (the process's main thread) imports at nice 10; the console's threads answer at the caller's."""
+    server = Server(home, "--watch")
+    try:
+        pid = server.proc.pid
+        deadline = time.monotonic() + 10
+        while _nice_of(pid, pid) == os.getpriority(os.PRIO_PROCESS, 0) and time.monotonic() < deadline:
+            time.sleep(0.1)  # the daemon lowers itself once the console is up
+        nice = {int(t): _nice_of(pid, int(t)) for t in os.listdir(f"/proc/{pid}/task")}
+        base = os.getpriority(os.PRIO_PROCESS, 0)
+        assert nice[pid] == min(base + 10, 19), nice
+        assert base in [n for t, n in nice.items() if t != pid], "the console's threads keep their priority"
+        assert httpx.get(server.base + "/login").status_code == 200
+    finally:
+        code, out = server.stop()
+    assert code == 0, out
+
+
+@pytest.mark.skipif(not Path("/proc/self/task").is_dir(), reason="threads' nice values are read from Linux's /proc")
+def test_an_import_through_the_console_runs_below_the_requests_and_says_what_failed(tmp_path):
+    """`files.run_import` imports on a thread of its own at nice 10 (the reporter runs on it); the requests'
+    thread keeps its priority, and an import that raises raises in the caller."""
+    import threading
+
+    from pipeline.config import load_config
+    from pipeline.errors import UsageError
+    from pipeline.fields import ColumnChoices
+    from pipeline.web import create_app
+    from pipeline.web.files import run_import
+
+    home = make_home(tmp_path / "home")
+    app = create_app(load_config(home))
+    seen: list[int] = []
+
+    class Stages:
+        def stage(self, file: str, name: str) -> None:
+            seen.append(os.getpriority(os.PRIO_PROCESS, threading.get_native_id()))
+
+    base = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+    src = csv_file(tmp_path / "walkins.csv", [["Name", "Mobile"], ["Dana", "054-765-4321"]])
+    try:
+        summary = run_import(app, src, reporter=Stages())
+        assert summary.status == "done" and summary.rows["new"] == 1
+        assert seen and set(seen) == {min(base + 10, 19)}, seen
+        assert os.getpriority(os.PRIO_PROCESS, threading.get_native_id()) == base
+        with pytest.raises(UsageError):
+            run_import(app, csv_file(tmp_path / "again.csv", [["Name", "Mobile"], ["Avi", "052-333-4444"]]),
+                       columns=ColumnChoices(maps=(("No such column", "phone"),)))
+    finally:
+        app.state.keeper.close()

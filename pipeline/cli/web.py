@@ -12,6 +12,7 @@ import click
 from ..daemon import run
 from ..errors import UsageError
 from ..manage import access, audit
+from ..process import lower_this_thread
 from .common import command_store, echo_json, echo_table, fail_cleanly, plural, say
 
 
@@ -46,6 +47,8 @@ def serve_cmd(ctx, host: str, port: int, watch: bool) -> None:
     thread = threading.Thread(target=srv.run, kwargs={"sockets": [sock]}, name="console", daemon=True)
     thread.start()
     try:
+        if watch:
+            lower_this_thread()  # the daemon's imports take the time the console's requests leave
         code = run(cfg) if watch else _until_stopped(thread)
     finally:
         srv.should_exit = True

@@ -31,7 +31,7 @@ from ..manage.contacts import export_headers, export_row, field_list, list_conta
 from ..manage.optouts import read_optout_values
 from ..outbox import RunSummary, recover
 from ..output import safe_name, write_table
-from ..process import ONE_IMPORT, process_file
+from ..process import ONE_IMPORT, lower_this_thread, process_file
 from ..read import too_big
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -76,11 +76,35 @@ def run_import(app, path: Path, *, groups: Sequence[str] = (), no_group: bool = 
                dry_run: bool = False, force: bool = False, reporter=None) -> RunSummary:
     """Import one uploaded file as `contacts import` does, on the server's open store."""
     cfg: Config = app.state.cfg
-    with ONE_IMPORT, app.state.keeper.cursor() as con:
-        if not dry_run:  # what an import killed after its commit left half done, finished first (as `import` does)
-            recover(cfg, con)
-        return process_file(path, cfg, groups=list(groups), no_group=no_group, columns=columns, header=header,
-                            dry_run=dry_run, force=force, con=con, reporter=reporter)
+
+    def work() -> RunSummary:
+        with ONE_IMPORT, app.state.keeper.cursor() as con:
+            if not dry_run:  # what an import killed after its commit left half done, finished first (as `import` does)
+                recover(cfg, con)
+            return process_file(path, cfg, groups=list(groups), no_group=no_group, columns=columns, header=header,
+                                dry_run=dry_run, force=force, con=con, reporter=reporter)
+
+    return lowered(work)
+
+
+def lowered(work):
+    """Run `work` on a thread of its own, scheduled below the requests' threads (`lower_this_thread`); its
+    result, or its error.  The thread is new and ends with the work."""
+    done: dict = {}
+
+    def run() -> None:
+        lower_this_thread()
+        try:
+            done["value"] = work()
+        except BaseException as e:  # noqa: BLE001 - raised again by the caller's thread
+            done["error"] = e
+
+    thread = threading.Thread(target=run, name="import")
+    thread.start()
+    thread.join()
+    if "error" in done:
+        raise done["error"]
+    return done["value"]
 
 
 def optout_values(cfg: Config, text: str) -> list[str]:
