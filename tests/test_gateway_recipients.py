@@ -11,7 +11,11 @@ import pyarrow as pa
 import pytest
 from helpers import cli, make_home
 
-from pipeline.normalize.phone_types import _library_type, number_types
+from pipeline.normalize.phone_types import (
+    _library_type,
+    number_types,
+    number_types_threaded,
+)
 
 FIELDS = """\
 custom_fields:
@@ -94,6 +98,16 @@ def test_number_types_agree_with_the_library():
     assert got[-1] is None
     wrong = [(p, g, _library_type(p)) for p, g in zip(values[:-1], got) if g != _library_type(p)]
     assert len(values) > 5000 and wrong == []
+
+
+def test_a_long_column_typed_on_two_threads_is_typed_as_on_one():
+    rng = random.Random(11)
+    values = [rng.choice([f"+9725{rng.randrange(10 ** 8):08d}", f"+9723{rng.randrange(10 ** 7):07d}",
+                          f"+1202{rng.randrange(10 ** 7):07d}", f"+44{rng.randrange(10 ** 10):010d}", None])
+              for _ in range(120_000)]  # over the threshold, with nulls and shared calling codes in both halves
+    phones = pa.array(values, pa.string())
+    assert number_types_threaded(phones).to_pylist() == number_types(phones).to_pylist()
+    assert number_types_threaded(phones.slice(0, 10)).to_pylist() == number_types(phones.slice(0, 10)).to_pylist()
 
 
 def test_the_list_carries_the_custom_fields_by_default(home):

@@ -19,7 +19,7 @@ import pyarrow.compute as pc
 from .. import store
 from ..config import Config
 from ..errors import UsageError
-from ..normalize.phone_types import number_types
+from ..normalize.phone_types import number_types_threaded
 from . import groups as groups_mod
 from .contacts import Listed, resolve_listed
 
@@ -179,7 +179,8 @@ def _named_rows(con: duckdb.DuckDBPyConnection, cfg: Config, named: list[tuple[s
 
 def _sendable(rows: pa.Table, column: str, cfg: Config, left_out: dict[str, int]) -> pa.Table:
     """The rows whose phone can take an SMS (`sms_number_types`); the others are counted as left out."""
-    ok = pc.is_in(number_types(rows[column].combine_chunks()), value_set=pa.array(cfg.pipeline.sms_number_types, pa.string()))
+    ok = pc.is_in(number_types_threaded(rows[column].combine_chunks()),
+                  value_set=pa.array(cfg.pipeline.sms_number_types, pa.string()))
     ok = pc.fill_null(ok, False)
     left_out["not_mobile"] += ok.false_count
     return rows if ok.false_count == 0 else rows.filter(ok)
