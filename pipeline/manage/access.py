@@ -108,28 +108,29 @@ def create_token(con: duckdb.DuckDBPyConnection, name: str) -> str:
     return token
 
 
-def token_owner(con: duckdb.DuckDBPyConnection, token: str) -> str | None:
-    """The name of the token TOKEN, or None when no token is so."""
-    row = store.first(con, "SELECT name FROM tokens WHERE token_hash = ?", [_token_hash(token)])
-    return row[0] if row else None
-
-
 #: A token's last use is noted at most this often, in seconds: requests do not each write to the store.
 TOUCH_EVERY = 60
 
 
-def touch_token(con: duckdb.DuckDBPyConnection, name: str) -> None:
-    """Note that the token NAME was used now, unless that was noted within `TOUCH_EVERY` seconds.
+def token_owner(con: duckdb.DuckDBPyConnection, token: str) -> str | None:
+    """The name of the token TOKEN, or None when no token is so; its use is noted, unless that was noted
+    within `TOUCH_EVERY` seconds (one read per request, a write at most once a minute).
 
     Two requests with one token may note it at the same instant; DuckDB refuses the second write (a
     conflict), and the first one's time stands for both.
     """
     now = utcnow()
-    try:
-        con.execute("UPDATE tokens SET last_used_at = ? WHERE name = ? AND (last_used_at IS NULL OR "
-                    "last_used_at < ? - INTERVAL (?) SECOND)", [now, name, now, TOUCH_EVERY])
-    except duckdb.TransactionException:
-        pass
+    row = store.first(con, "SELECT name, last_used_at IS NULL OR last_used_at < ? - INTERVAL (?) SECOND "
+                      "FROM tokens WHERE token_hash = ?", [now, TOUCH_EVERY, _token_hash(token)])
+    if row is None:
+        return None
+    name, stale = row
+    if stale:
+        try:
+            con.execute("UPDATE tokens SET last_used_at = ? WHERE name = ?", [now, name])
+        except duckdb.TransactionException:
+            pass
+    return name
 
 
 def revoke_token(con: duckdb.DuckDBPyConnection, name: str) -> None:

@@ -297,6 +297,12 @@ def list_groups(con: duckdb.DuckDBPyConnection, cfg: Config) -> list[dict]:
     return out
 
 
+def static_groups(con: duckdb.DuckDBPyConnection) -> list[dict]:
+    """The static groups as `list_groups` orders them, name and category only (no counting: for choosing one)."""
+    rows = con.execute("SELECT name, category FROM groups ORDER BY lower(name), id").fetchall()
+    return [{"name": n, "category": c} for n, c in rows]
+
+
 def counts(con: duckdb.DuckDBPyConnection, cfg: Config, g: Group) -> dict[str, int]:
     """A group's members: all, active, and the phones and e-mails that can be reached."""
     where, params = member_filter(con, cfg, [g])

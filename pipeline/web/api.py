@@ -8,8 +8,6 @@ command's sentence (see `problems.py`).
 
 from __future__ import annotations
 
-import tempfile
-from pathlib import Path as FilePath
 from typing import Annotated, Any
 
 from fastapi import (
@@ -31,7 +29,6 @@ from ..clock import utcnow
 from ..config import Config
 from ..errors import NotFiled, NotFound, UsageError
 from ..manage import audit, contacts, groups, optouts, recipients
-from ..output.template import write_template
 from ..process import columns_for, import_choices
 from ..read import read_head
 from . import examples as ex
@@ -346,7 +343,7 @@ def export_optouts(con: Con, channel: Channel = None, format: ExportFormat = "xl
     """`contacts optout list --export FILE`: every opted-out detail with who did it and the contact holding it."""
     rows = optouts.list_optouts(con, channel)
     keys = list(optouts.LIST_COLUMNS)
-    return files.table_download(f"optouts.{format}", keys, [[r[k] for k in keys] for r in rows])
+    return files.table_download(f"optouts.{format}", keys, ([r[k] for k in keys] for r in rows))
 
 
 @router.post("/optouts/import/file", tags=["optouts"], summary="Opt out a list file",
@@ -417,7 +414,7 @@ def export_recipients(cfg: Cfg, con: Con, group: Groups = [], channel: Channel =
                       fields: Fields = None, format: ExportFormat = "xlsx") -> Response:
     """`contacts recipients --export FILE`: phones exactly in E.164, no cell able to run as a formula."""
     r = recipients.build(con, cfg, groups=group, channel=channel, fields=_wanted(fields))
-    return files.table_download(f"recipients.{format}", r.table.column_names, list(r.export_rows()))
+    return files.table_download(f"recipients.{format}", r.table.column_names, r.export_rows())
 
 
 @router.post("/recipients", tags=["recipients"], summary="The recipient list of a list file",
@@ -503,10 +500,7 @@ def list_runs(con: Con, limit: Annotated[int | None, Query(ge=1, examples=[10])]
             responses=ex.download("contacts-template.xlsx", files.XLSX))
 def template(cfg: Cfg) -> Response:
     """`contacts template`: every field's header and a sample row, to fill in and upload."""
-    tmp = FilePath(tempfile.mkdtemp(prefix="contacts-template-"))
-    out = tmp / "contacts-template.xlsx"
-    write_template(out, cfg)
-    return files.file_download(out, cleanup=tmp)
+    return files.template_download(cfg)
 
 
 @router.get("/imports/{run_id}", tags=["imports"], summary="One import's summary", responses=ex.ok(ex.RUN))

@@ -100,10 +100,7 @@ def same(a: str, b: str) -> bool:
 def _token_owner(app, token: str) -> str | None:
     """The name of TOKEN's owner (its last use noted), or None."""
     with app.keeper.cursor() as con:
-        name = access.token_owner(con, token)
-        if name is not None:
-            access.touch_token(con, name)
-    return name
+        return access.token_owner(con, token)
 
 
 def operator_of(request: Request) -> Caller | None:

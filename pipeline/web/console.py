@@ -125,7 +125,7 @@ def _field_values(form, cfg) -> dict[str, str]:
 
 
 def _static_groups(con, cfg) -> list[str]:
-    return [g["name"] for g in groups.list_groups(con, cfg) if g["type"] == "static"]
+    return [g["name"] for g in groups.static_groups(con)]
 
 
 @router.get("/contacts/new")

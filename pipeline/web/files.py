@@ -17,7 +17,7 @@ import threading
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator, Sequence
+from typing import Any, Iterable, Iterator, Sequence
 
 from fastapi import UploadFile
 from fastapi.responses import FileResponse
@@ -31,6 +31,7 @@ from ..manage.contacts import export_headers, export_row, field_list, list_conta
 from ..manage.optouts import read_optout_values
 from ..outbox import RunSummary, recover
 from ..output import safe_name, write_table
+from ..output.template import write_template
 from ..process import ONE_IMPORT, lower_this_thread, process_file
 from ..read import too_big
 
@@ -133,13 +134,21 @@ def add_field(app, name: str, type: str, label: str | None, choices: Sequence[st
 # --------------------------------------------------------------------------- downloads
 
 
+def template_download(cfg: Config) -> FileResponse:
+    """`contacts template` as a download: every field's header and a sample row."""
+    tmp = Path(tempfile.mkdtemp(prefix="contacts-template-"))
+    out = tmp / "contacts-template.xlsx"
+    write_template(out, cfg)
+    return file_download(out, cleanup=tmp)
+
+
 def file_download(path: Path, *, cleanup: Path | None = None, name: str | None = None) -> FileResponse:
     task = BackgroundTask(shutil.rmtree, cleanup, ignore_errors=True) if cleanup else None
     media = XLSX if path.suffix.lower() == ".xlsx" else "text/csv" if path.suffix.lower() == ".csv" else None
     return FileResponse(path, filename=name or path.name, media_type=media, background=task)
 
 
-def table_download(name: str, headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> FileResponse:
+def table_download(name: str, headers: Sequence[str], rows: Iterable[Sequence[Any]]) -> FileResponse:
     """An export written as a file (cells safe from formulas, as every export) and sent, then removed."""
     folder = Path(tempfile.mkdtemp(prefix="contacts-export-"))
     path = folder / name
@@ -150,7 +159,7 @@ def table_download(name: str, headers: Sequence[str], rows: Sequence[Sequence[An
 def contacts_download(con, cfg: Config, name: str, **query) -> FileResponse:
     """Every contact a search finds (`list_contacts`'s QUERY, no paging), as `contacts list --export NAME` writes them."""
     found = list_contacts(con, cfg, **query)
-    return table_download(name, export_headers(cfg), [export_row(cfg, r) for r in found.records])
+    return table_download(name, export_headers(cfg), (export_row(cfg, r) for r in found.records))
 
 
 def rejects_download(cfg: Config, con, run_id: int) -> FileResponse:

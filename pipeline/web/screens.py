@@ -58,7 +58,7 @@ def group_page(request: Request, who: Who, cfg: Cfg, con: Con, name: str, page: 
     found = contacts.list_contacts(con, cfg, groups=[g["name"]], include_all=all, limit=PAGE_SIZE,
                                    offset=(page - 1) * PAGE_SIZE, with_total=True)
     records = contacts.with_phone_format(found.records, cfg.pipeline.phone_format, cfg.pipeline.default_region)
-    others = [o["name"] for o in groups.list_groups(con, cfg) if o["type"] == "static" and o["name"] != g["name"]]
+    others = [o["name"] for o in groups.static_groups(con) if o["name"] != g["name"]]
     return render(request, "group.html", who, g=g, records=records, total=found.total or 0, page=page,
                   pages=page_count(found.total or 0), others=others, group_url=_group_url, all=all,
                   where=json.dumps(g.get("where"), indent=2, ensure_ascii=False) if g.get("where") else "")

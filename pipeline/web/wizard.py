@@ -28,7 +28,6 @@ from ..config import Config
 from ..errors import FileRejected, NotFound, PipelineError, UsageError
 from ..fields import ColumnMap, catalog, fold
 from ..manage import groups as groups_mod
-from ..output.template import write_template
 from ..process import columns_for, import_choices
 from ..read import Table, read_head
 from . import files
@@ -118,10 +117,7 @@ def import_page(request: Request, who: Who, cfg: Cfg, group: str = "") -> HTMLRe
 @router.get("/import/template")
 def import_template(who: Who, cfg: Cfg) -> Response:
     """The example file: every field's header and a sample row."""
-    tmp = Path(tempfile.mkdtemp(prefix="contacts-template-"))
-    out = tmp / "contacts-template.xlsx"
-    write_template(out, cfg)
-    return files.file_download(out, cleanup=tmp)
+    return files.template_download(cfg)
 
 
 @router.post("/import")
@@ -237,7 +233,7 @@ def cancel(request: Request, who: Who, upload_id: str) -> Response:
 @router.get("/import/{upload_id}/group")
 def group_page(request: Request, who: Who, cfg: Cfg, con: Con, upload_id: str) -> HTMLResponse:
     up = _uploads(request).get(upload_id, _session(request))
-    static = [g for g in groups_mod.list_groups(con, cfg) if g["type"] == "static"]
+    static = groups_mod.static_groups(con)
     chosen = next((g["name"] for g in static if g["name"].casefold() == up.group.casefold()), "")
     return render(request, "import_group.html", who, up=up, groups=static, chosen=chosen,
                   rules=bool(cfg.groups.assign), stage=3)
@@ -278,20 +274,12 @@ def _start(request: Request, cfg: Config, up: Upload, *, groups: list[str], no_g
 # --------------------------------------------------------------------------- stage 4: progress, then the summary
 
 
-def run_of(con, outbox: str | None) -> int | None:
-    """The run id of an import by its outbox folder (what a job's summary names)."""
-    if not outbox:
-        return None
-    row = store.first(con, "SELECT id FROM runs WHERE outbox = ? ORDER BY id DESC LIMIT 1", [outbox])
-    return row[0] if row else None
-
-
 @router.get("/import/jobs/{job_id}")
 def job_page(request: Request, who: Who, con: Con, job_id: str) -> HTMLResponse:
     """While the import runs the page reloads itself each second, showing its stage; then the summary."""
     job = request.app.state.jobs.get(job_id)
     summary = job.summary if job.done.is_set() else None
-    run = run_of(con, summary.get("outbox")) if summary else None
+    run = store.run_of_outbox(con, summary.get("outbox")) if summary else None
     return render(request, "import_summary.html", who, job=job, summary=summary, run=run, stage=4,
                   running=not job.done.is_set(),
                   file_name="pasted rows" if job.file == PASTED_NAME else job.file)
