@@ -282,8 +282,7 @@ def runs_undo_cmd(ctx, run_id: int, as_json: bool) -> None:
     cfg = get_config(ctx)
     con = open_store(cfg)
     try:
-        with store.transaction(con):
-            done = store.undo_run(con, run_id, utcnow().replace(tzinfo=None))
+        done = store.undo(con, run_id)
     finally:
         con.close()
     if as_json:

@@ -163,19 +163,35 @@ COLUMNS = ("channel", "value", "since", "source", "reason")
 LIST_COLUMNS = (*COLUMNS, "by", "contact_id", "contact_name")
 
 # Two joins on equality, not one on an OR: each is a hash join, so a long list against a million contacts stays fast.
-_LIST = ("SELECT o.channel, o.value, o.since, o.source, o.reason, o.\"by\", coalesce(p.id, e.id), "
+_ONE_CHANNEL = "?::VARCHAR IS NULL OR channel = ?"
+# the page of entries first, then their holders: a page looks up its own values, not the whole list's
+_LIST = (f"WITH o AS (SELECT * FROM optouts WHERE {_ONE_CHANNEL} ORDER BY since DESC, channel, value "
+         "LIMIT ? OFFSET ?) "
+         "SELECT o.channel, o.value, o.since, o.source, o.reason, o.\"by\", coalesce(p.id, e.id), "
          "nullif(concat_ws(' ', coalesce(p.first_name, e.first_name), coalesce(p.last_name, e.last_name)), '') "
-         "FROM optouts o LEFT JOIN contacts p ON o.channel = 'sms' AND p.phone = o.value "
+         "FROM o LEFT JOIN contacts p ON o.channel = 'sms' AND p.phone = o.value "
          "LEFT JOIN contacts e ON o.channel = 'email' AND e.email = o.value "
-         "WHERE ?::VARCHAR IS NULL OR o.channel = ? ORDER BY o.since DESC, o.channel, o.value")
+         "ORDER BY o.since DESC, o.channel, o.value")
 
 
-def list_optouts(con: duckdb.DuckDBPyConnection, channel: str | None = None) -> list[dict]:
-    """The opt-out list, newest first: each entry (`LIST_COLUMNS`) with the contact holding the value, or None."""
+def list_optouts(con: duckdb.DuckDBPyConnection, channel: str | None = None, *, limit: int | None = None,
+                 offset: int = 0) -> list[dict]:
+    """The opt-out list, newest first: each entry (`LIST_COLUMNS`) with the contact holding the value, or None;
+    at most `limit` entries after the first `offset`."""
+    _check_channel(channel)
+    rows = con.execute(_LIST, [channel, channel, limit if limit is not None else 1 << 62, offset]).fetchall()
+    return [dict(zip(LIST_COLUMNS, (c, v, iso(s), *rest))) for c, v, s, *rest in rows]
+
+
+def count_optouts(con: duckdb.DuckDBPyConnection, channel: str | None = None) -> int:
+    """How many entries `list_optouts` lists in all."""
+    _check_channel(channel)
+    return con.execute(f"SELECT count(*) FROM optouts WHERE {_ONE_CHANNEL}", [channel, channel]).fetchall()[0][0]
+
+
+def _check_channel(channel: str | None) -> None:
     if channel is not None and channel not in CHANNELS:
         raise UsageError(f"A channel is sms or email, not '{channel}'.")
-    rows = con.execute(_LIST, [channel, channel]).fetchall()
-    return [dict(zip(LIST_COLUMNS, (c, v, iso(s), *rest))) for c, v, s, *rest in rows]
 
 
 def history(con: duckdb.DuckDBPyConnection, raw: str, *, region: str, channel: str | None = None) -> dict:

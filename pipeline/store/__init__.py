@@ -19,12 +19,14 @@ from .db import (
     transaction,
 )
 from .runs import (
+    count_runs,
     find_run,
     get_run,
     list_runs,
     outbox_of_run,
     record_run,
     run_of_outbox,
+    undo,
     undo_run,
 )
 from .sql import (
@@ -41,7 +43,7 @@ from .upsert import EVERY_STEP, ImportOutcome, Staged, import_rows, stage_rows
 
 __all__ = [
     "listing", "SCHEMA_VERSION", "add_optouts", "busy_reason", "checkpoint", "connect", "database_failure", "failure", "ensure_groups", "ensure_schema", "first", "next_ids",
-    "q", "transaction", "find_run", "get_run", "list_runs", "outbox_of_run", "record_run", "run_of_outbox", "undo_run", "ACTIVE", "EMAIL_OUT",
+    "q", "transaction", "count_runs", "find_run", "get_run", "list_runs", "outbox_of_run", "record_run", "run_of_outbox", "undo", "undo_run", "ACTIVE", "EMAIL_OUT",
     "EMAIL_REACHABLE", "EMAIL_STATUS", "PHONE_OUT", "PHONE_REACHABLE", "PHONE_STATUS", "field_columns",
     "EVERY_STEP", "ImportOutcome", "Staged", "import_rows", "stage_rows",
 ]

@@ -7,10 +7,10 @@ from datetime import datetime
 
 import duckdb
 
-from ..clock import ISO_TIME
+from ..clock import ISO_TIME, utcnow
 from ..errors import Conflict, NotFound
 from . import listing
-from .db import first, next_ids, q
+from .db import first, next_ids, q, transaction
 
 
 def find_run(con: duckdb.DuckDBPyConnection, sha256: str) -> dict | None:
@@ -33,11 +33,16 @@ def record_run(con: duckdb.DuckDBPyConnection, summary: dict, outbox: str, *, ru
     return rid
 
 
-def list_runs(con: duckdb.DuckDBPyConnection, limit: int | None = None) -> list[dict]:
-    """Past runs' summaries, newest first; `undone_at` says when a run was undone (None: it stands)."""
-    sql = "SELECT id, outbox, summary, undone_at FROM runs ORDER BY id DESC"
-    rows = con.execute(sql + (" LIMIT ?" if limit else ""), [limit] if limit else []).fetchall()
+def list_runs(con: duckdb.DuckDBPyConnection, limit: int | None = None, offset: int = 0) -> list[dict]:
+    """Past runs' summaries, newest first, at most `limit` after the first `offset`; `undone_at` says when a
+    run was undone (None: it stands)."""
+    rows = con.execute("SELECT id, outbox, summary, undone_at FROM runs ORDER BY id DESC LIMIT ? OFFSET ?",
+                       [limit or 1 << 62, offset]).fetchall()
     return [_run(*row) for row in rows]
+
+
+def count_runs(con: duckdb.DuckDBPyConnection) -> int:
+    return con.execute("SELECT count(*) FROM runs").fetchall()[0][0]
 
 
 def get_run(con: duckdb.DuckDBPyConnection, run_id: int) -> dict | None:
@@ -70,6 +75,12 @@ def outbox_of_run(con: duckdb.DuckDBPyConnection, outbox: str) -> bool:
 
 
 # --------------------------------------------------------------------------- undo
+
+
+def undo(con: duckdb.DuckDBPyConnection, run_id: int) -> dict:
+    """`contacts runs undo RUN`: `undo_run` in a transaction of its own, now."""
+    with transaction(con):
+        return undo_run(con, run_id, utcnow().replace(tzinfo=None))
 
 
 def undo_run(con: duckdb.DuckDBPyConnection, run_id: int, now: datetime) -> dict:

@@ -25,7 +25,6 @@ from fastapi.responses import FileResponse, JSONResponse, Response
 from pydantic import BaseModel, Field
 
 from .. import store
-from ..clock import utcnow
 from ..config import Config
 from ..errors import NotFiled, NotFound, UsageError
 from ..manage import audit, contacts, groups, optouts, recipients
@@ -522,8 +521,7 @@ def rejects(cfg: Cfg, con: Con, run_id: RunId) -> Response:
 @router.post("/imports/{run_id}/undo", tags=["imports"], summary="Undo an import", responses=ex.ok(ex.UNDONE))
 def undo(con: Con, run_id: RunId) -> dict:
     """`contacts runs undo RUN`: contacts it created deleted, values and memberships put back; opt-outs stay."""
-    with store.transaction(con):
-        return store.undo_run(con, run_id, utcnow().replace(tzinfo=None))
+    return store.undo(con, run_id)
 
 
 # --------------------------------------------------------------------------- audit

@@ -10,7 +10,6 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, Response
 
 from .. import store
-from ..clock import utcnow
 from ..config import MAX_CUSTOM_FIELDS
 from ..errors import NotFound
 from ..manage import contacts, groups, optouts
@@ -113,16 +112,17 @@ def unassign(who: Who, cfg: Cfg, con: Con, name: Annotated[str, Form()], ids: An
 @router.get("/optouts")
 def optouts_page(request: Request, who: Who, cfg: Cfg, con: Con, value: str = "", channel: str = "",
                  page: int = 1) -> HTMLResponse:
-    found = optouts.list_optouts(con, channel or None)
     page = max(1, page)
+    found = optouts.list_optouts(con, channel or None, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
+    total = optouts.count_optouts(con, channel or None)
     history, problem = None, request.query_params.get("problem")
     if value.strip():
         try:
             history = optouts.history(con, value, region=cfg.pipeline.default_region)
         except Exception as e:  # noqa: BLE001 - a value that is no phone nor e-mail is said on the page
             problem = str(e)
-    return render(request, "optouts.html", who, entries=found[(page - 1) * PAGE_SIZE:page * PAGE_SIZE],
-                  total=len(found), page=page, pages=page_count(len(found)), value=value, channel=channel,
+    return render(request, "optouts.html", who, entries=found, total=total, page=page, pages=page_count(total),
+                  value=value, channel=channel,
                   history=history, problem=problem)
 
 
@@ -197,10 +197,10 @@ def add_field(request: Request, who: Who, name: Annotated[str, Form()], type: An
 
 @router.get("/runs")
 def runs_page(request: Request, who: Who, con: Con, page: int = 1) -> HTMLResponse:
-    runs = store.list_runs(con)
     page = max(1, page)
-    return render(request, "runs.html", who, runs=runs[(page - 1) * PAGE_SIZE:page * PAGE_SIZE], total=len(runs),
-                  page=page, pages=page_count(len(runs)))
+    total = store.count_runs(con)
+    return render(request, "runs.html", who, runs=store.list_runs(con, PAGE_SIZE, (page - 1) * PAGE_SIZE),
+                  total=total, page=page, pages=page_count(total))
 
 
 @router.get("/runs/{run_id}")
@@ -220,8 +220,7 @@ def run_rejects(who: Who, cfg: Cfg, con: Con, run_id: int) -> Response:
 @router.post("/runs/{run_id}/undo")
 def undo_run(who: Who, con: Con, run_id: int) -> Response:
     """As `contacts runs undo RUN`: one transaction; opt-outs stay."""
-    with store.transaction(con):
-        done = store.undo_run(con, run_id, utcnow().replace(tzinfo=None))
+    done = store.undo(con, run_id)
     left = len(done["kept_created"]) + len(done["left"])
     return back(f"/runs/{run_id}", note=f"Import {run_id} is undone: {plural(done['deleted'], 'contact')} deleted, "
                 f"{done['restored']} given back their values, {done['memberships_removed']} memberships removed, "
