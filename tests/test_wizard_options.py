@@ -61,6 +61,15 @@ def test_no_header_reads_every_row_as_data(tmp_path):
     assert s["rows"]["rejected"] == 1, "the old header line is a row like any other (it has no phone)"
 
 
+def test_no_header_on_a_file_that_starts_with_many_empty_lines(tmp_path):
+    """Lines of bare commas first, then rows: the rows are all data (the quick reader's first lines hold none)."""
+    home = make_home(tmp_path)
+    src = tmp_path / "rows.csv"
+    src.write_text(",,\n" * 250 + "Dana,0523456789,\nAvi,0523456780,\n", encoding="utf-8")
+    s = _import(home, "import", str(src), "--dry-run", "--no-header")
+    assert s["source"]["no_header"] is True and s["rows"]["new"] == 2
+
+
 @pytest.mark.parametrize(("args", "words"), [
     (["--map", "Fax=phone"], ["--map", "Fax"]),
     (["--ignore", "Fax"], ["--ignore", "Fax"]),

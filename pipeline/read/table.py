@@ -332,16 +332,18 @@ def chosen_header(rows: list, numbers: list[int], choice: HeaderChoice, unit: st
     row or line.  A header row beyond the file, or on a blank one, is a usage
     error naming the option: the operator asked for something the file does not hold.
     """
-    filled = [i for i, row in enumerate(rows) if any(map(_is_filled, row))]
+    def filled(i: int) -> bool:  # rows are tested only up to the header: a file's rows may be a million
+        return any(map(_is_filled, rows[i]))
+
     if choice.no_header:
-        return Header(None, filled[0] if filled else 0, ())
+        return Header(None, next((i for i in range(len(rows)) if filled(i)), 0), ())
     n = choice.header_row
     index = next((i for i, number in enumerate(numbers) if number == n), None)
     if n > last:
         raise UsageError(f"--header-row {n} is beyond the file, whose last {unit} is {last}.")
-    if index is None or index not in filled:
+    if index is None or not filled(index):
         raise UsageError(f"--header-row {n} points at a blank {unit}; give the number of the {unit} holding the headers.")
-    return Header(index, index + 1, tuple(i for i in filled if i < index))
+    return Header(index, index + 1, tuple(i for i in range(index) if filled(i)))
 
 
 def generated_headers(rows: list, width: int) -> list[str]:

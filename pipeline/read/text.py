@@ -419,7 +419,7 @@ def _plain_header(head: list[str], delimiter: str, max_columns: int,
     found = [(n, record) for n, record in found if any(record)]
     records = [record for _, record in found]
     numbers = [n for n, _ in found]
-    if choice.header_row is not None and (not numbers or choice.header_row >= numbers[-1]):
+    if not numbers or (choice.header_row is not None and choice.header_row >= numbers[-1]):
         return None
     guess = chosen_header(records, numbers, choice, "line", numbers[-1]) if choice else guess_header(records)
     if guess is None:
