@@ -82,7 +82,7 @@ def _phone_plan(region: str) -> dict | None:
             "general": (g.national_number_pattern, set(g.possible_length)), "types": descs}
 
 
-def _matches(nsn, desc: tuple[str, set], length=None):
+def matches_desc(nsn, desc: tuple[str, set], length=None):
     """Whether each digit string fits the description's pattern and lengths (`length`: theirs, when known)."""
     pattern, lengths = desc
     ok = pc.match_substring_regex(nsn, f"^(?:{pattern})$")
@@ -118,7 +118,7 @@ def phones_pass(arr, region: str):
         starts_cc = pc.starts_with(digits, cc)
         starts_np = pc.starts_with(digits, np_)
         idd = pc.match_substring_regex(digits, f"^(?:{plan['idd']})")
-        full_general = _matches(digits, general)
+        full_general = matches_desc(digits, general)
         # Which digits are the national significant number, case by case, as phonenumbers.parse reads them.
         nsn = pc.case_when(
             pc.make_struct(pc.and_(plus, starts_cc), plus, idd, pc.and_(starts_cc, pc.invert(full_general)),
@@ -127,10 +127,10 @@ def phones_pass(arr, region: str):
             pa.nulls(n, pa.string()), after_np, digits)
         nsn = pc.if_else(pc.or_(pc.starts_with(nsn, np_), pc.invert(shaped)), None, nsn)
         length = pc.binary_length(nsn)
-        ok = _matches(nsn, general, length)
+        ok = matches_desc(nsn, general, length)
         any_type = None
         for desc in plan["types"]:
-            m = _matches(nsn, desc, length)
+            m = matches_desc(nsn, desc, length)
             any_type = m if any_type is None else pc.or_(any_type, m)
         ok = pc.and_(ok, any_type) if any_type is not None else pc.and_(ok, False)
         return pc.if_else(pc.fill_null(ok, False), pc.binary_join_element_wise("+" + cc, nsn, ""), None)

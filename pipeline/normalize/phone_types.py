@@ -16,6 +16,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ..config import NUMBER_TYPES
+from .columns import matches_desc
 
 #: The types phonenumbers calls a number that can take an SMS by default; also what "a mobile number" means.
 MOBILE_TYPES = ("mobile", "fixed_line_or_mobile")
@@ -78,9 +79,9 @@ def number_types_threaded(phones: pa.Array) -> pa.Array:
 
 
 def _library_types(phones: pa.Array) -> pa.Array:
-    """The library's number type of each phone, each distinct value asked once."""
-    cache = {p: _library_type(p) for p in dict.fromkeys(phones.to_pylist())}
-    return pa.array([cache[p] for p in phones.to_pylist()], pa.string())
+    """The library's number type of each phone, each distinct value asked once (and no other Python per row)."""
+    encoded = pc.dictionary_encode(phones)
+    return pa.array([_library_type(p) for p in encoded.dictionary.to_pylist()], pa.string()).take(encoded.indices)
 
 
 def _library_type(phone: str) -> str:
@@ -126,7 +127,4 @@ def _fits(nsn: pa.Array, length: pa.Array, desc) -> pa.Array:
     """Whether each number fits a type's pattern and lengths, as `_is_number_matching_desc` decides."""
     if desc is None or not desc.national_number_pattern:
         return pa.repeat(pa.scalar(False), len(nsn))
-    ok = pc.match_substring_regex(nsn, f"^(?:{desc.national_number_pattern})$")
-    if desc.possible_length:
-        ok = pc.and_(ok, pc.is_in(length, value_set=pa.array(desc.possible_length, length.type)))
-    return pc.fill_null(ok, False)
+    return pc.fill_null(matches_desc(nsn, (desc.national_number_pattern, set(desc.possible_length)), length), False)
