@@ -22,11 +22,15 @@ from .errors import UsageError
 #: Columns the reject workbook adds; a re-dropped workbook never imports them.
 REJECT_COLUMNS = ("Reject reason", "Source row")
 
+#: A person's whole name in one cell: first_name when it is the file's only name, not imported when the
+#: file also has a given-name column.
+FULL_NAME_HEADERS: tuple[str, ...] = ("name", "full name", "contact name", "display name", "file as", "שם",
+                                      "שם מלא")
+
 #: Built-in header synonyms, English and Hebrew; folded before use.
 SYNONYMS: dict[str, tuple[str, ...]] = {
-    "first_name": ("first name", "firstname", "fname", "first", "given name", "forename", "name", "full name",
-                   "contact name", "display name", "file as", "שם פרטי", "שם", "שם מלא", "prenom", "vorname",
-                   "nombre"),
+    "first_name": ("first name", "firstname", "fname", "first", "given name", "forename", *FULL_NAME_HEADERS,
+                   "שם פרטי", "prenom", "vorname", "nombre"),
     "last_name": ("last name", "lastname", "lname", "surname", "family name", "second name",
                   "שם משפחה", "משפחה", "nom", "nachname", "apellido"),
     "phone": ("phone", "phone number", "phone no", "mobile", "mobile phone", "mobile number", "cell",
@@ -73,11 +77,6 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
 #: (`--labels-as-groups`, `labels_as_groups` in pipeline.yaml or a fields.yaml rule).
 LABEL_HEADERS: tuple[str, ...] = ("labels", "label", "group membership", "categories", "category", "tags", "tag",
                                   "תגיות", "תוויות")
-
-#: A person's whole name in one cell: first_name when it is the file's only name, not imported when the
-#: file also has a given-name column.
-FULL_NAME_HEADERS: tuple[str, ...] = ("name", "full name", "contact name", "display name", "file as", "שם",
-                                      "שם מלא")
 
 #: Columns the exports of common tools carry that no field takes: recognised, never imported, and never
 #: a column to choose for (nor one that `unknown_columns: hold` holds a file for).
@@ -145,7 +144,7 @@ _GROUP_PART_WORDS = ("value", "label", "type", "formatted", "street", "city", "p
                      "jobdescription", "yominame", "service")
 _GROUPED = re.compile(r"([a-z]+?)([0-9]+)(" + "|".join(_GROUP_PART_WORDS) + r")")
 
-#: The type of each default field.
+#: Each field's label, as the console and the template show it.
 FIELD_LABELS: dict[str, str] = {
     "first_name": "First name", "last_name": "Last name", "phone": "Phone", "email": "Email",
     "birth_date": "Birth date", "gender": "Gender", "city": "City", "address": "Address",
@@ -311,7 +310,7 @@ def map_columns(headers: list[str], file_name: str, cfg: FieldsConfig,
         elif (base := _unnumbered(key)) in aliases:
             out.append(ColumnMap(i, header, aliases[base], "alias"))
         else:
-            target, how = _built_in(key, synonyms)
+            target, how = _built_in(key, base, synonyms)
             out.append(ColumnMap(i, header, target, how))
     return _in_context(out, labels_as_groups)
 
@@ -333,17 +332,14 @@ def _synonyms(cfg: FieldsConfig) -> dict[str, str]:
     return synonyms
 
 
-def _built_in(key: str, synonyms: dict[str, str]) -> tuple[str | None, str]:
-    """A folded header's target and `how` by the built-in recognition: synonyms, labels, Google's numbered
-    groups, the same without a number, the known columns of tools' exports."""
-    if key in synonyms:
-        return synonyms[key], "synonym"
+def _built_in(key: str, base: str, synonyms: dict[str, str]) -> tuple[str | None, str]:
+    """A folded header (`key`, no synonym; `base`: without its number) by the built-in recognition: labels,
+    Google's numbered groups, the same without a number, the known columns of tools' exports."""
     if key in _LABEL_KEYS:
         return None, "labels"
     if grouped := _GROUPED.fullmatch(key):
         target = GROUP_PARTS.get((grouped[1], grouped[3]))
         return (target, "synonym") if target else (None, "export")
-    base = _unnumbered(key)
     if base in synonyms:
         return synonyms[base], "synonym"
     if base in _LABEL_KEYS:

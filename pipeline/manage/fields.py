@@ -1,6 +1,6 @@
 """Adding a custom field: written into config/fields.yaml, its comments and layout kept.
 
-The console's "add field" and `contacts fields add` both come here.  The new
+The console's "add field" and the API's `POST /fields` both come here.  The new
 field is checked as the config loader checks it (the whole config is loaded
 again from the written file); a field the loader refuses leaves the file as it
 was.  ruamel.yaml's round trip keeps every comment of the operator's file.

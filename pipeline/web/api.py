@@ -385,7 +385,7 @@ def field_schema(cfg: Cfg) -> dict:
 
 @router.post("/fields", tags=["fields"], status_code=201, summary="Add a custom field", responses=ex.ok(ex.FIELD, 201))
 def add_field(request: Request, body: FieldIn) -> dict:
-    """`contacts fields add`: written into config/fields.yaml (its comments kept); at most 20 custom fields."""
+    """A custom field added as editing config/fields.yaml adds one: written into it (its comments kept); at most 20 custom fields."""
     return files.add_field(request.app, body.name, body.type, body.label, body.choices, body.aliases)
 
 
