@@ -60,15 +60,20 @@ _ASCII_LETTER = re.compile(rb"[A-Za-z]")
 # ---------------------------------------------------------------- text files
 
 
+#: Byte-order marks: (the mark, the codec of what follows, the encoding's name); UTF-32's before UTF-16's,
+#: whose mark starts the same.
+BOMS = (
+    (b"\xff\xfe\x00\x00", "utf-32-le", "utf-32"),
+    (b"\x00\x00\xfe\xff", "utf-32-be", "utf-32"),
+    (b"\xef\xbb\xbf", "utf-8", "utf-8-sig"),
+    (b"\xff\xfe", "utf-16-le", "utf-16"),
+    (b"\xfe\xff", "utf-16-be", "utf-16"),
+)
+
+
 def decode(data: bytes) -> tuple[str, str]:
     """Text and the encoding it was in; refuses bytes that are not text."""
-    for bom, codec, label in (
-        (b"\xff\xfe\x00\x00", "utf-32-le", "utf-32"),
-        (b"\x00\x00\xfe\xff", "utf-32-be", "utf-32"),
-        (b"\xef\xbb\xbf", "utf-8", "utf-8-sig"),
-        (b"\xff\xfe", "utf-16-le", "utf-16"),
-        (b"\xfe\xff", "utf-16-be", "utf-16"),
-    ):
+    for bom, codec, label in BOMS:
         if data.startswith(bom):
             return _checked(data[len(bom) :].decode(codec, "replace")), label
 

@@ -21,6 +21,7 @@ import re
 
 from ..errors import FileRejected, UsageError
 from .table import HeaderChoice, Table
+from .text import BOMS
 
 HEADERS = ["Given Name", "Family Name", "Mobile Phone", "Phone", "E-mail", "Company", "Job Title", "Birthday",
            "Street", "City", "Postal Code", "Country", "Categories"]
@@ -29,13 +30,16 @@ JOIN = " ::: "
 _MOBILE_TYPES = {"cell", "mobile", "iphone"}
 _LINES = re.compile(r"\r\n|\n|\r")
 _PROPERTY = re.compile(r"^(?:[A-Za-z0-9-]+\.)?([A-Za-z0-9-]+)((?:;[^:]*)?):(.*)$", re.S)
+_SEMICOLON = re.compile(r"(?<!\\);")
+_COMMA = re.compile(r"(?<!\\),")
+_ESCAPED = re.compile(r"\\([nN,;:\\])")
 _BEGIN = "BEGIN:VCARD"
 _END = "END:VCARD"
 
 
 def is_vcard(head: bytes) -> bool:
     """Whether a file's first bytes open a vCard: `BEGIN:VCARD` first, after any BOM and blank lines."""
-    for bom, codec in ((b"\xef\xbb\xbf", "utf-8"), (b"\xff\xfe", "utf-16-le"), (b"\xfe\xff", "utf-16-be")):
+    for bom, codec, _ in BOMS:
         if head.startswith(bom):
             head = head[len(bom):].decode(codec, "ignore").encode("ascii", "ignore")
             break
@@ -68,7 +72,7 @@ def read_vcard(text: str, encoding: str | None, max_rows: int, choice: HeaderCho
     if len(cards) > max_rows:
         raise FileRejected(f"The file has {len(cards):,} cards, over the {max_rows:,} limit; split it into smaller files.")
     rows = [_card_row(card) for card in cards]
-    columns = [[row[j] for row in rows] for j in range(len(HEADERS))]
+    columns = [list(column) for column in zip(*rows)] if rows else [[] for _ in HEADERS]
     warnings = [f"{stray} line(s) outside any card were skipped."] if stray else []
     return Table(format="vcf", sheet=None, header_row=0, headers=list(HEADERS), source_rows=list(range(1, len(rows) + 1)),
                  blank_rows=0, encoding=encoding, delimiter=None, columns=columns, warnings=warnings)
@@ -132,7 +136,7 @@ def _card_row(lines: list[str]) -> list[str]:
         elif name == "ADR":
             addresses.append(("home" in params["types"], _components(value)))
         elif name == "CATEGORIES":
-            categories += [c.strip() for c in re.split(r"(?<!\\),", value) if c.strip()]
+            categories += [c.strip() for c in _COMMA.split(value) if c.strip()]
     if not given and not family:
         given = full  # only a full name: kept whole, as a sheet's `Name` column is
     address = next((a for home, a in addresses if home), addresses[0][1] if addresses else [])
@@ -175,12 +179,14 @@ def _decoded(value: str, params: dict) -> str:
 
 def _components(value: str) -> list[str]:
     """The `;`-separated parts of a structured value (N, ORG, ADR), each unescaped."""
-    return [_text(p) for p in re.split(r"(?<!\\);", value)]
+    return [_text(p) for p in _SEMICOLON.split(value)]
 
 
 def _text(value: str) -> str:
     """A text value unescaped (`\\,` `\\;` `\\n` `\\\\`)."""
-    return re.sub(r"\\([nN,;:\\])", lambda m: "\n" if m[1] in "nN" else m[1], value).strip()
+    if "\\" not in value:  # most values hold no escape
+        return value.strip()
+    return _ESCAPED.sub(lambda m: "\n" if m[1] in "nN" else m[1], value).strip()
 
 
 def _cell(text: str) -> str:
