@@ -7,12 +7,21 @@ import os
 import signal
 import socket
 import subprocess
+import threading
 import time
 from pathlib import Path
 
 import httpx
 import pytest
 from helpers import CONTACTS, csv_file, make_home, real
+from web_helpers import OPERATOR, console_home, signed_in
+from web_helpers import Server as ConsoleServer
+
+from pipeline.config import load_config
+from pipeline.errors import UsageError
+from pipeline.fields import ColumnChoices
+from pipeline.web import create_app
+from pipeline.web.files import run_import
 
 
 def free_port() -> int:
@@ -205,14 +214,6 @@ def test_under_serve_watch_the_daemon_is_scheduled_below_the_console(home):
 def test_an_import_through_the_console_runs_below_the_requests_and_says_what_failed(tmp_path):
     """`files.run_import` imports on a thread of its own at nice 10 (the reporter runs on it); the requests'
     thread keeps its priority, and an import that raises raises in the caller."""
-    import threading
-
-    from pipeline.config import load_config
-    from pipeline.errors import UsageError
-    from pipeline.fields import ColumnChoices
-    from pipeline.web import create_app
-    from pipeline.web.files import run_import
-
     home = make_home(tmp_path / "home")
     app = create_app(load_config(home))
     seen: list[int] = []
@@ -233,3 +234,18 @@ def test_an_import_through_the_console_runs_below_the_requests_and_says_what_fai
                        columns=ColumnChoices(maps=(("No such column", "phone"),)))
     finally:
         app.state.keeper.close()
+
+
+def test_an_operator_removed_while_signed_in_is_signed_out_at_the_next_request(tmp_path):
+    home = console_home(tmp_path / "home")
+    server = ConsoleServer(home).start()
+    try:
+        client = signed_in(server.url)
+        assert client.get("/contacts").status_code == 200
+        removed = real(home, "operators", "remove", OPERATOR)  # another process: it waits for the server's turn
+        assert removed.returncode == 0, removed.stderr
+        answer = client.get("/contacts")
+        assert answer.status_code == 401 and "<h1>Sign in</h1>" in answer.text, "the console's login page"
+        assert client.get("/api/v1/contacts").status_code == 401, "the session is over for the API too"
+    finally:
+        server.stop()

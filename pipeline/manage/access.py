@@ -68,6 +68,11 @@ def remove_operator(con: duckdb.DuckDBPyConnection, name: str) -> None:
         con.execute("DELETE FROM operators WHERE name = ?", [name])
 
 
+def is_operator(con: duckdb.DuckDBPyConnection, name: str) -> bool:
+    """Whether NAME is an operator (still: a session outlives nothing `operators remove` takes away)."""
+    return store.first(con, "SELECT 1 FROM operators WHERE name = ?", [name]) is not None
+
+
 def list_operators(con: duckdb.DuckDBPyConnection) -> list[dict]:
     rows = con.execute("SELECT name, created_at FROM operators ORDER BY name").fetchall()
     return [{"name": n, "created_at": iso(c)} for n, c in rows]

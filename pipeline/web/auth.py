@@ -103,6 +103,11 @@ def _token_owner(app, token: str) -> str | None:
         return access.token_owner(con, token)
 
 
+def _is_operator(app, name: str) -> bool:
+    with app.keeper.cursor() as con:
+        return access.is_operator(con, name)
+
+
 def operator_of(request: Request) -> Caller | None:
     """The operator signed in by the request's session cookie, or None."""
     session = request.app.state.sessions.get(request.cookies.get(SESSION_COOKIE))
@@ -112,8 +117,10 @@ def operator_of(request: Request) -> Caller | None:
 async def identify(request: Request) -> Caller:
     """Who sends a request, by its token or its session (no CSRF check yet), or `NotSignedIn`; found once a request.
 
-    The token is looked up in a worker thread: the store may be busy with an
-    import, and the server goes on answering other requests meanwhile.
+    The token, or the session's operator, is looked up in the store each
+    request (an operator removed by `contacts operators remove` is signed out
+    at once), in a worker thread: the store may be busy with an import, and
+    the server goes on answering other requests meanwhile.
     """
     found = getattr(request.state, "caller", None)
     if found is not None:
@@ -133,6 +140,9 @@ async def identify(request: Request) -> Caller:
         if found is None:
             raise NotSignedIn("Sign in first: open the console's login page, or send an API token as "
                               "`Authorization: Bearer TOKEN`.")
+        if not await run_in_threadpool(_is_operator, app, found.name):
+            app.sessions.end_all_of(found.name)
+            raise NotSignedIn(f"{found.name} is no longer an operator; sign in as another.")
     request.state.caller = found
     return found
 
