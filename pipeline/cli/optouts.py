@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import sys
-import tempfile
 from pathlib import Path
 
 import click
@@ -168,10 +167,7 @@ def optout_import(ctx, file, channel, reason, by, as_json) -> None:
         data = stdin_bytes()
         if not data.strip():
             raise UsageError("Nothing was pasted: give one phone or e-mail a line on stdin.")
-        with tempfile.TemporaryDirectory(prefix="contacts-optouts-") as tmp:
-            pasted = Path(tmp) / "pasted.txt"
-            pasted.write_bytes(data)
-            values = optouts.read_optout_values(pasted, region=region, limits=cfg.read_limits)
+        values = optouts.read_pasted_values(data, region=region, limits=cfg.read_limits)
         source = "pasted list"
     else:
         path = Path(file)

@@ -11,6 +11,7 @@ off the list.
 from __future__ import annotations
 
 import re
+import tempfile
 from datetime import datetime
 from pathlib import Path
 from typing import Iterable, Sequence
@@ -210,6 +211,15 @@ def history(con: duckdb.DuckDBPyConnection, raw: str, *, region: str, channel: s
 
 #: Cells of each column looked at to find the one that holds the details, when no header names it.
 CONTENT_SAMPLE = 1000
+
+
+def read_pasted_values(data: bytes, *, region: str | None = None, limits: ReadLimits = ReadLimits()) -> list[str]:
+    """The values of a pasted list (stdin, or the console's box), read as a file of them is
+    (`read_optout_values`)."""
+    with tempfile.TemporaryDirectory(prefix="contacts-optouts-") as tmp:
+        pasted = Path(tmp) / "pasted.txt"
+        pasted.write_bytes(data)
+        return read_optout_values(pasted, region=region, limits=limits)
 
 
 def read_optout_values(path: Path, *, region: str | None = None, limits: ReadLimits = ReadLimits()) -> list[str]:

@@ -28,7 +28,7 @@ from ..config import Config
 from ..errors import ConfigError, FileRejected, InvalidValue, NotFound, PipelineError
 from ..manage import fields as fields_mod
 from ..manage.contacts import export_headers, export_row, field_list, list_contacts
-from ..manage.optouts import read_optout_values
+from ..manage.optouts import read_pasted_values
 from ..outbox import RunSummary, recover
 from ..output import safe_name, write_table
 from ..output.template import write_template
@@ -110,10 +110,7 @@ def lowered(work):
 
 def optout_values(cfg: Config, text: str) -> list[str]:
     """A pasted list's values, read as `contacts optout import -` reads stdin."""
-    with tempfile.TemporaryDirectory(prefix="contacts-optouts-") as tmp:
-        pasted = Path(tmp) / "pasted.txt"
-        pasted.write_text(text, encoding="utf-8")
-        return read_optout_values(pasted, region=cfg.pipeline.default_region, limits=cfg.read_limits)
+    return read_pasted_values(text.encode("utf-8"), region=cfg.pipeline.default_region, limits=cfg.read_limits)
 
 
 def add_field(app, name: str, type: str, label: str | None, choices: Sequence[str], aliases: Sequence[str]) -> dict:
