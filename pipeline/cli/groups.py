@@ -8,7 +8,7 @@ from typing import Sequence
 
 import click
 
-from ..errors import NotFound, UsageError
+from ..errors import UsageError
 from ..manage import contacts, groups
 from .common import (
     EXPORT_HELP,
@@ -137,20 +137,10 @@ def groups_merge(ctx, source, into) -> None:
 def _list_contacts(con, cfg, ids: Sequence[str], file: Path | None) -> tuple[list[int], list[str]]:
     """Contact ids named on the command line (all must exist) and in a list file (the others reported)."""
     wanted = parse_ids(ids)
-    if wanted:
-        refs = contacts.resolve(con, cfg, ids=[str(i) for i in wanted])
-        if refs.not_found:
-            raise NotFound(f"No contact has the id {', '.join(refs.not_found)}; nothing was changed.")
     if not wanted and file is None:
         raise UsageError("Name the contacts: --contact ID... or --file LIST.")
-    found = list(wanted)
-    unresolved: list[str] = []
-    if file is not None:
-        refs = contacts.resolve_listed(con, cfg, contacts.read_list(file, cfg))
-        by_detail, missing = contacts.contacts_of_details(con, refs.details)
-        found += refs.ids + by_detail
-        unresolved = refs.invalid + refs.not_found + missing
-    return list(dict.fromkeys(found)), unresolved
+    listed = contacts.resolve_listed(con, cfg, contacts.read_list(file, cfg)) if file is not None else None
+    return contacts.contacts_named(con, cfg, wanted, listed)
 
 
 def _membership_command(verb: str):

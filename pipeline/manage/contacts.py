@@ -535,6 +535,20 @@ def resolve_listed(con: duckdb.DuckDBPyConnection, cfg: Config, listed: Listed) 
                    phones=listed.phones, emails=listed.emails)
 
 
+def contacts_named(con: duckdb.DuckDBPyConnection, cfg: Config, ids: Sequence[int],
+                   refs: Refs | None = None) -> tuple[list[int], list[str]]:
+    """The contacts a membership change names, as `groups assign` finds them: every id in `ids` must be a
+    contact's (else `NotFound`, nothing changed); `refs`' details are looked up, and what no contact holds (or
+    is not valid) is returned beside the ids, each id once, in the order named."""
+    if ids:
+        found = resolve(con, cfg, ids=[str(i) for i in ids])
+        if found.not_found:
+            raise NotFound(f"No contact has the id {', '.join(found.not_found)}; nothing was changed.")
+    refs = refs or Refs()
+    by_detail, missing = contacts_of_details(con, refs.details)
+    return list(dict.fromkeys([*ids, *refs.ids, *by_detail])), refs.invalid + refs.not_found + missing
+
+
 def contacts_of_details(con: duckdb.DuckDBPyConnection,
                         details: Sequence[tuple[str, str]]) -> tuple[list[int], list[str]]:
     """The contacts holding these details, and the details no contact holds."""

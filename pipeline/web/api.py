@@ -242,13 +242,8 @@ def _member_ids(cfg: Config, con, body: Members) -> tuple[list[int], list[str]]:
     changes); phones and e-mails are looked up like a list file's, and those no contact holds are reported."""
     if not (body.contact_ids or body.phones or body.emails):
         raise UsageError("Name the contacts: contact_ids, phones or emails.")
-    if body.contact_ids:
-        refs = contacts.resolve(con, cfg, ids=[str(i) for i in body.contact_ids])
-        if refs.not_found:
-            raise NotFound(f"No contact has the id {', '.join(refs.not_found)}; nothing was changed.")
-    refs = contacts.resolve(con, cfg, phones=body.phones, emails=body.emails)
-    by_detail, missing = contacts.contacts_of_details(con, refs.details)
-    return list(dict.fromkeys([*body.contact_ids, *by_detail])), refs.invalid + missing
+    return contacts.contacts_named(con, cfg, body.contact_ids,
+                                   contacts.resolve(con, cfg, phones=body.phones, emails=body.emails))
 
 
 @router.post("/groups/{name}/members", tags=["groups"], summary="Add contacts to a group",
