@@ -127,7 +127,8 @@ def prepare(table: Table, columns: list[ColumnMap], cfg: Config, *, rule_groups:
     n = len(table.source_rows)
     by_target: dict[str, list[pa.Array]] = {}
     # columns mapped to one field are read home and plain first, then business, then other (`column_rank`)
-    for c in sorted(columns, key=lambda c: column_rank(c.header)):
+    ranked = sorted(columns, key=lambda c: column_rank(c.header))
+    for c in ranked:
         if c.target:
             cells = table.array(c.index)
             # a csv export's formula guard comes off, so an exported value imports back unchanged; only a
@@ -143,7 +144,7 @@ def prepare(table: Table, columns: list[ColumnMap], cfg: Config, *, rule_groups:
 
     data: dict[str, pa.Array] = {}
     specs = [spec for spec in catalog(cfg.fields) if spec.name not in ("phone", "email") and spec.name in raw]
-    details = _detail_candidates(table, columns, by_target)
+    details = _detail_candidates(table, ranked, by_target)
     with ThreadPoolExecutor(max_workers=_WORKERS) as pool:  # Arrow's passes release the GIL: columns side by side
         picked = {kind: pool.submit(pick_detail, cands, kind, p.default_region) for kind, cands in details.items()}
         pending = {spec.name: pool.submit(normalize_column, raw[spec.name], "typed", type=spec.type,
@@ -217,22 +218,21 @@ def prepare(table: Table, columns: list[ColumnMap], cfg: Config, *, rule_groups:
                     dropped_rows=reasons.dropped_rows)
 
 
-def _detail_candidates(table: Table, columns: list[ColumnMap],
+def _detail_candidates(table: Table, ranked: list[ColumnMap],
                        by_target: dict[str, list[pa.Array]]) -> dict[str, list[Candidate]]:
     """The phone and e-mail columns as candidates for the row's one phone and one e-mail (`pick_detail`).
 
     A phone column whose header says mobile (`Mobile Phone`, `Cell`, `נייד`) is
     mobile on every row; Google's `Phone N - Value` on the rows whose `Phone N
-    - Label` says so.  Candidates stand in the order of `by_target`.
+    - Label` says so.  `ranked` are the columns in the order `by_target` holds their cells.
     """
     labels = phone_labels(table.headers)
     out: dict[str, list[Candidate]] = {}
     for kind in ("phone", "email"):
         if kind not in by_target:
             continue
-        mapped = sorted((c for c in columns if c.target == kind), key=lambda c: column_rank(c.header))
         cands = []
-        for c, cells in zip(mapped, by_target[kind]):
+        for c, cells in zip((c for c in ranked if c.target == kind), by_target[kind]):
             mobile: pa.Array | bool = kind == "phone" and says_mobile(c.header)
             if kind == "phone" and not mobile and c.index in labels:
                 mobile = mobile_cells(table.array(labels[c.index]), says_mobile)
