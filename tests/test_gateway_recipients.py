@@ -100,6 +100,24 @@ def test_number_types_agree_with_the_library():
     assert len(values) > 5000 and wrong == []
 
 
+def test_numbers_of_calling_codes_several_regions_share_are_typed_as_the_library_types_them():
+    """+1, +7, +44, +39, +590... find their region as the library does (leading digits, else patterns)."""
+    rng = random.Random(5)
+    shared = [c for c, regions in phonenumbers.COUNTRY_CODE_TO_REGION_CODE.items() if len(regions) > 1]
+    values = set()
+    for _ in range(60000):
+        try:
+            n = phonenumbers.parse(f"+{rng.choice(shared)}{rng.randrange(10 ** rng.randint(6, 11))}")
+        except phonenumbers.NumberParseException:
+            continue
+        if phonenumbers.is_valid_number(n):
+            values.add(phonenumbers.format_number(n, phonenumbers.PhoneNumberFormat.E164))
+    values = sorted(values)
+    got = number_types(pa.array(values, pa.string())).to_pylist()
+    wrong = [(p, g, _library_type(p)) for p, g in zip(values, got) if g != _library_type(p)]
+    assert len(values) > 3000 and len({p[:3] for p in values}) > 10 and wrong == []
+
+
 def test_a_long_column_typed_on_two_threads_is_typed_as_on_one():
     rng = random.Random(11)
     values = [rng.choice([f"+9725{rng.randrange(10 ** 8):08d}", f"+9723{rng.randrange(10 ** 7):07d}",

@@ -33,8 +33,9 @@ def number_types(phones: pa.Array) -> pa.Array:
     A calling code with one region (+972 and most others) is typed in Arrow
     with the region's own patterns, in the library's order, one RE2 pass per
     pattern over the whole column: the library costs about 37 µs a number,
-    seconds for a large list.  A shared calling code (+1, +7, +44...) needs
-    the library's region look-up, so those numbers go through the library,
+    seconds for a large list.  A calling code several regions share (+1, +7,
+    +44...) first finds each number's region as the library does
+    (`_shared_code_types`).  What RE2 cannot match goes through the library,
     each distinct value once.
     """
     # Calling codes are prefix-free and at most 3 digits: each distinct 3-digit start names one code.
@@ -47,12 +48,15 @@ def number_types(phones: pa.Array) -> pa.Array:
         some = phones if mask.false_count == 0 else phones.filter(mask)
         regions = phonenumbers.COUNTRY_CODE_TO_REGION_CODE[int(cc)]
         types = None
-        if len(regions) == 1:
-            meta = phonenumbers.PhoneMetadata.metadata_for_region_or_calling_code(int(cc), regions[0])
-            try:
-                types = _types_by_pattern(pc.utf8_slice_codeunits(some, 1 + len(cc)), meta) if meta else None
-            except pa.ArrowException:  # a pattern RE2 cannot compile: the library decides
-                types = None
+        nsn = pc.utf8_slice_codeunits(some, 1 + len(cc))
+        try:
+            if len(regions) == 1:
+                meta = phonenumbers.PhoneMetadata.metadata_for_region_or_calling_code(int(cc), regions[0])
+                types = _types_by_pattern(nsn, meta) if meta else None
+            else:
+                types = _shared_code_types(nsn, regions)
+        except pa.ArrowException:  # a pattern RE2 cannot compile: the library decides
+            types = None
         if types is None:
             types = _library_types(some)
         out = types if mask.false_count == 0 else pc.replace_with_mask(out, mask, types)
@@ -60,6 +64,39 @@ def number_types(phones: pa.Array) -> pa.Array:
     if pc.any(lost).as_py():  # not a calling code at all: the library says unknown
         out = pc.replace_with_mask(out, lost, _library_types(phones.filter(lost)))
     return out
+
+
+def _shared_code_types(nsn: pa.Array, regions) -> pa.Array:
+    """`number_type` of national numbers of a calling code several regions share, in Arrow.
+
+    Each number's region is found as `region_code_for_number` finds it: the
+    first of the code's regions whose leading digits start it, or, for a
+    region without leading digits, whose general pattern and one of whose
+    types fit it.  The number is then typed by that region's patterns
+    (unknown when its general pattern does not fit); a number of no region is
+    unknown.  Each region is asked only about the numbers no region before it took.
+    """
+    placed: list[pa.Array] = []   # row numbers, region by region
+    typed: list[pa.Array] = []    # their types
+    left = pa.array(range(len(nsn)), pa.int64())
+    for region in regions:
+        meta = phonenumbers.PhoneMetadata.metadata_for_region(region, None)
+        if meta is None or not len(left):
+            continue
+        some = nsn.take(left)
+        general = _fits(some, pc.binary_length(some), meta.general_desc)
+        types = pc.if_else(general, _types_by_pattern(some, meta), "unknown")
+        if meta.leading_digits is not None:
+            here = pc.fill_null(pc.match_substring_regex(some, f"^(?:{meta.leading_digits})"), False)
+        else:
+            here = pc.not_equal(types, "unknown")
+        placed.append(left.filter(here))
+        typed.append(types.filter(here))
+        left = left.filter(pc.invert(here))
+    placed.append(left)
+    typed.append(pa.repeat(pa.scalar("unknown"), len(left)).cast(pa.string()))
+    rows, types = pa.concat_arrays(placed), pa.concat_arrays([t.cast(pa.string()) for t in typed])
+    return types.take(pc.sort_indices(rows))
 
 
 #: From this many phones on, `number_types_threaded` cuts the column in two.
