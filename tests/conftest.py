@@ -36,7 +36,7 @@ def server(request, tmp_path_factory):
 
     s = start_server(tmp_path_factory.mktemp(request.module.__name__.removeprefix("test_")))
     yield s
-    assert s.stop() == 0
+    assert s.stop() == 0, s.output()[-3000:]
 
 
 @pytest.fixture(scope="module")
